@@ -1,0 +1,41 @@
+package dev.c2w.netstack.link;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+
+import java.util.List;
+
+/**
+ * Netty decoder for the QEMU stream framing: bytes in, one {@link ByteBuf} per Ethernet frame out.
+ * A bad length prefix closes this channel only, with a logged reason.
+ */
+public final class QemuFrameDecoder extends ByteToMessageDecoder {
+    private static final System.Logger LOG = System.getLogger(QemuFrameDecoder.class.getName());
+    private final QemuStreamParser parser;
+    private boolean failed;
+
+    public QemuFrameDecoder(int maxFrame) {
+        this.parser = new QemuStreamParser(maxFrame);
+        setCumulator(COMPOSITE_CUMULATOR);
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (failed) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        try {
+            ByteBuf frame;
+            while ((frame = parser.next(in)) != null) {
+                out.add(frame);
+            }
+        } catch (QemuStreamParser.BadLengthException e) {
+            failed = true;
+            in.skipBytes(in.readableBytes());
+            LOG.log(System.Logger.Level.WARNING, "closing " + ctx.channel().remoteAddress() + ": " + e.getMessage());
+            ctx.close();
+        }
+    }
+}
