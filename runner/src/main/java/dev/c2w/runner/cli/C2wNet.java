@@ -1,2 +1,364 @@
 package dev.c2w.runner.cli;
-public final class C2wNet { public static void main(String[] a) { System.out.println("hi"); } }
+
+import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.NetworkConfig.PortForward;
+import dev.c2w.netstack.Services;
+import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.host.HostTransport;
+import dev.c2w.netstack.link.PcapWriter;
+import dev.c2w.netstack.link.QemuTransport;
+import dev.c2w.netstack.nat.PortForwarder;
+import dev.c2w.netstack.wire.MacAddress;
+import io.netty.channel.ChannelFuture;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/*
+ * The c2w-net command. Flags are upstream c2w-net's, in both spellings Go's flag package accepts
+ * (-mac and --mac), plus our own. Modes:
+ *   c2w-net [flags] HOST:PORT              dial a guest runtime that listens (upstream default)
+ *   c2w-net [flags] --listen-qemu URL      accept guests (QEMU -netdev stream,server=off)
+ *   c2w-net [flags] --listen-ws HOST:PORT  browser guests over WebSocket
+ *   c2w-net [flags] --invoke out.wasm ARGS run a WASI module with networking
+ * Parsing stops at the first positional argument, so everything after the module is the guest's.
+ */
+
+/** Entry point of {@code c2w-net}; see the comment above. */
+@Command(name = "c2w-net", mixinStandardHelpOptions = true, version = "c2w-net (c2w-java) 0.1.0",
+    sortOptions = false, usageHelpWidth = 100,
+    description = {
+        "User-space network for containers converted to WebAssembly by c2w: a TCP/IP stack that exchanges",
+        "Ethernet frames with the guest (4-byte big-endian length + frame, QEMU's stream framing) and",
+        "bridges them to host sockets. Subnet 192.168.127.0/24; gateway, DHCP and DNS on 192.168.127.1;",
+        "the guest gets 192.168.127.3 (static lease for --mac); 192.168.127.254 is the host's 127.0.0.1.",
+        ""},
+    footerHeading = "%nExamples:%n",
+    footer = {
+        "  c2w-net 127.0.0.1:1234                       dial a guest listening on port 1234",
+        "  c2w-net --listen-qemu tcp://127.0.0.1:1234   accept QEMU: -netdev stream,id=n0,server=off,",
+        "                                               addr.type=inet,addr.host=127.0.0.1,addr.port=1234",
+        "  c2w-net --listen-qemu unix:///tmp/c2w.sock   the same over a UNIX socket",
+        "  c2w-net -p 8080:80 127.0.0.1:1234            host port 8080 reaches the guest's port 80",
+        "  c2w-net --listen-ws localhost:8888           serve browser guests (page: ?net=delegate=ws://localhost:8888)",
+        "  c2w-net --invoke out.wasm sh                 run a converted container with networking",
+        "",
+        "Inside the guest: 192.168.127.254 is the host's 127.0.0.1, e.g. wget http://192.168.127.254:8000/"})
+public final class C2wNet implements Callable<Integer> {
+    private static final System.Logger LOG = System.getLogger("c2w-net");
+
+    @Parameters(arity = "0..*", paramLabel = "ARGS",
+        description = {"Dial mode: HOST:PORT of the guest's listening socket.",
+            "--listen-ws: the address to listen on, e.g. localhost:8888.",
+            "--invoke: the Wasm module, then its arguments."})
+    List<String> args = new ArrayList<>();
+
+    @Option(names = {"-p", "--p", "--publish"}, paramLabel = "[udp:][IP:]HOSTPORT:GUESTPORT",
+        description = {"Forward a host port to the guest (repeatable). IP defaults to 0.0.0.0;",
+            "prefix udp: for UDP. Example: -p 127.0.0.1:8080:80"})
+    List<String> publish = new ArrayList<>();
+
+    @Option(names = {"--mac", "-mac"}, paramLabel = "MAC", defaultValue = "02:00:00:00:00:01",
+        description = {"MAC address that gets the static lease 192.168.127.3 (default: ${DEFAULT-VALUE}).",
+            "Must match the guest's NIC (c2w guests use the default)."})
+    String mac;
+
+    @Option(names = {"--debug", "-debug"}, description = "Log every frame and debug details to stderr.")
+    boolean debug;
+
+    @Option(names = {"--listen-qemu"}, paramLabel = "URL",
+        description = {"Listen for guests instead of dialing: tcp://HOST:PORT or unix:///PATH.",
+            "Every connection joins one LAN. Example: --listen-qemu tcp://127.0.0.1:1234"})
+    String listenQemu;
+
+    @Option(names = {"--listen-ws", "-listen-ws"},
+        description = {"Serve browser guests over WebSocket on the address given as the argument.",
+            "Example: c2w-net --listen-ws localhost:8888"})
+    boolean listenWs;
+
+    @Option(names = {"--invoke", "-invoke"},
+        description = {"Run the Wasm module given as the first argument, with networking.",
+            "Example: c2w-net --invoke out.wasm sh"})
+    boolean invoke;
+
+    @Option(names = {"--wasi-addr", "-wasi-addr"}, paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:1234",
+        description = "With --invoke --runtime wasmtime: the address wasmtime listens on (default: ${DEFAULT-VALUE}).")
+    String wasiAddr;
+
+    @Option(names = {"--wasmtime-cli-13", "-wasmtime-cli-13"},
+        description = "With --invoke --runtime wasmtime: use wasmtime 13's older command line.")
+    boolean wasmtimeCli13;
+
+    @Option(names = {"--dns-upstream"}, paramLabel = "HOST[:PORT]",
+        description = {"DNS resolver that guest queries are forwarded to (repeatable; tried in order).",
+            "Default: the nameservers in /etc/resolv.conf. Example: --dns-upstream 127.0.0.1:5353"})
+    List<String> dnsUpstreams = new ArrayList<>();
+
+    @Option(names = {"--pcap"}, paramLabel = "FILE",
+        description = "Write every frame to FILE in pcap format (read it with tshark -r FILE or Wireshark).")
+    Path pcap;
+
+    @Option(names = {"--mtu"}, paramLabel = "BYTES", defaultValue = "1500",
+        description = "IP MTU offered to the guest by DHCP (default: ${DEFAULT-VALUE}).")
+    int mtu;
+
+    @Option(names = {"--max-tcp-flows"}, paramLabel = "N", defaultValue = "4096",
+        description = "Most concurrent guest TCP connections; more get RST (default: ${DEFAULT-VALUE}).")
+    int maxTcpFlows;
+
+    @Option(names = {"--net-mode"}, paramLabel = "full|fetch", defaultValue = "full",
+        description = {"full: NAT of all TCP/UDP to the host (default).",
+            "fetch: only DHCP, DNS and the HTTP(S) proxy at 192.168.127.253:80."})
+    String netMode;
+
+    @Option(names = {"--shared-network"},
+        description = "With --listen-ws: put all WebSocket guests on one LAN (upstream behaviour).")
+    boolean sharedNetwork;
+
+    @Option(names = {"--ws-allow-origin"}, paramLabel = "PATTERN",
+        description = {"With --listen-ws: also accept pages from this Origin (repeatable, * allowed).",
+            "Default: loopback pages (http://localhost:*, http://127.0.0.1:*) and no Origin."})
+    List<String> wsAllowOrigin = new ArrayList<>();
+
+    @Option(names = {"--max-ws-connections"}, paramLabel = "N", defaultValue = "64",
+        description = "With --listen-ws: most concurrent WebSocket guests (default: ${DEFAULT-VALUE}).")
+    int maxWsConnections;
+
+    public static void main(String[] argv) {
+        int rc = run(argv);
+        System.exit(rc);
+    }
+
+    /** Runs the command as the process would; returns the exit status. */
+    public static int run(String... argv) {
+        CommandLine cl = commandLine();
+        return cl.execute(argv);
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new C2wNet());
+        cl.setStopAtPositional(true);
+        cl.setUnmatchedOptionsArePositionalParams(false);
+        cl.setPosixClusteredShortOptionsAllowed(false);
+        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
+            cmd.getErr().println("c2w-net: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+            return 1;
+        });
+        return cl;
+    }
+
+    /** A usage problem: printed as one line with a hint, exit status 2. */
+    static final class UsageException extends RuntimeException {
+        UsageException(String m) {
+            super(m);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Logging.setup(debug);
+        try {
+            return start();
+        } catch (UsageException | IllegalArgumentException e) {
+            System.err.println("c2w-net: " + e.getMessage());
+            System.err.println("Run 'c2w-net --help' for usage.");
+            return 2;
+        }
+    }
+
+    NetworkConfig buildConfig() {
+        NetworkConfig.Builder b = NetworkConfig.builder()
+            .guestMac(MacAddress.parse(mac))
+            .mtu(mtu)
+            .maxTcpFlows(maxTcpFlows)
+            .debug(debug)
+            .pcapFile(pcap);
+        switch (netMode) {
+            case "full" -> b.netMode(NetworkConfig.NetMode.FULL);
+            case "fetch" -> b.netMode(NetworkConfig.NetMode.FETCH);
+            default -> throw new UsageException("--net-mode must be full or fetch, not " + netMode);
+        }
+        for (String p : publish) {
+            b.addForward(parseForward(p));
+        }
+        List<InetSocketAddress> dns = new ArrayList<>();
+        for (String d : dnsUpstreams) {
+            dns.add(parseHostPort(d, 53));
+        }
+        if (dns.isEmpty()) {
+            dns.addAll(Services.systemResolvers());
+        }
+        b.dnsUpstreams(dns);
+        return b.build();
+    }
+
+    private int start() throws Exception {
+        NetworkConfig config = buildConfig();
+        if (listenWs) {
+            throw new UsageException("--listen-ws is not available in this build yet (WebSocket transport is in progress)");
+        }
+        if (invoke) {
+            throw new UsageException("--invoke is not available in this build yet (the embedded WASI runner is in progress)");
+        }
+        if (!config.forwards().isEmpty() && config.netMode() == NetworkConfig.NetMode.FETCH) {
+            LOG.log(System.Logger.Level.INFO, "port forwards work in fetch mode too: they open connections into the guest");
+        }
+        SocketAddress target;
+        if (listenQemu != null) {
+            if (!args.isEmpty()) {
+                throw new UsageException("--listen-qemu takes no positional argument, got " + args);
+            }
+            target = QemuTransport.parseAddress(listenQemu);
+        } else {
+            if (args.size() != 1) {
+                throw new UsageException(args.isEmpty()
+                    ? "give the guest's address to dial (e.g. c2w-net 127.0.0.1:1234), or --listen-qemu URL"
+                    : "dial mode takes one address, got " + args);
+            }
+            target = QemuTransport.parseAddress(args.get(0));
+        }
+
+        HostTransport host = HostTransport.create();
+        PcapWriter pcapWriter = config.pcapFile() == null ? null : new PcapWriter(config.pcapFile());
+        VirtualNetwork net = VirtualNetwork.create(config, host, pcapWriter);
+        Services.install(net);
+        List<PortForwarder> forwarders = new ArrayList<>();
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            LOG.log(System.Logger.Level.INFO, "stopping; " + net.stats());
+            if (pcapWriter != null) {
+                pcapWriter.close();
+            }
+        }, "c2w-net-shutdown"));
+        try {
+            for (PortForward f : config.forwards()) {
+                PortForwarder pf = new PortForwarder(host, () -> net, f);
+                ChannelFuture bf = pf.start().awaitUninterruptibly();
+                if (!bf.isSuccess()) {
+                    throw new UsageException("cannot listen for port forward " + f + ": " + bf.cause().getMessage()
+                        + " (is the port in use?)");
+                }
+                forwarders.add(pf);
+                LOG.log(System.Logger.Level.INFO, "forwarding " + f);
+            }
+            if (listenQemu != null) {
+                ChannelFuture lf;
+                try {
+                    lf = QemuTransport.listen(net, target).awaitUninterruptibly();
+                } catch (IOException e) {
+                    throw new UsageException("cannot listen on " + listenQemu + ": " + e.getMessage());
+                }
+                if (!lf.isSuccess()) {
+                    throw new UsageException("cannot listen on " + listenQemu + ": " + lf.cause().getMessage());
+                }
+                LOG.log(System.Logger.Level.INFO, "listening for QEMU-stream guests on " + QemuTransport.format(target));
+                lf.channel().closeFuture().awaitUninterruptibly();
+                return 0;
+            }
+            ChannelFuture cf = dialWithRetry(net, target);
+            if (!cf.isSuccess()) {
+                throw new UsageException("cannot connect to the guest at " + QemuTransport.format(target) + ": "
+                    + cf.cause().getMessage() + " (is the guest runtime listening there?)");
+            }
+            LOG.log(System.Logger.Level.INFO, "connected to guest at " + QemuTransport.format(target));
+            cf.channel().closeFuture().addListener(x -> done.countDown());
+            done.await();
+            LOG.log(System.Logger.Level.INFO, "guest connection closed");
+            return 0;
+        } finally {
+            for (PortForwarder pf : forwarders) {
+                pf.close();
+            }
+            net.close();
+            host.close();
+        }
+    }
+
+    private static ChannelFuture dialWithRetry(VirtualNetwork net, SocketAddress target) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        boolean told = false;
+        while (true) {
+            ChannelFuture cf = QemuTransport.dial(net, target).awaitUninterruptibly();
+            if (cf.isSuccess() || System.nanoTime() > deadline) {
+                return cf;
+            }
+            if (!told) {
+                LOG.log(System.Logger.Level.INFO, "waiting for the guest to listen on " + QemuTransport.format(target) + " ...");
+                told = true;
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    static PortForward parseForward(String spec) {
+        boolean udp = false;
+        String s = spec;
+        if (s.startsWith("udp:")) {
+            udp = true;
+            s = s.substring(4);
+        } else if (s.startsWith("tcp:")) {
+            s = s.substring(4);
+        }
+        String hostAddr = "0.0.0.0";
+        String[] parts;
+        if (s.startsWith("[")) {
+            int close = s.indexOf(']');
+            if (close < 0) {
+                throw new UsageException("bad -p " + spec + ": unclosed [");
+            }
+            hostAddr = s.substring(1, close);
+            parts = s.substring(close + 2).split(":", -1);
+            if (parts.length != 2) {
+                throw new UsageException("bad -p " + spec + ": want [udp:][IP:]HOSTPORT:GUESTPORT, e.g. 127.0.0.1:8080:80");
+            }
+        } else {
+            parts = s.split(":", -1);
+            if (parts.length == 3) {
+                hostAddr = parts[0];
+                parts = new String[] {parts[1], parts[2]};
+            } else if (parts.length != 2) {
+                throw new UsageException("bad -p " + spec + ": want [udp:][IP:]HOSTPORT:GUESTPORT, e.g. 127.0.0.1:8080:80");
+            }
+        }
+        return new PortForward(udp, hostAddr, parsePort(parts[0], spec), parsePort(parts[1], spec));
+    }
+
+    private static int parsePort(String p, String spec) {
+        try {
+            int v = Integer.parseInt(p);
+            if (v < 0 || v > 65535) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new UsageException("bad port '" + p + "' in -p " + spec);
+        }
+    }
+
+    static InetSocketAddress parseHostPort(String s, int defaultPort) {
+        String h = s;
+        int port = defaultPort;
+        if (s.startsWith("[")) {
+            int close = s.indexOf(']');
+            h = s.substring(1, close);
+            if (close + 1 < s.length() && s.charAt(close + 1) == ':') {
+                port = parsePort(s.substring(close + 2), s);
+            }
+        } else if (s.indexOf(':') >= 0 && s.indexOf(':') == s.lastIndexOf(':')) {
+            h = s.substring(0, s.indexOf(':'));
+            port = parsePort(s.substring(s.indexOf(':') + 1), s);
+        }
+        return new InetSocketAddress(h, port);
+    }
+}

@@ -1,0 +1,81 @@
+package dev.c2w.netstack.nat;
+
+import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.gateway.Gateway;
+import dev.c2w.netstack.tcp.TcpConnection;
+import dev.c2w.netstack.tcp.TcpStack;
+import dev.c2w.netstack.wire.Ipv4Address;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
+
+import java.net.InetSocketAddress;
+
+/*
+ * TCP NAT: a guest connection to any IPv4 address outside the LAN is terminated by our TCP and spliced
+ * to a host socket; 192.168.127.254 means the host's 127.0.0.1. The host connection comes first: the
+ * guest's SYN gets no answer until the host has accepted, so a refused host port gives the guest RST
+ * at once, and a host that does not answer within the connect timeout gives RST too; only then does
+ * the guest see SYN-ACK. Other LAN addresses, link-local 169.254/16, multicast and, in fetch mode,
+ * everything, are refused with RST.
+ */
+
+/** TCP NAT to host sockets; see the comment above. */
+public final class TcpNat implements TcpStack.FlowAcceptor {
+    private static final System.Logger LOG = System.getLogger(TcpNat.class.getName());
+    private final Gateway gw;
+
+    public TcpNat(Gateway gw) {
+        this.gw = gw;
+    }
+
+    @Override
+    public void newFlow(TcpConnection conn, int dstIp, int dstPort) {
+        NetworkConfig cfg = gw.config();
+        int target = hostTarget(cfg, dstIp);
+        if (cfg.netMode() == NetworkConfig.NetMode.FETCH || target == 0) {
+            gw.stats().tcpFlowsRefused++;
+            conn.refuse();
+            return;
+        }
+        InetSocketAddress addr = new InetSocketAddress(Ipv4Address.toInet(target), dstPort);
+        Relay hostSide = new Relay(conn);
+        Bootstrap b = new Bootstrap()
+            .group(gw.eventLoop())
+            .channel(gw.host().socketChannel())
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) cfg.tcpConnectTimeout().toMillis())
+            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .option(ChannelOption.AUTO_READ, false)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .handler(hostSide);
+        ChannelFuture f = b.connect(addr);
+        f.addListener(done -> {
+            if (done.isSuccess()) {
+                Channel host = f.channel();
+                conn.closeOnAbandon(host);
+                if (!conn.accept(Relay.pairedWith(host, hostSide))) {
+                    host.close(); // the guest side went away while we connected
+                }
+            } else {
+                gw.stats().tcpFlowsRefused++;
+                if (cfg.debug()) {
+                    LOG.log(System.Logger.Level.INFO, "NAT connect to " + addr + " failed: " + done.cause());
+                }
+                conn.refuse();
+            }
+        });
+    }
+
+    /** The host address a guest destination maps to, or 0 when the destination is refused. */
+    static int hostTarget(NetworkConfig cfg, int dstIp) {
+        if (dstIp == cfg.hostLoopbackIp()) {
+            return Ipv4Address.of(127, 0, 0, 1);
+        }
+        if (cfg.inSubnet(dstIp) || (dstIp >>> 16) == 0xa9fe || (dstIp >>> 28) >= 0xe || dstIp == 0
+            || (dstIp >>> 24) == 127) {
+            return 0;
+        }
+        return dstIp;
+    }
+}

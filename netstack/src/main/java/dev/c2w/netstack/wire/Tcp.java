@@ -1,0 +1,61 @@
+package dev.c2w.netstack.wire;
+
+import io.netty.buffer.ByteBuf;
+
+/*
+ * TCP header view (RFC 9293) at an absolute offset. The header length comes from the data-offset field
+ * and is checked against the segment length before options are parsed; options are walked with every
+ * length byte checked, and unknown ones skipped.
+ */
+
+/** TCP header accessors and flag bits; see the comment above. */
+public final class Tcp {
+    public static final int MIN_HEADER = 20;
+    public static final int FIN = 0x01;
+    public static final int SYN = 0x02;
+    public static final int RST = 0x04;
+    public static final int PSH = 0x08;
+    public static final int ACK = 0x10;
+
+    private Tcp() {}
+
+    public static int srcPort(ByteBuf f, int off) { return f.getUnsignedShort(off); }
+    public static int dstPort(ByteBuf f, int off) { return f.getUnsignedShort(off + 2); }
+    public static int seq(ByteBuf f, int off) { return f.getInt(off + 4); }
+    public static int ack(ByteBuf f, int off) { return f.getInt(off + 8); }
+    public static int headerLength(ByteBuf f, int off) { return (f.getUnsignedByte(off + 12) >>> 4) * 4; }
+    public static int flags(ByteBuf f, int off) { return f.getUnsignedByte(off + 13); }
+    public static int window(ByteBuf f, int off) { return f.getUnsignedShort(off + 14); }
+
+    /** Options of a SYN: MSS (0 if absent) and window scale (-1 if absent), packed as mss | (ws+1) << 16. */
+    public static int parseSynOptions(ByteBuf f, int off, int headerLength) {
+        int mss = 0;
+        int ws = -1;
+        int i = off + MIN_HEADER;
+        int end = off + headerLength;
+        while (i < end) {
+            int kind = f.getUnsignedByte(i);
+            if (kind == 0) {
+                break;
+            }
+            if (kind == 1) {
+                i++;
+                continue;
+            }
+            if (i + 1 >= end) {
+                break;
+            }
+            int len = f.getUnsignedByte(i + 1);
+            if (len < 2 || i + len > end) {
+                break;
+            }
+            if (kind == 2 && len == 4) {
+                mss = f.getUnsignedShort(i + 2);
+            } else if (kind == 3 && len == 3) {
+                ws = Math.min(14, f.getUnsignedByte(i + 2));
+            }
+            i += len;
+        }
+        return mss | ((ws + 1) << 16);
+    }
+}

@@ -1,0 +1,53 @@
+package dev.c2w.runner.cli;
+
+import java.io.PrintStream;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/** One-line log format on stderr: {@code 12:00:01.123 INFO  Switch: message}. */
+final class Logging {
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
+
+    private Logging() {}
+
+    static void setup(boolean debug) {
+        Logger root = Logger.getLogger("");
+        for (Handler h : root.getHandlers()) {
+            root.removeHandler(h);
+        }
+        ConsoleHandler h = new ConsoleHandler() {
+            {
+                setOutputStream(new PrintStream(System.err, true));
+            }
+        };
+        h.setFormatter(new Formatter() {
+            @Override
+            public String format(LogRecord r) {
+                String name = r.getLoggerName();
+                name = name == null ? "" : name.substring(name.lastIndexOf('.') + 1);
+                String lvl = r.getLevel() == Level.SEVERE ? "ERROR" : r.getLevel() == Level.WARNING ? "WARN"
+                    : r.getLevel().intValue() >= Level.INFO.intValue() ? "INFO" : "DEBUG";
+                StringBuilder sb = new StringBuilder(96);
+                sb.append(LocalTime.now().format(TIME)).append(' ').append(String.format("%-5s", lvl)).append(' ')
+                    .append(name).append(": ").append(formatMessage(r)).append('\n');
+                if (r.getThrown() != null && debug) {
+                    java.io.StringWriter sw = new java.io.StringWriter();
+                    r.getThrown().printStackTrace(new java.io.PrintWriter(sw));
+                    sb.append(sw);
+                }
+                return sb.toString();
+            }
+        });
+        Level level = debug ? Level.FINE : Level.INFO;
+        h.setLevel(level);
+        root.addHandler(h);
+        root.setLevel(level);
+        Logger.getLogger("io.netty").setLevel(debug ? Level.INFO : Level.WARNING);
+    }
+}
