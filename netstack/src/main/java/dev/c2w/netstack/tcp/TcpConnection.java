@@ -310,6 +310,8 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
             if (len > 0) {
                 ByteBuf data = f.retainedSlice(dataOff + skip, len);
                 rcvNxt += len;
+                // queue the ACK first: a reply the pipeline sends at once carries it and cancels this one
+                stack.ackLater(this);
                 receiveData(data);
                 if (oooBytes > 0) {
                     drainOutOfOrder();
@@ -319,7 +321,9 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
                 sendAck();
                 return; // the rest did not fit; a FIN in this segment is not yet in sequence
             }
-            stack.ackLater(this);
+            if (len <= 0) {
+                stack.ackLater(this); // a duplicate: acknowledge what we have
+            }
         }
         if ((flags & Tcp.FIN) != 0 && seq + dataLen == rcvNxt && !finReceived) {
             finReceived = true;

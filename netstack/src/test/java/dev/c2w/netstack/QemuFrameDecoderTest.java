@@ -1,0 +1,108 @@
+package dev.c2w.netstack;
+
+import dev.c2w.netstack.link.Frames;
+import dev.c2w.netstack.link.QemuFrameDecoder;
+import dev.c2w.netstack.link.QemuStreamParser;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class QemuFrameDecoderTest {
+    private static byte[] stream(List<byte[]> frames) {
+        ByteBuf b = Unpooled.buffer();
+        for (byte[] f : frames) {
+            b.writeInt(f.length).writeBytes(f);
+        }
+        return TestGuest.bytes(b);
+    }
+
+    private static List<byte[]> randomFrames(Random r, int n) {
+        List<byte[]> frames = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            byte[] f = new byte[14 + r.nextInt(1600)];
+            r.nextBytes(f);
+            frames.add(f);
+        }
+        return frames;
+    }
+
+    @Test
+    void framesSplitAnywhereOrPackedTogetherComeOutWhole() {
+        Random r = new Random(1);
+        List<byte[]> frames = randomFrames(r, 200);
+        byte[] all = stream(frames);
+        EmbeddedChannel ch = new EmbeddedChannel(new QemuFrameDecoder(128 * 1024));
+        int pos = 0;
+        while (pos < all.length) {
+            int n = Math.min(all.length - pos, 1 + r.nextInt(r.nextBoolean() ? 3 : 5000)); // includes splits inside prefixes
+            ch.writeInbound(Unpooled.wrappedBuffer(all, pos, n));
+            pos += n;
+        }
+        for (byte[] f : frames) {
+            ByteBuf got = ch.readInbound();
+            assertThat(TestGuest.bytes(got)).isEqualTo(f);
+            got.release();
+        }
+        assertThat((Object) ch.readInbound()).isNull();
+        assertThat(ch.isOpen()).isTrue();
+    }
+
+    @Test
+    void zeroLengthClosesTheConnection() {
+        EmbeddedChannel ch = new EmbeddedChannel(new QemuFrameDecoder(128 * 1024));
+        ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {0, 0, 0, 0, 1, 2, 3}));
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void hostileLengthClosesBeforeAnyAllocation() {
+        EmbeddedChannel ch = new EmbeddedChannel(new QemuFrameDecoder(128 * 1024));
+        ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xf0}));
+        assertThat(ch.isOpen()).isFalse();
+        assertThat((Object) ch.readInbound()).isNull();
+    }
+
+    @Test
+    void capIsInclusive() throws Exception {
+        QemuStreamParser p = new QemuStreamParser(100);
+        ByteBuf ok = Unpooled.buffer().writeInt(100).writeZero(100);
+        ByteBuf f = p.next(ok);
+        assertThat(f.readableBytes()).isEqualTo(100);
+        f.release();
+        assertThatThrownBy(() -> p.next(Unpooled.buffer().writeInt(101).writeZero(101)))
+            .isInstanceOf(QemuStreamParser.BadLengthException.class).hasMessageContaining("101");
+    }
+
+    @Test
+    void partialPrefixWaits() throws Exception {
+        QemuStreamParser p = new QemuStreamParser(100);
+        ByteBuf b = Unpooled.buffer().writeShort(0);
+        assertThat(p.next(b)).isNull();
+        assertThat(b.readerIndex()).isZero();
+    }
+
+    @Test
+    void lengthPrefixIsWrittenInPlaceWhenThereIsHeadroom() {
+        ByteBuf f = Frames.allocate(ByteBufAllocator.DEFAULT, 60);
+        f.writeZero(60);
+        ByteBuf out = Frames.withLengthPrefix(ByteBufAllocator.DEFAULT, f);
+        assertThat(out).isSameAs(f);
+        assertThat(out.readableBytes()).isEqualTo(64);
+        assertThat(out.getInt(out.readerIndex())).isEqualTo(60);
+        out.release();
+        ByteBuf plain = Unpooled.buffer().writeZero(30);
+        ByteBuf out2 = Frames.withLengthPrefix(ByteBufAllocator.DEFAULT, plain);
+        assertThat(out2.readableBytes()).isEqualTo(34);
+        assertThat(out2.getInt(out2.readerIndex())).isEqualTo(30);
+        out2.release();
+    }
+}

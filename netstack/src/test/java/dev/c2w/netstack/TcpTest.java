@@ -1,0 +1,191 @@
+package dev.c2w.netstack;
+
+import dev.c2w.netstack.host.HostTransport;
+import dev.c2w.netstack.wire.Ipv4;
+import dev.c2w.netstack.wire.Ipv4Address;
+import dev.c2w.netstack.wire.MacAddress;
+import dev.c2w.netstack.wire.Tcp;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class TcpTest {
+    static final int GW = Ipv4Address.parse("192.168.127.1");
+    static final int HOSTLO = Ipv4Address.parse("192.168.127.254");
+    static final int GUEST = Ipv4Address.parse("192.168.127.3");
+    static final long GUEST_MAC = MacAddress.parse("02:00:00:00:00:01");
+    static final byte[] SYN_OPTS = {2, 4, 0x05, (byte) 0xb4, 1, 3, 3, 7}; // MSS 1460, NOP, WS 7
+
+    HostTransport host;
+    VirtualNetwork net;
+    TestGuest guest;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        host = HostTransport.create();
+        net = VirtualNetwork.create(NetworkConfig.builder().build(), host, null);
+        guest = new TestGuest(net, GUEST_MAC, GUEST);
+    }
+
+    @AfterEach
+    void tearDown() {
+        net.close();
+        host.close();
+    }
+
+    /** A parsed segment sent to the guest. */
+    record Seg(int srcPort, int dstPort, int seq, int ack, int flags, int window, byte[] data, int hl, byte[] raw) {
+        static Seg parse(byte[] f) {
+            ByteBuf b = Unpooled.wrappedBuffer(f);
+            int ip = 14;
+            int t = ip + Ipv4.headerLength(b, ip);
+            int total = Ipv4.totalLength(b, ip);
+            int hl = Tcp.headerLength(b, t);
+            byte[] data = new byte[total - (t - ip) - hl];
+            b.getBytes(t + hl, data);
+            return new Seg(Tcp.srcPort(b, t), Tcp.dstPort(b, t), Tcp.seq(b, t), Tcp.ack(b, t), Tcp.flags(b, t),
+                Tcp.window(b, t), data, hl, f);
+        }
+
+        boolean has(int flag) {
+            return (flags & flag) != 0;
+        }
+    }
+
+    Seg nextSeg(long millis) throws Exception {
+        byte[] f = guest.nextIp(Ipv4.PROTO_TCP, millis);
+        return f == null ? null : Seg.parse(f);
+    }
+
+    void sendSeg(int dst, int srcPort, int dstPort, int seq, int ack, int flags, byte[] opts, byte[] data) throws Exception {
+        guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, dst,
+            TestGuest.tcp(GUEST, dst, srcPort, dstPort, seq, ack, flags, 65535, opts, data)));
+    }
+
+    @ChannelHandler.Sharable
+    static final class Echo extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ctx.writeAndFlush(msg);
+        }
+    }
+
+    @Test
+    void inProcessListenerHandshakeEchoAndClose() throws Exception {
+        net.listenTcp(GW, 7, new Echo());
+        sendSeg(GW, 40000, 7, 1000, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+        Seg synAck = nextSeg(2000);
+        assertThat(synAck).isNotNull();
+        assertThat(synAck.has(Tcp.SYN) && synAck.has(Tcp.ACK)).isTrue();
+        assertThat(synAck.ack()).isEqualTo(1001);
+        assertThat(synAck.hl()).isGreaterThanOrEqualTo(24); // carries MSS (and window scale)
+        int ourSeq = synAck.seq() + 1;
+        sendSeg(GW, 40000, 7, 1001, ourSeq, Tcp.ACK, new byte[0], new byte[0]);
+        byte[] msg = "hello, stack".getBytes(StandardCharsets.US_ASCII);
+        sendSeg(GW, 40000, 7, 1001, ourSeq, Tcp.ACK | Tcp.PSH, new byte[0], msg);
+        Seg echo = null;
+        for (int i = 0; i < 5 && (echo == null || echo.data().length == 0); i++) {
+            echo = nextSeg(2000);
+        }
+        assertThat(echo).isNotNull();
+        assertThat(echo.data()).isEqualTo(msg);
+        assertThat(echo.ack()).isEqualTo(1001 + msg.length);
+        // guest closes; the echo side closes when its input ends (half-closure + close)
+        sendSeg(GW, 40000, 7, 1001 + msg.length, ourSeq + msg.length, Tcp.ACK | Tcp.FIN, new byte[0], new byte[0]);
+        Seg ack = nextSeg(2000);
+        assertThat(ack.ack()).isEqualTo(1001 + msg.length + 1);
+    }
+
+    @Test
+    void closedHostPortGivesRstAtOnce() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        sendSeg(HOSTLO, 40001, port, 5000, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+        Seg rst = nextSeg(3000);
+        assertThat(rst).isNotNull();
+        assertThat(rst.has(Tcp.RST)).isTrue();
+        assertThat(rst.ack()).isEqualTo(5001);
+        assertThat(net.stats().tcpFlowsRefused).isEqualTo(1);
+    }
+
+    @Test
+    void natToHostLoopbackCarriesDataBothWays() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(5000);
+            sendSeg(HOSTLO, 40002, server.getLocalPort(), 7000, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+            try (Socket hostSide = server.accept()) {
+                Seg synAck = nextSeg(3000);
+                assertThat(synAck.has(Tcp.SYN)).isTrue();
+                int ourSeq = synAck.seq() + 1;
+                sendSeg(HOSTLO, 40002, server.getLocalPort(), 7001, ourSeq, Tcp.ACK, new byte[0], "up".getBytes());
+                InputStream in = hostSide.getInputStream();
+                assertThat(in.readNBytes(2)).isEqualTo("up".getBytes());
+                OutputStream out = hostSide.getOutputStream();
+                out.write("down".getBytes());
+                out.flush();
+                Seg data = null;
+                for (int i = 0; i < 5 && (data == null || data.data().length == 0); i++) {
+                    data = nextSeg(2000);
+                }
+                assertThat(new String(data.data())).isEqualTo("down");
+                assertThat(data.seq()).isEqualTo(ourSeq);
+                // host closes: the guest sees FIN after the data
+                hostSide.shutdownOutput();
+                Seg fin = nextSeg(2000);
+                while (fin != null && !fin.has(Tcp.FIN)) {
+                    fin = nextSeg(2000);
+                }
+                assertThat(fin).isNotNull();
+                assertThat(fin.seq()).isEqualTo(ourSeq + 4);
+            }
+        }
+    }
+
+    @Test
+    void segmentForUnknownConnectionGetsRst() throws Exception {
+        sendSeg(HOSTLO, 40003, 9, 1, 12345, Tcp.ACK, new byte[0], new byte[0]);
+        Seg rst = nextSeg(2000);
+        assertThat(rst.has(Tcp.RST)).isTrue();
+        assertThat(rst.seq()).isEqualTo(12345);
+    }
+
+    @Test
+    void badChecksumIsDroppedAndCounted() throws Exception {
+        byte[] f = guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
+            TestGuest.tcp(GUEST, HOSTLO, 40004, 80, 1, 0, Tcp.SYN, 65535, SYN_OPTS, new byte[0]));
+        f[14 + 20 + 16] ^= 0x11;
+        guest.send(f);
+        assertThat(nextSeg(300)).isNull();
+        assertThat(net.stats().droppedChecksum).isEqualTo(1);
+    }
+
+    @Test
+    void flowCapRefusesWithRst() throws Exception {
+        net.close();
+        net = VirtualNetwork.create(NetworkConfig.builder().maxTcpFlows(1).build(), host, null);
+        guest = new TestGuest(net, GUEST_MAC, GUEST);
+        net.listenTcp(GW, 7, new Echo());
+        sendSeg(GW, 41000, 7, 1, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+        assertThat(nextSeg(2000).has(Tcp.SYN)).isTrue();
+        sendSeg(GW, 41001, 7, 1, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+        Seg s = nextSeg(2000);
+        assertThat(s.has(Tcp.RST)).isTrue();
+        assertThat(net.stats().droppedFlowLimit).isEqualTo(1);
+    }
+}

@@ -1,0 +1,135 @@
+package dev.c2w.netstack;
+
+import dev.c2w.netstack.link.FrameSink;
+import dev.c2w.netstack.link.GuestPort;
+import dev.c2w.netstack.wire.Checksum;
+import dev.c2w.netstack.wire.Ethernet;
+import dev.c2w.netstack.wire.Ipv4;
+import dev.c2w.netstack.wire.MacAddress;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A guest simulated at the frame level for tests: builds Ethernet/IPv4/TCP/UDP/ICMP frames, hands them to
+ * a switch port on the network's event loop, and collects what the stack sends back (as byte arrays).
+ */
+final class TestGuest implements FrameSink, AutoCloseable {
+    final VirtualNetwork net;
+    final long mac;
+    int ip;
+    final LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+    volatile int flushes;
+    private GuestPort port;
+
+    TestGuest(VirtualNetwork net, long mac, int ip) throws Exception {
+        this.net = net;
+        this.mac = mac;
+        this.ip = ip;
+        net.eventLoop().submit(() -> port = net.attach(this)).sync();
+    }
+
+    @Override
+    public void sendFrame(ByteBuf frame) {
+        byte[] b = new byte[frame.readableBytes()];
+        frame.getBytes(frame.readerIndex(), b);
+        frame.release();
+        received.add(b);
+    }
+
+    @Override
+    public void flush() {
+        flushes++;
+    }
+
+    void send(byte[] frame) throws Exception {
+        net.eventLoop().submit(() -> port.receiveFrame(Unpooled.wrappedBuffer(frame))).sync();
+    }
+
+    /** Next frame for this guest, or null after the timeout. */
+    byte[] next(long millis) throws InterruptedException {
+        return received.poll(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Next frame matching an IP protocol (skips others, e.g. ARP requests), or null. */
+    byte[] nextIp(int protocol, long millis) throws InterruptedException {
+        long end = System.currentTimeMillis() + millis;
+        while (true) {
+            long left = end - System.currentTimeMillis();
+            if (left <= 0) {
+                return null;
+            }
+            byte[] f = next(left);
+            if (f == null) {
+                return null;
+            }
+            ByteBuf b = Unpooled.wrappedBuffer(f);
+            if (Ethernet.type(b) == Ethernet.TYPE_IPV4 && Ipv4.protocol(b, 14) == protocol) {
+                return f;
+            }
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        net.eventLoop().submit(() -> port.close()).sync();
+    }
+
+    // ------------------------------------------------------------------------- frame builders
+
+    static byte[] ether(long dst, long src, int type, byte[] payload) {
+        ByteBuf b = Unpooled.buffer();
+        Ethernet.writeHeader(b, dst, src, type);
+        b.writeBytes(payload);
+        return bytes(b);
+    }
+
+    static byte[] ipv4(int proto, int src, int dst, byte[] payload) {
+        ByteBuf b = Unpooled.buffer(20 + payload.length);
+        b.writerIndex(20);
+        b.writeBytes(payload);
+        Ipv4.writeHeader(b, 0, 20 + payload.length, 1, proto, src, dst);
+        return bytes(b);
+    }
+
+    byte[] ipFrame(long dstMac, int proto, int dst, byte[] l4) {
+        return ether(dstMac, mac, Ethernet.TYPE_IPV4, ipv4(proto, ip, dst, l4));
+    }
+
+    static byte[] udp(int src, int dst, int srcPort, int dstPort, byte[] data) {
+        ByteBuf b = Unpooled.buffer();
+        b.writeShort(srcPort).writeShort(dstPort).writeShort(8 + data.length).writeShort(0).writeBytes(data);
+        long sum = Checksum.pseudoHeader(src, dst, Ipv4.PROTO_UDP, 8 + data.length);
+        int c = Checksum.finish(Checksum.add(sum, b, 0, 8 + data.length));
+        b.setShort(6, c == 0 ? 0xffff : c);
+        return bytes(b);
+    }
+
+    static byte[] tcp(int src, int dst, int srcPort, int dstPort, int seq, int ack, int flags, int window,
+                      byte[] options, byte[] data) {
+        int hl = 20 + options.length;
+        ByteBuf b = Unpooled.buffer();
+        b.writeShort(srcPort).writeShort(dstPort).writeInt(seq).writeInt(ack)
+            .writeShort(((hl / 4) << 12) | flags).writeShort(window).writeShort(0).writeShort(0)
+            .writeBytes(options).writeBytes(data);
+        long sum = Checksum.pseudoHeader(src, dst, Ipv4.PROTO_TCP, hl + data.length);
+        b.setShort(16, Checksum.finish(Checksum.add(sum, b, 0, hl + data.length)));
+        return bytes(b);
+    }
+
+    static byte[] bytes(ByteBuf b) {
+        byte[] a = new byte[b.readableBytes()];
+        b.getBytes(b.readerIndex(), a);
+        return a;
+    }
+
+    static long gwMac() {
+        return NetworkConfig.DEFAULT_GATEWAY_MAC;
+    }
+
+    static long broadcast() {
+        return MacAddress.BROADCAST;
+    }
+}
