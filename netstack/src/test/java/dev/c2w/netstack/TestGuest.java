@@ -36,6 +36,17 @@ final class TestGuest implements FrameSink, AutoCloseable {
         byte[] b = new byte[frame.readableBytes()];
         frame.getBytes(frame.readerIndex(), b);
         frame.release();
+        ByteBuf v = Unpooled.wrappedBuffer(b);
+        if (Ethernet.type(v) == Ethernet.TYPE_ARP && v.getUnsignedShort(14 + 6) == 1 && v.getInt(14 + 24) == ip) {
+            // answer ARP like a real guest would
+            ByteBuf r = Unpooled.buffer(28);
+            r.writeShort(1).writeShort(0x0800).writeByte(6).writeByte(4).writeShort(2);
+            r.writeBytes(MacAddress.toBytes(mac)).writeInt(ip);
+            r.writeBytes(b, 14 + 8, 10);
+            byte[] reply = ether(MacAddress.read(v, 6), mac, Ethernet.TYPE_ARP, bytes(r));
+            net.eventLoop().execute(() -> port.receiveFrame(Unpooled.wrappedBuffer(reply)));
+            return;
+        }
         received.add(b);
     }
 

@@ -155,7 +155,49 @@ public final class Gateway implements UdpContext {
 
     private void learn(int ip, long mac) {
         if (config.inSubnet(ip) && !MacAddress.isMulticast(mac)) {
-            arp[ip & 0xff] = mac;
+            int i = ip & 0xff;
+            arp[i] = mac;
+            java.util.ArrayDeque<ByteBuf> q = arpPending[i];
+            if (q != null) {
+                arpPending[i] = null;
+                ByteBuf b;
+                while ((b = q.poll()) != null) {
+                    MacAddress.write(b, b.readerIndex(), mac);
+                    lan.sendFromGateway(b);
+                }
+            }
+        }
+    }
+
+    /** Packets waiting for an ARP answer, per last octet; at most ARP_QUEUE each, dropped after a second. */
+    @SuppressWarnings("unchecked")
+    private final java.util.ArrayDeque<ByteBuf>[] arpPending = new java.util.ArrayDeque[256];
+    private static final int ARP_QUEUE = 16;
+
+    private void holdForArp(int dst, ByteBuf b) {
+        int i = dst & 0xff;
+        java.util.ArrayDeque<ByteBuf> q = arpPending[i];
+        if (q == null) {
+            q = new java.util.ArrayDeque<>();
+            arpPending[i] = q;
+            java.util.ArrayDeque<ByteBuf> mine = q;
+            loop.schedule(() -> {
+                if (arpPending[i] == mine) {
+                    arpPending[i] = null;
+                    ByteBuf x;
+                    while ((x = mine.poll()) != null) {
+                        stats.droppedNoRoute++;
+                        x.release();
+                    }
+                }
+            }, 1, java.util.concurrent.TimeUnit.SECONDS);
+            sendArpRequest(dst);
+        }
+        if (q.size() >= ARP_QUEUE) {
+            stats.droppedNoRoute++;
+            b.release();
+        } else {
+            q.add(b);
         }
     }
 
@@ -305,16 +347,18 @@ public final class Gateway implements UdpContext {
      * the guest. {@code dstMac} NONE looks the destination up in the ARP table.
      */
     public void sendIp(ByteBuf b, int protocol, int src, int dst, long dstMac) {
+        boolean unresolved = false;
         if (dstMac == MacAddress.NONE) {
             dstMac = macOf(dst);
             if (dstMac == MacAddress.NONE) {
                 if (dst == Ipv4Address.BROADCAST || dst == config.broadcastIp()) {
                     dstMac = MacAddress.BROADCAST;
-                } else {
+                } else if (!config.inSubnet(dst)) {
                     stats.droppedNoRoute++;
                     b.release();
-                    sendArpRequest(dst);
                     return;
+                } else {
+                    unresolved = true;
                 }
             }
         }
@@ -323,6 +367,10 @@ public final class Gateway implements UdpContext {
         MacAddress.write(b, ri + 6, config.gatewayMac());
         b.setShort(ri + 12, Ethernet.TYPE_IPV4);
         Ipv4.writeHeader(b, ri + Ethernet.HEADER, b.writerIndex() - ri - Ethernet.HEADER, ipId++, protocol, src, dst);
+        if (unresolved) {
+            holdForArp(dst, b);
+            return;
+        }
         if (config.debug()) {
             LOG.log(System.Logger.Level.INFO, "gw->guest " + describe(b));
         }
@@ -393,6 +441,13 @@ public final class Gateway implements UdpContext {
         closed = true;
         tcp.close();
         udpNat.close();
+        for (int i = 0; i < arpPending.length; i++) {
+            java.util.ArrayDeque<ByteBuf> q = arpPending[i];
+            arpPending[i] = null;
+            if (q != null) {
+                q.forEach(ByteBuf::release);
+            }
+        }
         for (UdpEndpoint ep : udpEndpoints.values()) {
             ep.close();
         }

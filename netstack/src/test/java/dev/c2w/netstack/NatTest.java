@@ -1,0 +1,127 @@
+package dev.c2w.netstack;
+
+import dev.c2w.netstack.NetworkConfig.PortForward;
+import dev.c2w.netstack.host.HostTransport;
+import dev.c2w.netstack.nat.PortForwarder;
+import dev.c2w.netstack.wire.Ipv4;
+import dev.c2w.netstack.wire.Ipv4Address;
+import dev.c2w.netstack.wire.MacAddress;
+import dev.c2w.netstack.wire.Tcp;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class NatTest {
+    static final int HOSTLO = Ipv4Address.parse("192.168.127.254");
+    static final int GUEST = Ipv4Address.parse("192.168.127.3");
+    static final long GUEST_MAC = MacAddress.parse("02:00:00:00:00:01");
+
+    HostTransport host;
+    VirtualNetwork net;
+    TestGuest guest;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        host = HostTransport.create();
+        net = VirtualNetwork.create(NetworkConfig.builder().build(), host, null);
+        guest = new TestGuest(net, GUEST_MAC, GUEST);
+    }
+
+    @AfterEach
+    void tearDown() {
+        net.close();
+        host.close();
+    }
+
+    @Test
+    void udpToHostLoopbackAndBack() throws Exception {
+        try (DatagramSocket echo = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            echo.setSoTimeout(5000);
+            guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_UDP, HOSTLO,
+                TestGuest.udp(GUEST, HOSTLO, 33333, echo.getLocalPort(), "marco".getBytes())));
+            DatagramPacket p = new DatagramPacket(new byte[100], 100);
+            echo.receive(p);
+            assertThat(new String(p.getData(), 0, p.getLength())).isEqualTo("marco");
+            echo.send(new DatagramPacket("polo".getBytes(), 4, p.getSocketAddress()));
+            byte[] f = guest.nextIp(Ipv4.PROTO_UDP, 3000);
+            assertThat(f).isNotNull();
+            ByteBuf b = Unpooled.wrappedBuffer(f);
+            assertThat(Ipv4.src(b, 14)).isEqualTo(HOSTLO);
+            assertThat(b.getUnsignedShort(34)).isEqualTo(echo.getLocalPort());
+            assertThat(b.getUnsignedShort(36)).isEqualTo(33333);
+            assertThat(b.toString(42, 4, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("polo");
+            assertThat(net.stats().udpFlowsOpened).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void udpToOtherLanAddressGetsPortUnreachable() throws Exception {
+        guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_UDP, Ipv4Address.parse("192.168.127.9"),
+            TestGuest.udp(GUEST, Ipv4Address.parse("192.168.127.9"), 1, 2, new byte[4])));
+        byte[] f = guest.nextIp(Ipv4.PROTO_ICMP, 2000);
+        assertThat(f).isNotNull();
+        assertThat(f[34]).isEqualTo((byte) 3);
+    }
+
+    @Test
+    void tcpPortForwardOpensIntoTheGuest() throws Exception {
+        PortForwarder pf = new PortForwarder(host, () -> net, new PortForward(false, "127.0.0.1", 0, 80));
+        pf.start().sync();
+        int port = ((InetSocketAddress) pfChannelAddress(pf)).getPort();
+        try (Socket client = new Socket("127.0.0.1", port)) {
+            byte[] synFrame = guest.nextIp(Ipv4.PROTO_TCP, 3000);
+            assertThat(synFrame).isNotNull();
+            TcpTest.Seg syn = TcpTest.Seg.parse(synFrame);
+            assertThat(syn.has(Tcp.SYN)).isTrue();
+            assertThat(syn.dstPort()).isEqualTo(80);
+            // guest answers SYN-ACK, then sends a page
+            int gseq = 9000;
+            guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
+                TestGuest.tcp(GUEST, HOSTLO, 80, syn.srcPort(), gseq, syn.seq() + 1, Tcp.SYN | Tcp.ACK, 65535,
+                    new byte[] {2, 4, 5, (byte) 0xb4}, new byte[0])));
+            byte[] page = "HTTP/1.0 200 OK\r\n\r\nhi".getBytes();
+            guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
+                TestGuest.tcp(GUEST, HOSTLO, 80, syn.srcPort(), gseq + 1, syn.seq() + 1, Tcp.ACK | Tcp.PSH, 65535,
+                    new byte[0], page)));
+            client.setSoTimeout(5000);
+            InputStream in = client.getInputStream();
+            assertThat(in.readNBytes(page.length)).isEqualTo(page);
+        } finally {
+            pf.close();
+        }
+    }
+
+    private static java.net.SocketAddress pfChannelAddress(PortForwarder pf) throws Exception {
+        java.lang.reflect.Field f = PortForwarder.class.getDeclaredField("listener");
+        f.setAccessible(true);
+        return ((io.netty.channel.Channel) f.get(pf)).localAddress();
+    }
+
+    @Test
+    void portForwardToClosedGuestPortClosesHostConnection() throws Exception {
+        PortForwarder pf = new PortForwarder(host, () -> net, new PortForward(false, "127.0.0.1", 0, 81));
+        pf.start().sync();
+        int port = ((InetSocketAddress) pfChannelAddress(pf)).getPort();
+        try (Socket client = new Socket("127.0.0.1", port)) {
+            TcpTest.Seg syn = TcpTest.Seg.parse(guest.nextIp(Ipv4.PROTO_TCP, 3000));
+            guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
+                TestGuest.tcp(GUEST, HOSTLO, 81, syn.srcPort(), 0, syn.seq() + 1, Tcp.RST | Tcp.ACK, 0,
+                    new byte[0], new byte[0])));
+            client.setSoTimeout(5000);
+            assertThat(client.getInputStream().read()).isEqualTo(-1);
+        } finally {
+            pf.close();
+        }
+    }
+}
