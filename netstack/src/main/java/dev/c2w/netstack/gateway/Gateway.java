@@ -17,7 +17,6 @@ import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.EventLoop;
 import io.netty.util.collection.LongObjectHashMap;
 
@@ -95,9 +94,6 @@ public final class Gateway implements UdpContext {
         try {
             if (closed) {
                 return;
-            }
-            if (config.debug()) {
-                LOG.log(System.Logger.Level.INFO, "guest->gw " + describe(frame));
             }
             switch (Ethernet.type(frame)) {
                 case Ethernet.TYPE_ARP -> receiveArp(frame, srcMac);
@@ -371,9 +367,6 @@ public final class Gateway implements UdpContext {
             holdForArp(dst, b);
             return;
         }
-        if (config.debug()) {
-            LOG.log(System.Logger.Level.INFO, "gw->guest " + describe(b));
-        }
         lan.sendFromGateway(b);
     }
 
@@ -452,10 +445,5 @@ public final class Gateway implements UdpContext {
             ep.close();
         }
         udpEndpoints.clear();
-    }
-
-    private static String describe(ByteBuf f) {
-        int n = Math.min(f.readableBytes(), 64);
-        return f.readableBytes() + " bytes " + ByteBufUtil.hexDump(f, f.readerIndex(), n);
     }
 }

@@ -7,6 +7,7 @@ import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.GuestPort;
 import dev.c2w.netstack.link.PcapWriter;
 import dev.c2w.netstack.wire.Ethernet;
+import dev.c2w.netstack.wire.FrameDescriber;
 import dev.c2w.netstack.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
@@ -111,6 +112,9 @@ public final class Switch {
         if (pcap != null) {
             pcap.write(frame);
         }
+        if (config.debug()) {
+            LOG.log(System.Logger.Level.INFO, "port " + from.id + " in:  " + FrameDescriber.describe(frame));
+        }
         long src = Ethernet.src(frame);
         if (!MacAddress.isMulticast(src) && src != config.gatewayMac()) {
             Port old = cam.get(src);
@@ -202,6 +206,9 @@ public final class Switch {
             }
             stats.framesOut++;
             stats.bytesOut += frame.readableBytes();
+            if (config.debug()) {
+                LOG.log(System.Logger.Level.INFO, "port " + id + " out: " + FrameDescriber.describe(frame));
+            }
             sink.sendFrame(frame);
             markDirty(this);
         }
