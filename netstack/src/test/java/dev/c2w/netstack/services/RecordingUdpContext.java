@@ -23,8 +23,8 @@ public final class RecordingUdpContext implements UdpContext {
     private final EventLoop loop;
     private final HostTransport host;
     private final NetStats stats = new NetStats();
-    /** Leak-detecting allocator: every buffer handed to sendToGuest must have refCnt 1. */
-    private final ByteBufAllocator alloc = new UnpooledByteBufAllocator(false, true);
+    /** Every buffer handed to sendToGuest must have refCnt 1. */
+    private final ByteBufAllocator alloc = new UnpooledByteBufAllocator(false);
     public final BlockingQueue<Sent> sent = new LinkedBlockingQueue<>();
 
     public RecordingUdpContext(NetworkConfig config, EventLoop loop, HostTransport host) {

@@ -34,8 +34,8 @@
  * the question check. Late answers (for queries already answered) are dropped silently.
  *
  * Threading: all state lives on the network's event loop, which also runs the upstream channels; calls
- * from another thread are moved there. No locks. Per query: one copy of the query, a small record, the
- * datagram objects Netty needs, and one timer task.
+ * from another thread are moved there. No locks. Per query: a copy of the query and of the answer, a small
+ * record, the datagram objects Netty needs, and one timer task.
  */
 package dev.c2w.netstack.services.dns;
 
@@ -52,7 +52,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
@@ -350,10 +349,14 @@ public final class DnsForwarder {
     }
 
     /** Reads upstream answers from the shared UDP socket. */
-    private final class UpstreamHandler extends SimpleChannelInboundHandler<DatagramPacket> {
+    private final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         @Override
-        protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
-            onUpstreamDatagram(p.content(), p.sender());
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof DatagramPacket p) {
+                onUpstreamDatagram(p.content(), p.sender());
+            } else {
+                io.netty.util.ReferenceCountUtil.release(msg);
+            }
         }
 
         @Override
@@ -373,39 +376,49 @@ public final class DnsForwarder {
         return -1;
     }
 
+    /** An upstream datagram; takes ownership of {@code content}. */
     private void onUpstreamDatagram(ByteBuf content, InetSocketAddress sender) {
+        if (!takeUpstreamDatagram(content, sender)) {
+            content.release();
+        }
+    }
+
+    /** Returns whether ownership of {@code content} was passed on. */
+    private boolean takeUpstreamDatagram(ByteBuf content, InetSocketAddress sender) {
         if (content.readableBytes() < DnsWire.HEADER) {
-            return;
+            return false;
         }
         Query q = pending.get(DnsWire.id(content));
         if (q == null || q.done) {
-            return;
+            return false;
         }
         int u = upstreamIndex(sender, q.tried);
         if (u < 0) {
-            return;
+            return false;
         }
         if (!DnsWire.answers(content, q.message, q.questionEnd)) {
             stats.dnsMalformed++;
             LOG.log(System.Logger.Level.DEBUG, () -> "DNS: answer from " + sender + " does not match its query");
-            return;
+            return false;
         }
         int rcode = DnsWire.rcode(content);
         boolean tc = (DnsWire.flags(content) & DnsWire.FLAG_TC) != 0;
         if (tc && q.tcpClient) {
-            if (q.tcp == null) {
-                setFallback(q, content.retain());
-                retryOverTcp(q, upstreams[u]);
+            if (q.tcp != null) {
+                return false;
             }
-            return;
+            setFallback(q, content);
+            retryOverTcp(q, upstreams[u]);
+            return true;
         }
         if ((rcode == DnsWire.RCODE_SERVFAIL || rcode == DnsWire.RCODE_REFUSED)
             && q.sent < slots && Long.bitCount(q.tried) < upstreams.length) {
-            setFallback(q, content.retain());
+            setFallback(q, content);
             nextAttempt(q);
-            return;
+            return true;
         }
-        finish(q, content.retain());
+        finish(q, content);
+        return true;
     }
 
     private void setFallback(Query q, ByteBuf answer) {
@@ -522,6 +535,12 @@ public final class DnsForwarder {
             ByteBuf small = DnsWire.headerOnlyReply(alloc, q.message, q.questionEnd, DnsWire.rcode(answer), true);
             answer.release();
             answer = small;
+        } else {
+            // Upstream buffers are slices of the channel's receive buffers; the guest side wants a buffer
+            // of its own allocator that it fully owns.
+            ByteBuf own = alloc.buffer(answer.readableBytes()).writeBytes(answer, answer.readerIndex(), answer.readableBytes());
+            answer.release();
+            answer = own;
         }
         q.message.release();
         DnsWire.setId(answer, q.guestId);
