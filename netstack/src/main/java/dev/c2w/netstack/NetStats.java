@@ -24,6 +24,8 @@ public final class NetStats {
     public long dnsQueries;
     public long dnsServfail;
     public long dnsMalformed;
+    /** DNS queries dropped because too many were outstanding. */
+    public long dnsDropped;
 
     @Override
     public String toString() {
@@ -35,6 +37,6 @@ public final class NetStats {
             + " tcp opened=" + tcpFlowsOpened + " refused=" + tcpFlowsRefused + " retransmits=" + tcpRetransmits
             + " udp opened=" + udpFlowsOpened
             + " dhcp=" + dhcpPackets + "/" + dhcpMalformed + " dns=" + dnsQueries + " servfail=" + dnsServfail
-            + " malformed=" + dnsMalformed;
+            + " malformed=" + dnsMalformed + " dropped=" + dnsDropped;
     }
 }
