@@ -6,6 +6,10 @@ import dev.c2w.netstack.lan.Switch;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.GuestPort;
 import dev.c2w.netstack.link.PcapWriter;
+import dev.c2w.netstack.services.dhcp.DhcpServer;
+import dev.c2w.netstack.services.dns.DnsForwarder;
+import dev.c2w.netstack.services.dns.DnsTcpHandler;
+import dev.c2w.netstack.services.dns.DnsUdpEndpoint;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
@@ -14,6 +18,7 @@ import io.netty.util.concurrent.Future;
 /**
  * One virtual network built from a {@link NetworkConfig}: a switch that guests attach to, and a gateway
  * (ARP, ICMP, DHCP, DNS, TCP/UDP NAT to the host, in-process TCP services on virtual IPs).
+ * The DHCP server and the DNS forwarder (UDP and TCP) are installed when the network is built.
  *
  * <p>Everything inside runs on one event loop, {@link #eventLoop()}; host sockets opened by the NAT use
  * the same loop. Methods may be called from any thread unless they say otherwise.
@@ -33,7 +38,18 @@ public final class VirtualNetwork implements AutoCloseable {
         this.lanSwitch = new Switch(config, loop, stats, pcap);
         this.gateway = new Gateway(config, host, loop, stats, lanSwitch);
         lanSwitch.setGateway(gateway);
+        // the gateway's standard services: DHCP on :67 (any gateway address or broadcast), DNS on gateway:53
+        this.dhcp = new DhcpServer(config);
+        gateway.bindUdp(0, DhcpServer.SERVER_PORT, dhcp);
+        DnsForwarder dns = new DnsForwarder(config, loop, host, stats, gateway.alloc());
+        gateway.bindUdp(config.gatewayIp(), DnsUdpEndpoint.PORT, new DnsUdpEndpoint(dns));
+        gateway.tcp().listen(config.gatewayIp(), DnsUdpEndpoint.PORT, DnsTcpHandler.initializer(dns));
     }
+
+    private final DhcpServer dhcp;
+
+    /** The DHCP server (its lease table is for logs and tests; use it on the loop). */
+    public DhcpServer dhcp() { return dhcp; }
 
     /** A network on the next event loop of {@code host}; {@code pcap} may be null. Does not open host ports. */
     public static VirtualNetwork create(NetworkConfig config, HostTransport host, PcapWriter pcap) {

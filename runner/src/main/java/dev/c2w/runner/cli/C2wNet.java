@@ -2,7 +2,7 @@ package dev.c2w.runner.cli;
 
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.NetworkConfig.PortForward;
-import dev.c2w.netstack.Services;
+import dev.c2w.netstack.services.dns.ResolvConf;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.PcapWriter;
@@ -197,7 +197,10 @@ public final class C2wNet implements Callable<Integer> {
             dns.add(parseHostPort(d, 53));
         }
         if (dns.isEmpty()) {
-            dns.addAll(Services.systemResolvers());
+            dns.addAll(ResolvConf.defaultUpstreams());
+            if (dns.isEmpty()) {
+                LOG.log(System.Logger.Level.WARNING, "no nameserver in /etc/resolv.conf and no --dns-upstream: guest DNS queries will get SERVFAIL");
+            }
         }
         b.dnsUpstreams(dns);
         return b.build();
@@ -232,7 +235,6 @@ public final class C2wNet implements Callable<Integer> {
         HostTransport host = HostTransport.create();
         PcapWriter pcapWriter = config.pcapFile() == null ? null : new PcapWriter(config.pcapFile());
         VirtualNetwork net = VirtualNetwork.create(config, host, pcapWriter);
-        Services.install(net);
         List<PortForwarder> forwarders = new ArrayList<>();
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
