@@ -1,9 +1,7 @@
 package dev.c2w.runner.cli;
 
-import java.io.PrintStream;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
-import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
 import java.util.logging.Level;
@@ -21,9 +19,23 @@ final class Logging {
         for (Handler h : root.getHandlers()) {
             root.removeHandler(h);
         }
-        ConsoleHandler h = new ConsoleHandler() {
-            {
-                setOutputStream(new PrintStream(System.err, true));
+        // A handler of our own: ConsoleHandler.setOutputStream would close System.err.
+        Handler h = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                if (isLoggable(r)) {
+                    System.err.print(getFormatter().format(r));
+                    System.err.flush();
+                }
+            }
+
+            @Override
+            public void flush() {
+                System.err.flush();
+            }
+
+            @Override
+            public void close() {
             }
         };
         h.setFormatter(new Formatter() {
