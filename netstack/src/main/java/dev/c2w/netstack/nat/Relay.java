@@ -26,6 +26,7 @@ import io.netty.channel.socket.DuplexChannel;
  * in its handshake) are held and replayed once the peer side calls {@link #peerActive}.
  */
 public final class Relay extends ChannelInboundHandlerAdapter {
+    private static final System.Logger LOG = System.getLogger(Relay.class.getName());
     private static final int HELD_SHUTDOWN = 1;
     private static final int HELD_INACTIVE = 2;
     private static final int HELD_ERROR = 4;
@@ -62,8 +63,8 @@ public final class Relay extends ChannelInboundHandlerAdapter {
         Channel p = peer;
         if (p != null && !p.isOpen()) {
             ctx.close();
-        } else if (p != null && p.isActive() && !p.config().isAutoRead()) {
-            p.config().setAutoRead(true);
+        } else if (p != null) {
+            setAutoRead(p, true);
         }
         if (partner != null) {
             partner.peerActive();
@@ -108,7 +109,7 @@ public final class Relay extends ChannelInboundHandlerAdapter {
         }
         p.write(msg, p.voidPromise());
         if (!p.isWritable()) {
-            ctx.channel().config().setAutoRead(false);
+            setAutoRead(ctx.channel(), false);
         }
     }
 
@@ -123,8 +124,8 @@ public final class Relay extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         Channel p = peer;
-        if (p != null && p.isActive()) {
-            p.config().setAutoRead(ctx.channel().isWritable());
+        if (p != null) {
+            setAutoRead(p, ctx.channel().isWritable());
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -153,6 +154,18 @@ public final class Relay extends ChannelInboundHandlerAdapter {
         ctx.fireUserEventTriggered(evt);
     }
 
+    /** Turns reading on or off where it still means something; a closed channel is left alone. */
+    private static void setAutoRead(Channel ch, boolean on) {
+        if (!ch.isActive() || ch.config().isAutoRead() == on) {
+            return;
+        }
+        try {
+            ch.config().setAutoRead(on);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "autoRead on " + ch + ": " + e);
+        }
+    }
+
     private void closeBoth(ChannelHandlerContext ctx) {
         Channel p = peer;
         if (p != null) {
@@ -178,8 +191,12 @@ public final class Relay extends ChannelInboundHandlerAdapter {
         if (hold(HELD_ERROR)) {
             return;
         }
+        LOG.log(System.Logger.Level.DEBUG, () -> ctx.channel() + ": " + cause);
         Channel p = peer;
-        if (p instanceof TcpConnection guest) {
+        if (p instanceof TcpConnection guest && !(cause instanceof java.io.IOException)) {
+            // not a network error of the host socket (a local failure): close gracefully, data first
+            guest.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else if (p instanceof TcpConnection guest) {
             guest.abort(); // host side failed or was reset: reset the guest
         } else if (p != null && p.isOpen()) {
             try {
