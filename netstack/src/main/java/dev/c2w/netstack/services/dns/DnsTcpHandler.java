@@ -107,6 +107,17 @@ public final class DnsTcpHandler extends ByteToMessageDecoder implements DnsForw
     }
 
     @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (paused) {
+            // ByteToMessageDecoder would ask for another read when it decoded nothing and autoRead is off;
+            // while paused we want the guest's data to wait in its TCP window instead.
+            ctx.fireChannelReadComplete();
+            return;
+        }
+        super.channelReadComplete(ctx);
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         LOG.log(System.Logger.Level.DEBUG, () -> "DNS over TCP: " + cause);
         ctx.close();

@@ -508,4 +508,29 @@ class DnsForwarderTest {
         assertThat(answers).singleElement().satisfies(a -> assertServfail(a, q));
         onLoop(ch::finishAndReleaseAll);
     }
+
+    @Test
+    void tcpConnectionStopsReadingAtItsLimitAndResumes() throws Exception {
+        StubDnsServer silent = stub(StubDnsServer.Mode.SILENT);
+        network(Duration.ofMillis(700), silent.address());
+        DnsForwarder f = DnsForwarder.create(ctx);
+        udp = new DnsUdpEndpoint(f);
+        EmbeddedChannel ch = tcpClient(f);
+        int n = DnsTcpHandler.MAX_PER_CONNECTION + 3;
+        byte[][] qs = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            qs[i] = query(i, "q" + i + ".example", StubDnsServer.A, false);
+        }
+        write(ch, framed(qs));
+        assertThat(onLoop(() -> f.outstanding())).isEqualTo(DnsTcpHandler.MAX_PER_CONNECTION);
+        assertThat(onLoop(() -> ch.config().isAutoRead())).isFalse();
+        // the first 64 time out with SERVFAIL; then the 3 held back are sent and time out too
+        List<byte[]> answers = readFramed(ch, n);
+        assertThat(answers).hasSize(n);
+        assertThat(answers).extracting(DnsForwarderTest::id).containsExactlyInAnyOrder(
+            java.util.stream.IntStream.range(0, n).boxed().toArray(Integer[]::new));
+        assertThat(answers).allSatisfy(a -> assertThat(rcode(a)).isEqualTo(2));
+        assertThat(onLoop(() -> ch.config().isAutoRead())).isTrue();
+        onLoop(ch::finishAndReleaseAll);
+    }
 }
