@@ -533,4 +533,36 @@ class DnsForwarderTest {
         assertThat(onLoop(() -> ch.config().isAutoRead())).isTrue();
         onLoop(ch::finishAndReleaseAll);
     }
+
+    @Test
+    void tcpHandlerOnARealHostSocket() throws Exception {
+        StubDnsServer up = stub(StubDnsServer.Mode.ANSWER);
+        network(Duration.ofSeconds(4), up.address());
+        DnsForwarder f = DnsForwarder.create(ctx);
+        udp = new DnsUdpEndpoint(f);
+        io.netty.channel.Channel server = new io.netty.bootstrap.ServerBootstrap()
+            .group(loop, loop)
+            .channel(host.serverSocketChannel())
+            .childHandler(DnsTcpHandler.initializer(f))
+            .bind(InetAddress.getByName("127.0.0.1"), 0).sync().channel();
+        try (java.net.Socket sock = new java.net.Socket()) {
+            sock.connect(server.localAddress(), 5000);
+            sock.setSoTimeout(10_000);
+            byte[] q1 = query(0x7001, "r1.example", StubDnsServer.TXT, true);
+            byte[] q2 = query(0x7002, "r2.example", StubDnsServer.PTR, false);
+            sock.getOutputStream().write(framed(q1, q2));
+            sock.getOutputStream().flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(sock.getInputStream());
+            List<Integer> ids = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                byte[] a = new byte[in.readUnsignedShort()];
+                in.readFully(a);
+                assertThat(rcode(a)).isZero();
+                ids.add(id(a));
+            }
+            assertThat(ids).containsExactlyInAnyOrder(0x7001, 0x7002);
+        } finally {
+            server.close().sync();
+        }
+    }
 }
