@@ -87,17 +87,24 @@ public final class DnsTcpHandler extends ByteToMessageDecoder implements DnsForw
             ctx.executor().execute(() -> answer(response, mac, ip, port, localIp));
             return;
         }
-        outstanding--;
         Channel ch = ctx == null ? null : ctx.channel();
         if (ch == null || !ch.isActive()) {
             response.release();
+            outstanding--;
             return;
         }
         ByteBuf len = ctx.alloc().buffer(2).writeShort(response.readableBytes());
         ctx.write(len);
         ctx.writeAndFlush(response);
+        oneLess();
+    }
+
+    /** One outstanding query less: resume reading if reading was paused at the limit. */
+    private void oneLess() {
+        outstanding--;
         if (paused && outstanding < MAX_PER_CONNECTION) {
             paused = false;
+            Channel ch = ctx.channel();
             ch.config().setAutoRead(true);
             // frames already buffered are handled now, not at the next read
             ctx.executor().execute(() -> {
@@ -109,6 +116,17 @@ public final class DnsTcpHandler extends ByteToMessageDecoder implements DnsForw
                     }
                 }
             });
+        }
+    }
+
+    @Override
+    public void dropped() {
+        if (ctx != null && !ctx.executor().inEventLoop()) {
+            ctx.executor().execute(this::dropped);
+            return;
+        }
+        if (ctx != null) {
+            oneLess();
         }
     }
 
