@@ -79,6 +79,9 @@ public final class DnsForwarder {
          * Called on the event loop.
          */
         void answer(ByteBuf response, long mac, int ip, int port, int localIp);
+
+        /** A query for which {@link #query} returned true was dropped later (only when called off the loop). */
+        default void dropped() {}
     }
 
     public static final int MAX_OUTSTANDING = 1024;
@@ -220,7 +223,9 @@ public final class DnsForwarder {
             ByteBuf copy = alloc.buffer(query.readableBytes()).writeBytes(query, query.readerIndex(), query.readableBytes());
             loop.execute(() -> {
                 try {
-                    query(copy, overTcp, client, mac, ip, port, localIp);
+                    if (!query(copy, overTcp, client, mac, ip, port, localIp)) {
+                        client.dropped();
+                    }
                 } finally {
                     copy.release();
                 }

@@ -12,8 +12,9 @@
  * off), which pushes back on the guest through the TCP window instead of dropping queries.
  *
  * Output: each answer is written as a 2-byte length and the message. Answers for a connection that has
- * closed are released. The handler must run on the forwarder's event loop (the guest TCP stack's loop);
- * the forwarder moves calls from other threads there.
+ * closed are released. The handler is meant to run on the forwarder's event loop (the network's loop, which
+ * also runs the guest TCP stack); if it does not, queries move to the forwarder's loop and answers back to
+ * the channel's, so each side's state stays on one thread.
  */
 package dev.c2w.netstack.services.dns;
 
@@ -81,17 +82,29 @@ public final class DnsTcpHandler extends ByteToMessageDecoder implements DnsForw
 
     @Override
     public void answer(ByteBuf response, long mac, int ip, int port, int localIp) {
-        outstanding--;
+        if (ctx != null && !ctx.executor().inEventLoop()) {
+            // the channel runs on another loop than the forwarder: keep this handler's state on its own loop
+            ctx.executor().execute(() -> answer(response, mac, ip, port, localIp));
+            return;
+        }
         Channel ch = ctx == null ? null : ctx.channel();
         if (ch == null || !ch.isActive()) {
             response.release();
+            outstanding--;
             return;
         }
         ByteBuf len = ctx.alloc().buffer(2).writeShort(response.readableBytes());
         ctx.write(len);
         ctx.writeAndFlush(response);
+        oneLess();
+    }
+
+    /** One outstanding query less: resume reading if reading was paused at the limit. */
+    private void oneLess() {
+        outstanding--;
         if (paused && outstanding < MAX_PER_CONNECTION) {
             paused = false;
+            Channel ch = ctx.channel();
             ch.config().setAutoRead(true);
             // frames already buffered are handled now, not at the next read
             ctx.executor().execute(() -> {
@@ -104,6 +117,28 @@ public final class DnsTcpHandler extends ByteToMessageDecoder implements DnsForw
                 }
             });
         }
+    }
+
+    @Override
+    public void dropped() {
+        if (ctx != null && !ctx.executor().inEventLoop()) {
+            ctx.executor().execute(this::dropped);
+            return;
+        }
+        if (ctx != null) {
+            oneLess();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (paused) {
+            // ByteToMessageDecoder would ask for another read when it decoded nothing and autoRead is off;
+            // while paused we want the guest's data to wait in its TCP window instead.
+            ctx.fireChannelReadComplete();
+            return;
+        }
+        super.channelReadComplete(ctx);
     }
 
     @Override

@@ -508,4 +508,61 @@ class DnsForwarderTest {
         assertThat(answers).singleElement().satisfies(a -> assertServfail(a, q));
         onLoop(ch::finishAndReleaseAll);
     }
+
+    @Test
+    void tcpConnectionStopsReadingAtItsLimitAndResumes() throws Exception {
+        StubDnsServer silent = stub(StubDnsServer.Mode.SILENT);
+        network(Duration.ofMillis(700), silent.address());
+        DnsForwarder f = DnsForwarder.create(ctx);
+        udp = new DnsUdpEndpoint(f);
+        EmbeddedChannel ch = tcpClient(f);
+        int n = DnsTcpHandler.MAX_PER_CONNECTION + 3;
+        byte[][] qs = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            qs[i] = query(i, "q" + i + ".example", StubDnsServer.A, false);
+        }
+        write(ch, framed(qs));
+        assertThat(onLoop(() -> f.outstanding())).isEqualTo(DnsTcpHandler.MAX_PER_CONNECTION);
+        assertThat(onLoop(() -> ch.config().isAutoRead())).isFalse();
+        // the first 64 time out with SERVFAIL; then the 3 held back are sent and time out too
+        List<byte[]> answers = readFramed(ch, n);
+        assertThat(answers).hasSize(n);
+        assertThat(answers).extracting(DnsForwarderTest::id).containsExactlyInAnyOrder(
+            java.util.stream.IntStream.range(0, n).boxed().toArray(Integer[]::new));
+        assertThat(answers).allSatisfy(a -> assertThat(rcode(a)).isEqualTo(2));
+        assertThat(onLoop(() -> ch.config().isAutoRead())).isTrue();
+        onLoop(ch::finishAndReleaseAll);
+    }
+
+    @Test
+    void tcpHandlerOnARealHostSocket() throws Exception {
+        StubDnsServer up = stub(StubDnsServer.Mode.ANSWER);
+        network(Duration.ofSeconds(4), up.address());
+        DnsForwarder f = DnsForwarder.create(ctx);
+        udp = new DnsUdpEndpoint(f);
+        io.netty.channel.Channel server = new io.netty.bootstrap.ServerBootstrap()
+            .group(loop, loop)
+            .channel(host.serverSocketChannel())
+            .childHandler(DnsTcpHandler.initializer(f))
+            .bind(InetAddress.getByName("127.0.0.1"), 0).sync().channel();
+        try (java.net.Socket sock = new java.net.Socket()) {
+            sock.connect(server.localAddress(), 5000);
+            sock.setSoTimeout(10_000);
+            byte[] q1 = query(0x7001, "r1.example", StubDnsServer.TXT, true);
+            byte[] q2 = query(0x7002, "r2.example", StubDnsServer.PTR, false);
+            sock.getOutputStream().write(framed(q1, q2));
+            sock.getOutputStream().flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(sock.getInputStream());
+            List<Integer> ids = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                byte[] a = new byte[in.readUnsignedShort()];
+                in.readFully(a);
+                assertThat(rcode(a)).isZero();
+                ids.add(id(a));
+            }
+            assertThat(ids).containsExactlyInAnyOrder(0x7001, 0x7002);
+        } finally {
+            server.close().sync();
+        }
+    }
 }
