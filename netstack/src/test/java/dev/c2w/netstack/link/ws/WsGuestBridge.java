@@ -10,10 +10,12 @@ import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -60,6 +62,7 @@ public final class WsGuestBridge implements AutoCloseable {
     private final InetSocketAddress target;
     private final Thread thread;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final CompletableFuture<Void> connected = new CompletableFuture<>();
     private final AtomicLong bytesToServer = new AtomicLong();
     private final AtomicLong messagesToServer = new AtomicLong();
     private final AtomicLong messagesFromServer = new AtomicLong();
@@ -105,6 +108,11 @@ public final class WsGuestBridge implements AutoCloseable {
         return (InetSocketAddress) listener.getLocalSocketAddress();
     }
 
+    /** Completes once the WebSocket is open and the subprotocol checked; exceptionally if that failed. */
+    public CompletableFuture<Void> connected() {
+        return connected;
+    }
+
     /** Completes when the relay ends (either side closed); exceptionally when it failed. */
     public CompletableFuture<Void> done() {
         return done;
@@ -130,15 +138,25 @@ public final class WsGuestBridge implements AutoCloseable {
             if (options.origin() != null) {
                 b.header("Origin", options.origin());
             }
-            ws = b.buildAsync(wsUrl, new FromServer(s.getOutputStream())).get(30, TimeUnit.SECONDS);
+            try {
+                ws = b.buildAsync(wsUrl, new FromServer(s.getOutputStream())).get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof WebSocketHandshakeException h) {
+                    throw new IOException("WebSocket handshake with " + wsUrl + " refused: HTTP "
+                        + h.getResponse().statusCode() + " " + h.getResponse().body(), h);
+                }
+                throw e;
+            }
             subprotocol = ws.getSubprotocol();
             if (!"binary".equals(subprotocol)) {
                 throw new IOException("server did not echo the subprotocol 'binary' (got '" + subprotocol + "')");
             }
+            connected.complete(null);
             toServer(s.getInputStream());
             ws.sendClose(WebSocket.NORMAL_CLOSURE, "guest closed").get(10, TimeUnit.SECONDS);
             done.complete(null);
         } catch (Exception e) {
+            connected.completeExceptionally(e);
             if (closing) {
                 done.complete(null);
             } else {
