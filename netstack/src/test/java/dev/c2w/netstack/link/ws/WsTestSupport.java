@@ -22,7 +22,12 @@ final class WsTestSupport {
 
     /** Polls {@code condition} until it holds; fails after 30 s (a bound for a hung test, not a timing check). */
     static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long end = System.nanoTime() + 30_000_000_000L;
+        await(condition, what, 30);
+    }
+
+    /** Like {@link #await(BooleanSupplier, String)} with a bound of {@code seconds}. */
+    static void await(BooleanSupplier condition, String what, int seconds) throws InterruptedException {
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > end) {
                 throw new AssertionError("gave up waiting for: " + what);
