@@ -2,6 +2,7 @@ package dev.c2w.netstack.link.ws;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -92,44 +93,44 @@ final class HttpEntryHandler extends SimpleChannelInboundHandler<FullHttpRequest
                 + server.options().maxConnections() + ", see --max-ws-connections)\n", true);
             return;
         }
-        boolean handedOver = false;
+        // From here on every failure gives the slot back before answering, so that a client which
+        // retries at once (on another event loop) finds it free.
+        WebSocketDecoderConfig dc = WebSocketDecoderConfig.newBuilder()
+            .maxFramePayloadLength(server.options().maxMessageSize())
+            .allowExtensions(false)
+            .allowMaskMismatch(false)
+            .closeOnProtocolViolation(true)
+            .build();
+        String host = req.headers().get(HttpHeaderNames.HOST, "localhost");
+        WebSocketServerHandshaker hs =
+            new WebSocketServerHandshakerFactory("ws://" + host + req.uri(), SUBPROTOCOL, dc).newHandshaker(req);
+        if (hs == null) {
+            server.releaseSlot();
+            server.stats().refusedBadRequest.incrementAndGet();
+            LOG.log(System.Logger.Level.WARNING, "refused WebSocket from " + peer + ": unsupported version "
+                + req.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION));
+            WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel())
+                .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        ChannelFuture handshake;
         try {
-            WebSocketDecoderConfig dc = WebSocketDecoderConfig.newBuilder()
-                .maxFramePayloadLength(server.options().maxMessageSize())
-                .allowExtensions(false)
-                .allowMaskMismatch(false)
-                .closeOnProtocolViolation(true)
-                .build();
-            String host = req.headers().get(HttpHeaderNames.HOST, "localhost");
-            WebSocketServerHandshakerFactory factory =
-                new WebSocketServerHandshakerFactory("ws://" + host + req.uri(), SUBPROTOCOL, dc);
-            WebSocketServerHandshaker hs = factory.newHandshaker(req);
-            if (hs == null) {
-                server.stats().refusedBadRequest.incrementAndGet();
-                LOG.log(System.Logger.Level.WARNING, "refused WebSocket from " + peer + ": unsupported version "
-                    + req.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION));
-                WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel())
-                    .addListener(ChannelFutureListener.CLOSE);
-                return;
-            }
-            // Throws for a missing key or Connection header, before touching the pipeline.
-            ctx.pipeline().remove(WebSocketServer.IDLE_HANDLER);
-            hs.handshake(ctx.channel(), req).addListener((ChannelFutureListener) f -> {
-                if (!f.isSuccess()) {
-                    f.channel().close();
-                }
-            });
-            handedOver = true;
-            server.openGuestLink(ctx, hs, origin);
+            // Throws for a missing key or Connection header, before it touches the pipeline.
+            handshake = hs.handshake(ctx.channel(), req);
         } catch (WebSocketHandshakeException e) {
+            server.releaseSlot();
             server.stats().refusedBadRequest.incrementAndGet();
             LOG.log(System.Logger.Level.WARNING, "refused WebSocket from " + peer + ": " + e.getMessage());
             respond(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad WebSocket handshake: " + e.getMessage() + "\n", true);
-        } finally {
-            if (!handedOver) {
-                server.releaseSlot();
-            }
+            return;
         }
+        handshake.addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                f.channel().close();
+            }
+        });
+        ctx.pipeline().remove(WebSocketServer.IDLE_HANDLER);
+        server.openGuestLink(ctx, hs, origin);
     }
 
     private void serveHttp(ChannelHandlerContext ctx, FullHttpRequest req) {
