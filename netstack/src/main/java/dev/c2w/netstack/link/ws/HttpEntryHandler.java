@@ -70,6 +70,7 @@ final class HttpEntryHandler extends SimpleChannelInboundHandler<FullHttpRequest
 
     private void upgrade(ChannelHandlerContext ctx, FullHttpRequest req) {
         String origin = req.headers().get(HttpHeaderNames.ORIGIN);
+        String shown = printable(origin);
         String peer = String.valueOf(ctx.channel().remoteAddress());
         if (!req.method().equals(HttpMethod.GET)) {
             server.stats().refusedBadRequest.incrementAndGet();
@@ -78,11 +79,11 @@ final class HttpEntryHandler extends SimpleChannelInboundHandler<FullHttpRequest
         }
         if (!server.originPolicy().allows(origin)) {
             server.stats().refusedOrigin.incrementAndGet();
-            LOG.log(System.Logger.Level.WARNING, "refused WebSocket from " + peer + ": Origin '" + origin
+            LOG.log(System.Logger.Level.WARNING, "refused WebSocket from " + peer + ": Origin '" + shown
                 + "' is not allowed (loopback pages are); to allow it, start c2w-net with --ws-allow-origin "
-                + origin);
-            respond(ctx, req, HttpResponseStatus.FORBIDDEN, "Origin " + origin
-                + " is not allowed; start c2w-net with --ws-allow-origin " + origin + "\n", true);
+                + shown);
+            respond(ctx, req, HttpResponseStatus.FORBIDDEN, "Origin " + shown
+                + " is not allowed; start c2w-net with --ws-allow-origin " + shown + "\n", true);
             return;
         }
         if (!server.tryReserveSlot()) {
@@ -198,6 +199,22 @@ final class HttpEntryHandler extends SimpleChannelInboundHandler<FullHttpRequest
             }
             ctx.writeAndFlush(r);
         }
+    }
+
+    /** A header value made safe for a log line: control and non-ASCII characters become '?', at most 200 chars. */
+    static String printable(String s) {
+        if (s == null) {
+            return null;
+        }
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 200));
+        for (int i = 0; i < s.length() && i < 200; i++) {
+            char c = s.charAt(i);
+            b.append(c < 0x20 || c >= 0x7f ? '?' : c);
+        }
+        if (s.length() > 200) {
+            b.append("...");
+        }
+        return b.toString();
     }
 
     @Override

@@ -271,7 +271,7 @@ public final class WebSocketServer implements AutoCloseable {
             }
         }
         LOG.log(System.Logger.Level.INFO, "WebSocket guest connected from " + ch.remoteAddress()
-            + (origin == null ? "" : " (page " + origin + ")")
+            + (origin == null ? "" : " (page " + HttpEntryHandler.printable(origin) + ")")
             + (options.sharedNetwork() ? " to the shared network" : " on its own network")
             + "; " + slots.get() + " open");
         ch.closeFuture().addListener(f -> linkClosed(link));
