@@ -130,7 +130,10 @@ final class WsGuestLink extends ChannelInboundHandlerAdapter implements FrameSin
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.log(System.Logger.Level.INFO, "WebSocket guest " + ctx.channel().remoteAddress() + " failed: " + cause);
+        // A tab that closes resets its socket: that is routine (DEBUG). Protocol errors are worth a line.
+        System.Logger.Level level = cause instanceof java.io.IOException
+            ? System.Logger.Level.DEBUG : System.Logger.Level.INFO;
+        LOG.log(level, "WebSocket guest " + ctx.channel().remoteAddress() + " failed: " + cause);
         ctx.close();
     }
 
