@@ -56,6 +56,11 @@ public final class VirtualNetwork implements AutoCloseable {
         return new VirtualNetwork(config, host, host.group().next(), pcap);
     }
 
+    /** A network on {@code loop} (one of {@code host}'s loops), e.g. the loop of the connection it serves. */
+    public static VirtualNetwork create(NetworkConfig config, HostTransport host, EventLoop loop, PcapWriter pcap) {
+        return new VirtualNetwork(config, host, loop, pcap);
+    }
+
     public NetworkConfig config() { return config; }
 
     public EventLoop eventLoop() { return loop; }
@@ -93,9 +98,17 @@ public final class VirtualNetwork implements AutoCloseable {
         return p;
     }
 
+    private volatile boolean closed;
+
+    /** True once {@link #close()} was called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
     /** Frees every flow, lease, buffer and port this network holds. */
     @Override
     public void close() {
+        closed = true;
         run(() -> {
             gateway.close();
             lanSwitch.close();

@@ -94,6 +94,11 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
     int iss;
     int sndUna;
     int sndNxt;
+    int sndMax;         // highest sequence number sent (sndNxt goes back to sndUna after a timeout)
+    long cwnd;          // congestion window (RFC 5681), bytes
+    long ssthresh = Long.MAX_VALUE;
+    boolean inRecovery; // fast recovery (RFC 6582 NewReno) until 'recover' is acknowledged
+    int recover;
     long sndWnd;
     int sndWscale;      // shift of the guest's window field (0 when it did not offer scaling)
     boolean wscaleOk;
@@ -168,6 +173,8 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
         iss = stack.newIss();
         sndUna = iss;
         sndNxt = iss;
+        sndMax = iss;
+        cwnd = 10L * mss;
         state = SYN_PENDING;
     }
 
@@ -219,6 +226,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
         }
         finishSegment(b, o, ws ? 28 : 24, flags, iss, ack ? rcvNxt : 0, Math.min(65535, rcvWindow()), 0);
         sndNxt = iss + 1;
+        sndMax = sndNxt;
         if (rtoDeadline == 0) {
             rtoDeadline = System.nanoTime() + rto;
         }
@@ -428,6 +436,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
         int guestMss = synOptions & 0xffff;
         int ws = (synOptions >>> 16) - 1;
         mss = Math.min(mss, guestMss > 0 ? Math.max(64, guestMss) : 536);
+        cwnd = 10L * mss;
         wscaleOk = ws >= 0;
         sndWscale = wscaleOk ? ws : 0;
         sndUna = ack;
@@ -462,9 +471,12 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
     }
 
     private void processAck(int ack, int window, boolean pureAck) {
-        if (seqGt(ack, sndNxt)) {
+        if (seqGt(ack, sndMax)) {
             sendAck(); // acknowledges something we never sent
             return;
+        }
+        if (seqGt(ack, sndNxt)) {
+            sndNxt = ack; // data sent before a timeout arrived after all
         }
         long newWnd = (long) window << sndWscale;
         if (seqGt(ack, sndUna)) {
@@ -486,6 +498,20 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
             sndUna = ack;
             dupAcks = 0;
             retries = 0;
+            if (inRecovery) {
+                if (seqGe(ack, recover)) {
+                    inRecovery = false;
+                    cwnd = Math.min(cwnd, Math.max(ssthresh, (long) mss));
+                } else {
+                    // partial ACK: the next hole is lost too; resend it now (NewReno), deflate the window
+                    cwnd = Math.max(mss, cwnd - acked + mss);
+                    retransmitFirst();
+                }
+            } else if (cwnd < ssthresh) {
+                cwnd += Math.min(acked, 2L * mss); // slow start
+            } else {
+                cwnd += Math.max(1L, (long) mss * mss / Math.max(1L, cwnd)); // congestion avoidance
+            }
             if (sndUna == sndNxt) {
                 rtoDeadline = 0;
             } else {
@@ -504,8 +530,17 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
             boolean windowChanged = newWnd != sndWnd;
             sndWnd = newWnd;
             if (pureAck && !windowChanged && sndNxt != sndUna) {
-                if (++dupAcks == 3) {
+                dupAcks++;
+                if (dupAcks == 3 && !inRecovery) {
+                    long flight = (sndMax - sndUna) & 0xffffffffL;
+                    ssthresh = Math.max(flight / 2, 2L * mss);
+                    cwnd = ssthresh + 3L * mss;
+                    inRecovery = true;
+                    recover = sndMax;
                     retransmitFirst();
+                } else if (dupAcks > 3 && inRecovery) {
+                    cwnd += mss; // each duplicate ACK means a segment left the network
+                    transmit();
                 }
             } else if (windowChanged) {
                 transmit();
@@ -692,7 +727,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
         int end = sendBufSeq + sendBuf.readableBytes();
         while (seqLt(sndNxt, end)) {
             long inFlight = (sndNxt - sndUna) & 0xffffffffL;
-            long room = sndWnd - inFlight;
+            long room = Math.min(sndWnd, cwnd) - inFlight;
             if (room <= 0) {
                 break;
             }
@@ -700,8 +735,11 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
             if (len < mss && (end - sndNxt) > len && inFlight > 0) {
                 break; // avoid silly-window segments while data is in flight
             }
-            sendData(sndNxt, len, false);
+            sendData(sndNxt, len, seqLt(sndNxt, sndMax));
             sndNxt += len;
+            if (seqGt(sndNxt, sndMax)) {
+                sndMax = sndNxt;
+            }
         }
         if (sndWnd == 0 && seqLt(sndNxt, end) && rtoDeadline == 0) {
             rtoDeadline = System.nanoTime() + rto; // persist timer: probe the closed window
@@ -710,6 +748,9 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
             finSent = true;
             sendRaw(Tcp.FIN | Tcp.ACK, sndNxt, rcvNxt, rcvWindow());
             sndNxt++;
+            if (seqGt(sndNxt, sndMax)) {
+                sndMax = sndNxt;
+            }
             if (state == ESTABLISHED) {
                 state = FIN_WAIT_1;
             } else if (state == CLOSE_WAIT) {
@@ -779,11 +820,28 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
                 case SYN_SENT -> sendSyn(false);
                 case SYN_RCVD -> sendSyn(true);
                 default -> {
+                    rttStart = 0;
                     if (sndWnd == 0) {
                         retries--; // a closed window is not a loss (RFC 9293 persist)
+                        retransmitFirst();
+                    } else {
+                        // a timeout: everything in flight is presumed lost (RFC 5681 3.1): go back to
+                        // sndUna with a one-segment window and let ACKs open it again
+                        long flight = (sndMax - sndUna) & 0xffffffffL;
+                        ssthresh = Math.max(flight / 2, 2L * mss);
+                        cwnd = mss;
+                        inRecovery = false;
+                        dupAcks = 0;
+                        sndNxt = sndUna;
+                        if (finSent && seqLt(sndUna, sndMax)) {
+                            finSent = false; // resent after the data by transmit()
+                        }
+                        int before = sndNxt;
+                        transmit();
+                        if (sndNxt == before) {
+                            retransmitFirst();
+                        }
                     }
-                    retransmitFirst();
-                    rttStart = 0;
                 }
             }
         }

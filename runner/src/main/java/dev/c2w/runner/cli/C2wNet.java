@@ -7,6 +7,8 @@ import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.PcapWriter;
 import dev.c2w.netstack.link.QemuTransport;
+import dev.c2w.netstack.link.ws.WebSocketServer;
+import dev.c2w.netstack.link.ws.WebSocketServerOptions;
 import dev.c2w.netstack.nat.PortForwarder;
 import dev.c2w.netstack.wire.MacAddress;
 import io.netty.channel.ChannelFuture;
@@ -209,7 +211,7 @@ public final class C2wNet implements Callable<Integer> {
     private int start() throws Exception {
         NetworkConfig config = buildConfig();
         if (listenWs) {
-            throw new UsageException("--listen-ws is not available in this build yet (WebSocket transport is in progress)");
+            return serveWebSocket(config);
         }
         if (invoke) {
             throw new UsageException("--invoke is not available in this build yet (the embedded WASI runner is in progress)");
@@ -244,16 +246,7 @@ public final class C2wNet implements Callable<Integer> {
             }
         }, "c2w-net-shutdown"));
         try {
-            for (PortForward f : config.forwards()) {
-                PortForwarder pf = new PortForwarder(host, () -> net, f);
-                ChannelFuture bf = pf.start().awaitUninterruptibly();
-                if (!bf.isSuccess()) {
-                    throw new UsageException("cannot listen for port forward " + f + ": " + bf.cause().getMessage()
-                        + " (is the port in use?)");
-                }
-                forwarders.add(pf);
-                LOG.log(System.Logger.Level.INFO, "forwarding " + f);
-            }
+            startForwards(config, host, () -> net, forwarders);
             if (listenQemu != null) {
                 ChannelFuture lf;
                 try {
@@ -284,6 +277,67 @@ public final class C2wNet implements Callable<Integer> {
             }
             net.close();
             host.close();
+        }
+    }
+
+    /** --listen-ws: browser guests, each on its own network unless --shared-network. */
+    private int serveWebSocket(NetworkConfig config) throws Exception {
+        if (listenQemu != null) {
+            throw new UsageException("--listen-ws and --listen-qemu cannot be combined; run two c2w-net processes");
+        }
+        if (args.size() != 1) {
+            throw new UsageException("--listen-ws takes the address to listen on, e.g. c2w-net --listen-ws localhost:8888");
+        }
+        InetSocketAddress bind = WebSocketServerOptions.parseListenAddress(args.get(0));
+        HostTransport host = HostTransport.create();
+        PcapWriter pcapWriter = config.pcapFile() == null ? null : new PcapWriter(config.pcapFile());
+        WebSocketServer server = new WebSocketServer(WebSocketServerOptions.builder(config, host)
+            .bindAddress(bind)
+            .allowOrigins(wsAllowOrigin)
+            .sharedNetwork(sharedNetwork)
+            .maxConnections(maxWsConnections)
+            .pcap(pcapWriter)
+            .build());
+        List<PortForwarder> forwarders = new ArrayList<>();
+        try {
+            try {
+                server.start();
+            } catch (IOException e) {
+                throw new UsageException("cannot listen on " + args.get(0) + ": " + e.getMessage() + " (is the port in use?)");
+            }
+            startForwards(config, host, server::currentNetwork, forwarders);
+            InetSocketAddress a = server.boundAddress();
+            LOG.log(System.Logger.Level.INFO, "serving browser guests on ws://" + a.getHostString() + ":" + a.getPort()
+                + "/ (" + (sharedNetwork ? "one shared LAN" : "a network per connection") + ")"
+                + (config.forwards().isEmpty() ? "" : "; port forwards reach the most recently connected guest"));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                LOG.log(System.Logger.Level.INFO, "stopping; " + server.stats());
+                if (pcapWriter != null) {
+                    pcapWriter.close();
+                }
+            }, "c2w-net-shutdown"));
+            new CountDownLatch(1).await(); // until the process is stopped
+            return 0;
+        } finally {
+            for (PortForwarder pf : forwarders) {
+                pf.close();
+            }
+            server.close();
+            host.close();
+        }
+    }
+
+    private static void startForwards(NetworkConfig config, HostTransport host, java.util.function.Supplier<VirtualNetwork> net,
+                                      List<PortForwarder> out) {
+        for (PortForward f : config.forwards()) {
+            PortForwarder pf = new PortForwarder(host, net, f);
+            ChannelFuture bf = pf.start().awaitUninterruptibly();
+            if (!bf.isSuccess()) {
+                throw new UsageException("cannot listen for port forward " + f + ": " + bf.cause().getMessage()
+                    + " (is the port in use?)");
+            }
+            out.add(pf);
+            LOG.log(System.Logger.Level.INFO, "forwarding " + f);
         }
     }
 

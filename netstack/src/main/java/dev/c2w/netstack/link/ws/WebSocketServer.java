@@ -255,7 +255,7 @@ public final class WebSocketServer implements AutoCloseable {
         Channel ch = entryCtx.channel();
         VirtualNetwork net = options.sharedNetwork()
             ? shared
-            : VirtualNetwork.create(networkConfig, options.host(), options.pcap());
+            : VirtualNetwork.create(networkConfig, options.host(), ch.eventLoop(), options.pcap());
         WsGuestLink link = new WsGuestLink(this, ch, net);
         ChannelPipeline p = ch.pipeline();
         p.replace(entryCtx.name(), "ws-frames", new WsFrameHandler(hs));
