@@ -52,6 +52,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -103,6 +104,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     private ChannelHandlerContext ctx;
     private Exchange cur;
     private boolean closing;
+    private boolean tlsFailureCounted;
 
     HttpProxyHandler(ProxyServer px, Tunnel tunnel) {
         this.px = px;
@@ -176,9 +178,25 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        // SslHandler reports a failed handshake before it closes the channel: count it here, in order
+        if (evt instanceof SslHandshakeCompletionEvent && !((SslHandshakeCompletionEvent) evt).isSuccess()) {
+            countTlsFailure();
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    private void countTlsFailure() {
+        if (!tlsFailureCounted) {
+            tlsFailureCounted = true;
+            px.stats().brokenHandshakes.incrementAndGet();
+        }
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (isTlsFailure(cause)) {
-            px.stats().brokenHandshakes.incrementAndGet();
+            countTlsFailure();
             LOG.log(System.Logger.Level.DEBUG, "guest TLS failure on " + ctx.channel() + ": " + cause);
         } else if (!(cause instanceof IOException)) {
             LOG.log(System.Logger.Level.DEBUG, "closing " + ctx.channel() + " after " + cause, cause);
