@@ -128,6 +128,11 @@ final class OriginServer implements AutoCloseable {
             }
         }
 
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close(); // e.g. a client that does not trust this origin's certificate
+        }
+
         private void respond(ChannelHandlerContext ctx) throws Exception {
             QueryStringDecoder q = new QueryStringDecoder(req.uri());
             Map<String, java.util.List<String>> p = q.parameters();
