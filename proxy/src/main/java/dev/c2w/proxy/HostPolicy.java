@@ -7,6 +7,8 @@
  */
 package dev.c2w.proxy;
 
+import dev.c2w.tls.LeafCertificates;
+
 import java.util.List;
 import java.util.Locale;
 
@@ -26,16 +28,22 @@ public final class HostPolicy {
 
     /** Validates and canonicalises a pattern; throws IllegalArgumentException with an example when malformed. */
     public static String checkPattern(String p) {
-        String s = canonical(p);
-        String body = s.startsWith("*.") ? s.substring(2) : s;
+        String s = p.trim().toLowerCase(Locale.ROOT);
         if (s.equals("*")) {
             return s;
         }
-        if (body.isEmpty() || body.contains("*") || body.contains("/") || body.contains(" ")) {
+        boolean wildcard = s.startsWith("*.");
+        String body = wildcard ? s.substring(2) : s;
+        try {
+            if (body.isEmpty() || body.contains("*")) {
+                throw new IllegalArgumentException("empty or misplaced *");
+            }
+            body = LeafCertificates.normalise(body);
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("bad host pattern '" + p
                     + "': use a name (example.com), a wildcard (*.example.com), an IP address, or *");
         }
-        return s;
+        return wildcard ? "*." + body : body;
     }
 
     static String canonical(String host) {

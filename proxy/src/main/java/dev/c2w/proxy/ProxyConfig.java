@@ -36,6 +36,7 @@ public final class ProxyConfig {
     private final int connectTimeoutMillis;
     private final int maxIdlePerHost;
     private final int idleSeconds;
+    private final int guestIdleSeconds;
     private final int maxInitialLineLength;
     private final int maxHeaderSize;
     private final int maxChunkSize;
@@ -53,6 +54,7 @@ public final class ProxyConfig {
         this.connectTimeoutMillis = b.connectTimeoutMillis;
         this.maxIdlePerHost = b.maxIdlePerHost;
         this.idleSeconds = b.idleSeconds;
+        this.guestIdleSeconds = b.guestIdleSeconds;
         this.maxInitialLineLength = b.maxInitialLineLength;
         this.maxHeaderSize = b.maxHeaderSize;
         this.maxChunkSize = b.maxChunkSize;
@@ -85,6 +87,7 @@ public final class ProxyConfig {
     public int connectTimeoutMillis() { return connectTimeoutMillis; }
     public int maxIdlePerHost() { return maxIdlePerHost; }
     public int idleSeconds() { return idleSeconds; }
+    public int guestIdleSeconds() { return guestIdleSeconds; }
     public int maxInitialLineLength() { return maxInitialLineLength; }
     public int maxHeaderSize() { return maxHeaderSize; }
     public int maxChunkSize() { return maxChunkSize; }
@@ -103,6 +106,7 @@ public final class ProxyConfig {
         private int connectTimeoutMillis = 10_000;
         private int maxIdlePerHost = 8;
         private int idleSeconds = 60;
+        private int guestIdleSeconds = 300;
         private int maxInitialLineLength = 8192;
         private int maxHeaderSize = 32 * 1024;
         private int maxChunkSize = 64 * 1024;
@@ -155,6 +159,9 @@ public final class ProxyConfig {
 
         /** Seconds an upstream connection may sit idle in the pool. */
         public Builder idleSeconds(int s) { this.idleSeconds = positive(s, "idle seconds"); return this; }
+
+        /** Seconds a guest connection may sit between requests before the proxy closes it. */
+        public Builder guestIdleSeconds(int s) { this.guestIdleSeconds = positive(s, "guest idle seconds"); return this; }
 
         public Builder maxInitialLineLength(int n) { this.maxInitialLineLength = positive(n, "max initial line"); return this; }
 

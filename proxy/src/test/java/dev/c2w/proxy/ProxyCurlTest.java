@@ -288,6 +288,53 @@ class ProxyCurlTest {
         assertThat(r.out()).isEqualTo(ca.certificatePem());
     }
 
+    @Test
+    void ipLiteralTargetsUseIpCertificates() throws Exception {
+        Result r = curl(proxyPort, "https://127.0.0.1:" + tlsOrigin.port() + "/cookies");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("cookies\n");
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        String a = "http://origin.test:" + plainOrigin.port();
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(("GET " + a + "/headers?n=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET " + a + "/blob?size=100000 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET " + a + "/headers?n=3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            String all = readAll(s.getInputStream());
+            int first = all.indexOf("uri=/headers?n=1");
+            int second = all.indexOf("Content-Length: 100000".toLowerCase());
+            int third = all.indexOf("uri=/headers?n=3");
+            assertThat(first).isPositive();
+            assertThat(all.toLowerCase().indexOf("content-length: 100000")).isGreaterThan(first);
+            assertThat(third).isGreaterThan(all.toLowerCase().indexOf("content-length: 100000"));
+            assertThat(all.split("HTTP/1.1 200", -1)).hasSize(4);
+        }
+    }
+
+    @Test
+    void http10ClientGetsAnUnchunkedBodyAndAClose() throws Exception {
+        int size = 200_000;
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(("GET http://origin.test:" + plainOrigin.port() + "/blob?chunked=1&size=" + size
+                    + " HTTP/1.0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            assertThat(readLine(in)).startsWith("HTTP/1.1 200");
+            List<String> headers = new ArrayList<>();
+            String line;
+            while (!(line = readLine(in)).isEmpty()) {
+                headers.add(line.toLowerCase());
+            }
+            assertThat(headers).contains("connection: close").noneMatch(h -> h.startsWith("transfer-encoding"));
+            byte[] body = in.readAllBytes(); // until the proxy closes
+            assertThat(OriginServer.sha256(body)).isEqualTo(OriginServer.sha256(OriginServer.blob(size)));
+        }
+    }
+
     // ------------------------------------------------------------------ tunnels
 
     @Test
