@@ -591,6 +591,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
             UpstreamPool.UpstreamHandler h = UpstreamPool.handler(up);
             reused = h != null && h.uses() > 1;
             up.write(upReq);
+            if (retried) {
+                up.write(LastHttpContent.EMPTY_LAST_CONTENT); // the first attempt consumed the original end marker
+            }
             for (HttpContent c : pending) {
                 up.write(c);
             }

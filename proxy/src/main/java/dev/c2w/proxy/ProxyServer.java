@@ -34,6 +34,7 @@ public final class ProxyServer implements AutoCloseable {
     private final ProxyConfig config;
     private final ProxyStats stats = new ProxyStats();
     private final ExecutorService ownExecutor;
+    private final boolean ownResolver;
     private final Executor blocking;
     private final AddressResolverGroup<? extends SocketAddress> resolver;
     private final TlsContexts tls;
@@ -58,7 +59,8 @@ public final class ProxyServer implements AutoCloseable {
             this.ownExecutor = e;
             this.blocking = e;
         }
-        this.resolver = config.resolver() != null ? config.resolver() : OffloadedResolverGroup.system(blocking);
+        this.ownResolver = config.resolver() == null;
+        this.resolver = ownResolver ? OffloadedResolverGroup.system(blocking) : config.resolver();
         this.tls = new TlsContexts(config, blocking);
         this.pool = new UpstreamPool(config, tls, stats, resolver);
         this.proxyAddressContext = tls.forHostBlocking(config.proxyAddress());
@@ -100,6 +102,9 @@ public final class ProxyServer implements AutoCloseable {
     @Override
     public void close() {
         pool.close();
+        if (ownResolver) {
+            resolver.close();
+        }
         if (ownExecutor != null) {
             ownExecutor.shutdownNow();
         }

@@ -88,12 +88,18 @@ final class OriginServer implements AutoCloseable {
         private MessageDigest digest;
         private long length;
         private HttpRequest req;
+        private int requests;
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) throws Exception {
             if (msg instanceof HttpRequest) {
                 req = (HttpRequest) msg;
+                requests++;
                 QueryStringDecoder q = new QueryStringDecoder(req.uri());
+                if (q.path().equals("/once") && requests > 1) {
+                    ctx.close(); // a keep-alive connection that turns out to be dead when reused
+                    return;
+                }
                 if (q.path().equals("/sha256")) {
                     digest = MessageDigest.getInstance("SHA-256");
                     length = 0;
@@ -144,6 +150,9 @@ final class OriginServer implements AutoCloseable {
                     text(ctx, HttpResponseStatus.OK, body, keep, Map.of());
                     return;
                 }
+                case "/once":
+                    text(ctx, HttpResponseStatus.OK, "once\n", keep, Map.of());
+                    return;
                 case "/cookies": {
                     FullHttpResponse r = full(HttpResponseStatus.OK, "cookies\n");
                     r.headers().add(HttpHeaderNames.SET_COOKIE, "a=1; Path=/");

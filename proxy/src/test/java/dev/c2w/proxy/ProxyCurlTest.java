@@ -272,6 +272,18 @@ class ProxyCurlTest {
     }
 
     @Test
+    void aDeadPooledConnectionIsRetriedOnAFreshOne() throws Exception {
+        long reusesBefore = proxy.stats().upstreamReuses();
+        long connectsBefore = proxy.stats().upstreamConnects();
+        Result r = curl(proxyPort, https("/once"), https("/once"), https("/once"));
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("once\nonce\nonce\n");
+        assertThat(proxy.stats().upstreamReuses()).isGreaterThanOrEqualTo(reusesBefore + 2);
+        // the CONNECT's probe connection, the first request's, and one fresh connection per retry
+        assertThat(proxy.stats().upstreamConnects()).isGreaterThanOrEqualTo(connectsBefore + 4);
+    }
+
+    @Test
     void httpsProxyPortServesTheSameProxyBehindTls() throws Exception {
         List<String> cmd = List.of("curl", "-q", "-sS", "--max-time", "60",
                 "--proxy", "https://127.0.0.1:" + proxyTlsPort, "--proxy-cacert", caPem.toString(),
