@@ -35,8 +35,11 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
+        // Only this side: the peer may not have its own relay yet, and must not read before it has.
         ctx.channel().config().setAutoRead(peer.isWritable());
-        peer.config().setAutoRead(ctx.channel().isWritable());
+        if (peer.isWritable()) {
+            ctx.read();
+        }
     }
 
     @Override

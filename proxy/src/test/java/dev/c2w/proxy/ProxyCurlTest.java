@@ -347,6 +347,57 @@ class ProxyCurlTest {
         }
     }
 
+    @Test
+    void worksOnInProcessChannelsOnAForeignEventLoop() throws Exception {
+        // The proxy pipeline on LocalChannels (in-process, like the netstack's guest flows) whose loop is not
+        // in the upstream group; curl reaches it through a byte bridge from a host socket.
+        io.netty.channel.EventLoopGroup localGroup = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+                io.netty.channel.local.LocalIoHandler.newFactory());
+        try {
+            io.netty.channel.local.LocalAddress addr = new io.netty.channel.local.LocalAddress("c2w-proxy-test");
+            Channel local = new ServerBootstrap().group(localGroup).channel(io.netty.channel.local.LocalServerChannel.class)
+                    .childHandler(proxy.httpInitializer()).bind(addr).sync().channel();
+            Channel bridge = new ServerBootstrap().group(transport.group()).channel(transport.serverSocketChannel())
+                    .childOption(io.netty.channel.ChannelOption.AUTO_READ, false)
+                    .childHandler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel host) {
+                            new io.netty.bootstrap.Bootstrap().group(localGroup)
+                                    .channel(io.netty.channel.local.LocalChannel.class)
+                                    .handler(new ChannelInitializer<Channel>() {
+                                        @Override
+                                        protected void initChannel(Channel lc) {
+                                            lc.pipeline().addLast(new RelayHandler(host));
+                                        }
+                                    })
+                                    .connect(addr).addListener((io.netty.channel.ChannelFutureListener) f -> {
+                                        if (f.isSuccess()) {
+                                            host.pipeline().addLast(new RelayHandler(f.channel()));
+                                        } else {
+                                            host.close();
+                                        }
+                                    });
+                        }
+                    }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+            try {
+                int size = 4 * 1024 * 1024 + 1;
+                Result r = curl(port(bridge), "-o", "local.bin", https("/blob?size=" + size));
+                assertThat(r.exit()).as(r.err()).isZero();
+                assertThat(OriginServer.sha256(Files.readAllBytes(tmp.resolve("local.bin"))))
+                        .isEqualTo(OriginServer.sha256(OriginServer.blob(size)));
+                byte[] body = OriginServer.blob(3 * 1024 * 1024);
+                Files.write(tmp.resolve("local-up.bin"), body);
+                r = curl(port(bridge), "--data-binary", "@local-up.bin", "http://origin.test:" + plainOrigin.port() + "/sha256");
+                assertThat(r.out()).isEqualTo("len=" + body.length + " sha256=" + OriginServer.sha256(body) + "\n");
+            } finally {
+                bridge.close().sync();
+                local.close().sync();
+            }
+        } finally {
+            localGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
     // ------------------------------------------------------------------ tunnels
 
     @Test
