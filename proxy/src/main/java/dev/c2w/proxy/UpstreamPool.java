@@ -237,6 +237,10 @@ final class UpstreamPool {
         Deque<Channel> d = idle.get(key);
         if (d != null) {
             d.remove(ch);
+            if (d.isEmpty()) {
+                // forget hosts with nothing pooled (a racing release() may lose its channel to the idle timeout)
+                idle.remove(key, d);
+            }
         }
     }
 

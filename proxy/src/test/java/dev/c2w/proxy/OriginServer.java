@@ -150,6 +150,14 @@ final class OriginServer implements AutoCloseable {
                     text(ctx, HttpResponseStatus.OK, body, keep, Map.of());
                     return;
                 }
+                case "/close-delimited": {
+                    HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_0, HttpResponseStatus.OK);
+                    r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream");
+                    ctx.write(r);
+                    ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(blob(123_457))));
+                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+                    return;
+                }
                 case "/once":
                     text(ctx, HttpResponseStatus.OK, "once\n", keep, Map.of());
                     return;

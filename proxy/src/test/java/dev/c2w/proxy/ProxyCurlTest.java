@@ -212,6 +212,22 @@ class ProxyCurlTest {
     }
 
     @Test
+    void closeDelimitedOriginBodyIsRechunkedForTheGuest() throws Exception {
+        Result r = curl(proxyPort, "-D", "cd-h.txt", "-o", "cd.bin", "http://origin.test:" + plainOrigin.port() + "/close-delimited");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(Files.readString(tmp.resolve("cd-h.txt")).toLowerCase()).contains("transfer-encoding: chunked");
+        assertThat(OriginServer.sha256(Files.readAllBytes(tmp.resolve("cd.bin"))))
+                .isEqualTo(OriginServer.sha256(OriginServer.blob(123_457)));
+    }
+
+    @Test
+    void headResponsesHaveNoBodyAndKeepTheConnection() throws Exception {
+        Result r = curl(proxyPort, "-I", https("/blob?size=1000"), https("/blob?size=2000"));
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out().toLowerCase()).contains("content-length: 1000", "content-length: 2000");
+    }
+
+    @Test
     void repeatedSetCookieHeadersArePreserved() throws Exception {
         Result r = curl(proxyPort, "-D", "-", "-o", "/dev/null", https("/cookies"));
         assertThat(r.exit()).as(r.err()).isZero();

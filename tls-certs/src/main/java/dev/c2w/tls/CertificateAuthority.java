@@ -120,6 +120,13 @@ public final class CertificateAuthority {
                     + "; pass --ca-dir with a writable directory", e);
         }
         Path lockFile = dir.resolve(".lock");
+        // The file lock keeps other processes out; file locks are per process, so threads queue here first.
+        synchronized (CertificateAuthority.class) {
+            return loadOrCreateLocked(dir, typeIfNew, lockFile);
+        }
+    }
+
+    private static CertificateAuthority loadOrCreateLocked(Path dir, CaKeyType typeIfNew, Path lockFile) {
         try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              FileLock ignored = ch.lock()) {
             if (Files.exists(dir.resolve(CERT_FILE)) || Files.exists(dir.resolve(KEY_FILE))) {

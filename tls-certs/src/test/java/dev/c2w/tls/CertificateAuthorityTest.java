@@ -41,6 +41,29 @@ class CertificateAuthorityTest {
     }
 
     @Test
+    void concurrentFirstRunsCreateOneCa() throws Exception {
+        Path dir = tmp.resolve("race");
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            java.util.List<java.util.concurrent.Future<CertificateAuthority>> fs = new java.util.ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                fs.add(pool.submit(() -> CertificateAuthority.loadOrCreate(dir, CaKeyType.ECDSA)));
+            }
+            java.util.Set<X509Certificate> certs = new java.util.HashSet<>();
+            int created = 0;
+            for (var f : fs) {
+                CertificateAuthority ca = f.get();
+                certs.add(ca.certificate());
+                created += ca.wasCreated() ? 1 : 0;
+            }
+            assertThat(certs).hasSize(1);
+            assertThat(created).isEqualTo(1);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void rsaOnRequest() {
         CertificateAuthority ca = CertificateAuthority.loadOrCreate(tmp.resolve("rsa"), CaKeyType.RSA);
         assertThat(ca.certificate().getPublicKey().getAlgorithm()).isEqualTo("RSA");
