@@ -539,13 +539,7 @@ class ProxyCurlTest {
     @Test
     void burstOfOneHundredConnectsMintsOneLeaf() throws Exception {
         long mintedBefore = proxy.mintedLeaves();
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        ks.setCertificateEntry("ca", ca.certificate());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        SSLContext ssl = SSLContext.getInstance("TLS");
-        ssl.init(null, tmf.getTrustManagers(), null);
+        SSLContext ssl = clientTrustingCa();
         int n = 100;
         ExecutorService pool = Executors.newFixedThreadPool(n);
         try {
@@ -585,21 +579,50 @@ class ProxyCurlTest {
     void webSocketUpgradeIsRelayed() throws Exception {
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
             s.setSoTimeout(60_000);
-            String authority = "origin.test:" + plainOrigin.port();
-            s.getOutputStream().write(("GET http://" + authority + "/ws HTTP/1.1\r\nHost: " + authority + "\r\n"
-                    + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            InputStream in = s.getInputStream();
-            assertThat(readLine(in)).startsWith("HTTP/1.1 101");
-            List<String> headers = new ArrayList<>();
-            String line;
-            while (!(line = readLine(in)).isEmpty()) {
-                headers.add(line.toLowerCase());
-            }
-            assertThat(headers).contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=", "upgrade: websocket");
-            // one masked text frame "hi"
+            webSocketEcho(s, "http://origin.test:" + plainOrigin.port() + "/ws", "origin.test:" + plainOrigin.port());
+        }
+        assertThat(proxy.stats().upgrades()).isPositive();
+    }
+
+    @Test
+    void secureWebSocketInsideAnInterceptedTunnelIsRelayed() throws Exception {
+        long before = proxy.stats().upgrades();
+        String authority = "origin.test:" + tlsOrigin.port();
+        Socket raw = connectVia(proxyPort, authority);
+        try (SSLSocket s = (SSLSocket) clientTrustingCa().getSocketFactory().createSocket(raw, "origin.test", tlsOrigin.port(), true)) {
+            s.setSoTimeout(60_000);
+            webSocketEcho(s, "/ws", authority);
+        }
+        assertThat(proxy.stats().upgrades()).isEqualTo(before + 1);
+    }
+
+    private SSLContext clientTrustingCa() throws Exception {
+        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+        ks.load(null, null);
+        ks.setCertificateEntry("ca", ca.certificate());
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        SSLContext ssl = SSLContext.getInstance("TLS");
+        ssl.init(null, tmf.getTrustManagers(), null);
+        return ssl;
+    }
+
+    /** A WebSocket handshake and one masked text frame each way, spoken by hand (RFC 6455 sample key). */
+    private static void webSocketEcho(Socket s, String target, String authority) throws Exception {
+        s.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: " + authority + "\r\n"
+                + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        InputStream in = s.getInputStream();
+        assertThat(readLine(in)).startsWith("HTTP/1.1 101");
+        List<String> headers = new ArrayList<>();
+        String line;
+        while (!(line = readLine(in)).isEmpty()) {
+            headers.add(line.toLowerCase());
+        }
+        assertThat(headers).contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=", "upgrade: websocket");
+        for (String text : new String[] {"hi", "again"}) {
             byte[] mask = {1, 2, 3, 4};
-            byte[] payload = "hi".getBytes(StandardCharsets.US_ASCII);
+            byte[] payload = text.getBytes(StandardCharsets.US_ASCII);
             byte[] frame = new byte[2 + 4 + payload.length];
             frame[0] = (byte) 0x81;
             frame[1] = (byte) (0x80 | payload.length);
@@ -608,11 +631,10 @@ class ProxyCurlTest {
                 frame[6 + i] = (byte) (payload[i] ^ mask[i % 4]);
             }
             s.getOutputStream().write(frame);
+            s.getOutputStream().flush();
             assertThat(in.read()).isEqualTo(0x81);
             int len = in.read();
-            byte[] got = in.readNBytes(len);
-            assertThat(new String(got, StandardCharsets.US_ASCII)).isEqualTo("echo: hi");
+            assertThat(new String(in.readNBytes(len), StandardCharsets.US_ASCII)).isEqualTo("echo: " + text);
         }
-        assertThat(proxy.stats().upgrades()).isPositive();
     }
 }
