@@ -42,6 +42,8 @@ import java.util.Map;
 /** A small origin server for the tests: deterministic downloads, body hashing, cookies, chunked, WebSocket echo. */
 final class OriginServer implements AutoCloseable {
     final Channel server;
+    /** The last request URI of every connection that closed. */
+    final java.util.concurrent.BlockingQueue<String> closedAfter = new java.util.concurrent.LinkedBlockingQueue<>();
 
     OriginServer(HostTransport t, File cert, File key) throws Exception {
         SslContext ssl = cert == null ? null : SslContextBuilder.forServer(cert, key).build();
@@ -54,6 +56,10 @@ final class OriginServer implements AutoCloseable {
                         }
                         ch.pipeline().addLast("http", new HttpServerCodec());
                         ch.pipeline().addLast("app", new App());
+                        ch.closeFuture().addListener(f -> {
+                            App app = ch.pipeline().get(App.class);
+                            closedAfter.add(app != null && app.req != null ? app.req.uri() : "?");
+                        });
                     }
                 }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
     }

@@ -228,6 +228,25 @@ class ProxyCurlTest {
     }
 
     @Test
+    void aGuestThatGoesAwayMidDownloadClosesTheUpstreamConnection() throws Exception {
+        String uri = "/blob?size=" + (32 * 1024 * 1024) + "&abort=1";
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(("GET http://origin.test:" + plainOrigin.port() + uri + " HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            assertThat(readLine(s.getInputStream())).startsWith("HTTP/1.1 200");
+            s.getInputStream().readNBytes(100_000);
+        }
+        String closed;
+        do {
+            closed = plainOrigin.closedAfter.poll(120, TimeUnit.SECONDS);
+            assertThat(closed).as("the origin saw its connection closed").isNotNull();
+        } while (!closed.equals(uri));
+        Result r = curl(proxyPort, "http://origin.test:" + plainOrigin.port() + "/cookies");
+        assertThat(r.out()).isEqualTo("cookies\n");
+    }
+
+    @Test
     void repeatedSetCookieHeadersArePreserved() throws Exception {
         Result r = curl(proxyPort, "-D", "-", "-o", "/dev/null", https("/cookies"));
         assertThat(r.exit()).as(r.err()).isZero();
