@@ -74,6 +74,7 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
                 .resolver(px.resolver())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, px.config().connectTimeoutMillis())
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .handler(new RawUpstream(guestLoop));
         ChannelFuture cf = b.connect(host, port);
         px.stats().upstreamConnects.incrementAndGet();
@@ -232,6 +233,8 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
         } else {
             fromGuest.release();
         }
+        // A plain tunnel carries TCP half-closes through (when the guest channel supports them).
+        guest.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         ctx.pipeline().replace(this, "relay", new RelayHandler(up));
         Runnable upSide = () -> {
             RawUpstream r = up.pipeline().get(RawUpstream.class);
@@ -315,6 +318,14 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
                     ReferenceCountUtil.release(msg);
                 }
             });
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext uctx, Object evt) {
+            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                uctx.close(); // the server hung up while undecided: treat as a close
+            }
+            ReferenceCountUtil.release(evt);
         }
 
         @Override

@@ -9,6 +9,10 @@
  * Backpressure: when the peer stops being writable this side stops reading; when this side's channel becomes
  * writable again it re-enables reading on the peer. Closing one side flushes and closes the other. The peer
  * may live on another event loop; Netty queues the writes there in order.
+ *
+ * Half-close: when this side's channel allows half closure (ChannelOption.ALLOW_HALF_CLOSURE) and its input
+ * ends, the peer's output is shut down after the pending bytes (if the peer is a DuplexChannel; otherwise the
+ * peer is closed). A channel whose input and output are both shut is closed.
  */
 package dev.c2w.proxy;
 
@@ -18,6 +22,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.util.ReferenceCountUtil;
 
@@ -68,6 +74,32 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         peer.config().setAutoRead(ctx.channel().isWritable());
         ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            if (peer instanceof DuplexChannel && peer.isActive()) {
+                DuplexChannel d = (DuplexChannel) peer;
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+                    if (f.isSuccess()) {
+                        d.shutdownOutput().addListener(g -> closeIfBothShut(peer));
+                    } else {
+                        peer.close();
+                    }
+                });
+            } else {
+                closeOnFlush(peer);
+            }
+            closeIfBothShut(ctx.channel());
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    private static void closeIfBothShut(Channel ch) {
+        if (ch instanceof DuplexChannel && ((DuplexChannel) ch).isShutdown()) {
+            ch.close();
+        }
     }
 
     @Override

@@ -62,6 +62,7 @@ class ProxyCurlTest {
     OriginServer plainOrigin;
     Channel bannerEcho;
     Channel silentEcho;
+    Channel counter;
     ProxyServer proxy;
     ProxyServer strictProxy; // trusts only the JDK CAs: the origin's certificate is not trusted
     int proxyPort;
@@ -83,6 +84,7 @@ class ProxyCurlTest {
         plainOrigin = new OriginServer(transport, null, null);
         bannerEcho = echoServer(true);
         silentEcho = echoServer(false);
+        counter = countingServer();
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             deadPort = s.getLocalPort();
         }
@@ -146,6 +148,34 @@ class ProxyCurlTest {
                                 ByteBuf in = (ByteBuf) msg;
                                 ctx.writeAndFlush(Unpooled.wrappedBuffer(
                                         Unpooled.copiedBuffer("echo:", StandardCharsets.US_ASCII), in));
+                            }
+                        });
+                    }
+                }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+    }
+
+    /** Reads until the client half-closes, then answers "got N bytes" and closes. */
+    private Channel countingServer() throws InterruptedException {
+        return new ServerBootstrap().group(transport.group()).channel(transport.serverSocketChannel())
+                .childOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                            private long n;
+
+                            @Override
+                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                n += ((ByteBuf) msg).readableBytes();
+                                ((ByteBuf) msg).release();
+                            }
+
+                            @Override
+                            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                                if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                                    ctx.writeAndFlush(Unpooled.copiedBuffer("got " + n + " bytes\n", StandardCharsets.US_ASCII))
+                                            .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+                                }
                             }
                         });
                     }
@@ -451,6 +481,16 @@ class ProxyCurlTest {
         try (Socket s = connectVia(proxyPort, "echo.test:" + port(silentEcho))) {
             s.getOutputStream().write("\u0001binary-ish\n".getBytes(StandardCharsets.ISO_8859_1));
             assertThat(readLine(s.getInputStream())).isEqualTo("echo:\u0001binary-ish");
+        }
+    }
+
+    @Test
+    void plainTunnelCarriesHalfCloses() throws Exception {
+        try (Socket s = connectVia(proxyPort, "echo.test:" + port(counter))) {
+            byte[] data = OriginServer.blob(100_000);
+            s.getOutputStream().write(data);
+            s.shutdownOutput();
+            assertThat(readAll(s.getInputStream())).isEqualTo("got 100000 bytes\n");
         }
     }
 
