@@ -74,7 +74,7 @@ class ProxyCurlTest {
 
     @BeforeAll
     void setUp() throws Exception {
-        transport = HostTransport.create(2, false);
+        transport = HostTransport.create(2, Boolean.getBoolean("c2w.nio")); // -Dc2w.nio=true: NIO instead of epoll
         run(tmp, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                 "-keyout", "origin.key", "-out", "origin.crt", "-days", "2", "-subj", "/CN=origin.test",
                 "-addext", "subjectAltName=DNS:origin.test,DNS:burst.test,DNS:ok.allowed.test,IP:127.0.0.1");
