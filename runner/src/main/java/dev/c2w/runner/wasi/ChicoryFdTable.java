@@ -64,6 +64,26 @@ final class ChicoryFdTable {
         }
     }
 
+    /** The host directory behind a directory fd (pre-opened or opened), or null when {@code fd} is not one. */
+    java.nio.file.Path directory(int fd) {
+        try {
+            Object d = get.invoke(table, fd);
+            if (d == null) {
+                return null;
+            }
+            for (Class<?> i : d.getClass().getInterfaces()) {
+                if (i.getName().equals("com.dylibso.chicory.wasi.Descriptors$Directory")) {
+                    Method path = i.getDeclaredMethod("path");
+                    path.setAccessible(true);
+                    return (java.nio.file.Path) path.invoke(d);
+                }
+            }
+            return null;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** True when Chicory has a descriptor (a file, a directory, stdio or one of our placeholders) at {@code fd}. */
     boolean isOpen(int fd) {
         try {

@@ -33,6 +33,7 @@ import java.util.Objects;
  *   fd_read, fd_write, fd_close, fd_fdstat_get,           socket fds; fd 0 (non-blocking stdin)
  *   fd_fdstat_set_flags, fd_prestat_get, fd_filestat_get
  *   clock_time_get, clock_res_get                         also the CPU-time clocks (Chicory throws on them)
+ *   path_rename                                           Chicory's always fails on Linux (COPY_ATTRIBUTES)
  *
  * The fd table. 0-2 are stdio, then one fd per pre-opened directory in the order given (3, 4, ...), then
  * the listening socket (3 + number of directories). An accepted connection takes the lowest free number.
@@ -54,16 +55,22 @@ public final class WasiHost implements AutoCloseable {
 
     // errno values of WASI preview 1
     static final int SUCCESS = 0;
+    static final int EACCES = 2;
     static final int EAGAIN = 6;
     static final int EBADF = 8;
     static final int EINVAL = 28;
     static final int EIO = 29;
+    static final int EISDIR = 31;
+    static final int ENOENT = 44;
     static final int ENOTCONN = 53;
     static final int ENOTDIR = 54;
+    static final int ENOTEMPTY = 55;
     static final int ENOTSOCK = 57;
     static final int ENOTSUP = 58;
     static final int EPIPE = 64;
     static final int ESPIPE = 70;
+    static final int EXDEV = 75;
+    static final int ENOTCAPABLE = 76;
 
     static final int FILETYPE_CHARACTER_DEVICE = 2;
     static final int FILETYPE_SOCKET_STREAM = 6;
@@ -180,6 +187,8 @@ public final class WasiHost implements AutoCloseable {
         ours.put("poll_oneoff", (inst, a) -> r(pollOneoff(inst.memory(), (int) a[0], (int) a[1], (int) a[2],
             (int) a[3])));
         ours.put("clock_time_get", (inst, a) -> r(clockTimeGet(inst.memory(), (int) a[0], (int) a[2])));
+        ours.put("path_rename", (inst, a) -> r(pathRename(inst.memory(), (int) a[0], (int) a[1], (int) a[2],
+            (int) a[3], (int) a[4], (int) a[5])));
         ours.put("clock_res_get", (inst, a) -> r(clockResGet(inst.memory(), (int) a[0], (int) a[1])));
 
         List<HostFunction> out = new ArrayList<>();
@@ -619,6 +628,75 @@ public final class WasiHost implements AutoCloseable {
     public static final class GuestInterrupted extends RuntimeException {
         GuestInterrupted() {
             super("guest interrupted", null, false, false);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // path_rename: Chicory 1.7.5 passes COPY_ATTRIBUTES to Files.move, which Linux refuses (ENOTSUP always)
+
+    int pathRename(Memory m, int fd, int oldPtr, int oldLen, int newFd, int newPtr, int newLen) {
+        if (socks.containsKey(fd) || socks.containsKey(newFd)) {
+            return ENOTDIR;
+        }
+        Path fromDir = table.directory(fd);
+        Path toDir = table.directory(newFd);
+        if (fromDir == null || toDir == null) {
+            return table.isOpen(fd) && table.isOpen(newFd) ? ENOTDIR : EBADF;
+        }
+        Path from = inside(fromDir, m.readString(oldPtr, oldLen));
+        Path to = inside(toDir, m.readString(newPtr, newLen));
+        if (from == null || to == null) {
+            return ENOTCAPABLE;
+        }
+        if (!java.nio.file.Files.exists(from, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return ENOENT;
+        }
+        boolean fromIsDir = java.nio.file.Files.isDirectory(from, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (java.nio.file.Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            boolean toIsDir = java.nio.file.Files.isDirectory(to, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (fromIsDir && !toIsDir) {
+                return ENOTDIR;
+            }
+            if (!fromIsDir && toIsDir) {
+                return EISDIR;
+            }
+        }
+        try {
+            java.nio.file.Files.move(from, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return SUCCESS;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return ENOENT;
+        } catch (java.nio.file.DirectoryNotEmptyException e) {
+            return ENOTEMPTY;
+        } catch (java.nio.file.AccessDeniedException e) {
+            return EACCES;
+        } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+            return EXDEV;
+        } catch (java.io.IOException | RuntimeException e) {
+            return EIO;
+        }
+    }
+
+    /** {@code rel} resolved under {@code root}, or null when it would leave it (absolute, .., or a symlink out). */
+    static Path inside(Path root, String rel) {
+        if (rel.isEmpty() || rel.startsWith("/") || rel.indexOf('\0') >= 0) {
+            return null;
+        }
+        Path r = root.toAbsolutePath().normalize();
+        Path p = r.resolve(rel).normalize();
+        if (!p.startsWith(r) || p.equals(r)) {
+            return null;
+        }
+        try {
+            Path realRoot = r.toRealPath();
+            Path parent = p.getParent().toRealPath();
+            if (!parent.startsWith(realRoot)) {
+                return null;
+            }
+            return parent.resolve(p.getFileName());
+        } catch (java.io.IOException e) {
+            return p; // the parent does not exist: the move reports ENOENT
         }
     }
 

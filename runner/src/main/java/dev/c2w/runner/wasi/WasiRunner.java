@@ -216,7 +216,8 @@ public final class WasiRunner {
             }
             Instance.Builder ib = Instance.builder(module)
                 .withImportValues(ImportValues.builder().withFunctions(new ArrayList<>(host.hostFunctions())).build())
-                .withMemoryFactory(ByteArrayMemory::new);
+                .withMemoryFactory(ByteArrayMemory::new)
+                .withStart(false); // Chicory would call _start itself; we call it below, on the guest thread
             if (machine != null) {
                 ib.withMachineFactory(machine);
             }
