@@ -45,6 +45,7 @@ class WasiNetworkTest {
 
     static Path module;
     HostTransport host;
+    dev.c2w.netstack.link.PcapWriter pcap;
     VirtualNetwork net;
     GuestPort fakePort;
     final AtomicInteger dhcpSeen = new AtomicInteger();
@@ -57,13 +58,27 @@ class WasiNetworkTest {
     @BeforeEach
     void setUp() {
         host = HostTransport.create(1, true);
-        net = VirtualNetwork.create(NetworkConfig.builder().build(), host, null);
+        pcap = pcap();
+        net = VirtualNetwork.create(NetworkConfig.builder().build(), host, pcap);
     }
 
     @AfterEach
     void tearDown() {
         net.close();
         host.close();
+        if (pcap != null) {
+            pcap.close();
+        }
+    }
+
+    /** -Dc2w.pcap=FILE writes the network's frames there (debugging). */
+    static dev.c2w.netstack.link.PcapWriter pcap() {
+        String f = System.getProperty("c2w.pcap");
+        try {
+            return f == null ? null : new dev.c2w.netstack.link.PcapWriter(Path.of(f));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static int ip(int a, int b, int c, int d) {
@@ -212,22 +227,29 @@ class WasiNetworkTest {
         }
         CompletableFuture<String> body = new CompletableFuture<>();
         StringBuilder got = new StringBuilder();
-        net.connectToGuest(NetworkConfig.DEFAULT_GUEST, 80, new SimpleChannelInboundHandler<ByteBuf>() {
-            @Override
-            public void channelActive(ChannelHandlerContext ctx) {
-                ctx.writeAndFlush(Unpooled.copiedBuffer("GET / HTTP/1.0\r\n\r\n", StandardCharsets.US_ASCII));
-            }
-
+        Channel ch = net.connectToGuest(NetworkConfig.DEFAULT_GUEST, 80, new SimpleChannelInboundHandler<ByteBuf>() {
             @Override
             protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
                 got.append(msg.toString(StandardCharsets.US_ASCII));
             }
 
             @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                // the guest's FIN: a half-closed input (the channel may stay open for our side)
+                if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
+                    || evt instanceof io.netty.channel.socket.ChannelInputShutdownReadComplete) {
+                    body.complete(got.toString());
+                    ctx.close();
+                }
+                ctx.fireUserEventTriggered(evt);
+            }
+
+            @Override
             public void channelInactive(ChannelHandlerContext ctx) {
                 body.complete(got.toString());
             }
-        }).sync();
+        }).sync().getNow();
+        ch.writeAndFlush(Unpooled.copiedBuffer("GET / HTTP/1.0\r\n\r\n", StandardCharsets.US_ASCII));
         assertThat(body.get(30, TimeUnit.SECONDS)).startsWith("HTTP/1.0 200 OK").endsWith("hello from the wasi guest\n");
         stdinWriter.write("quit\n".getBytes());
         stdinWriter.flush();
