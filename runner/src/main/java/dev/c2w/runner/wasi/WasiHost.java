@@ -404,11 +404,12 @@ public final class WasiHost implements AutoCloseable {
         if (total < 0) {
             return EINVAL;
         }
-        byte[] buf = new byte[Math.min(total, 1 << 20)];
         while (true) {
             long seen = waker.epoch();
-            int n = s.link.recv(buf, 0, buf.length);
-            if (n != 0 || buf.length == 0) {
+            // size the copy by what is queued: emulators poll with large buffers and usually find little
+            byte[] buf = scratch(Math.min(total, Math.max(1, s.link.queuedForGuest())));
+            int n = s.link.recv(buf, 0, Math.min(total, buf.length));
+            if (n != 0 || total == 0) {
                 n = Math.max(n, 0); // -1: end of stream, 0 bytes
                 scatter(m, iovs, iovsLen, buf, n);
                 m.writeI32(lenOut, n);
@@ -468,11 +469,11 @@ public final class WasiHost implements AutoCloseable {
         if (total < 0) {
             return EINVAL;
         }
-        byte[] buf = new byte[Math.min(total, 1 << 16)];
         while (true) {
             long seen = waker.epoch();
-            int n = stdin.read(buf, 0, buf.length);
-            if (n != 0 || buf.length == 0) {
+            byte[] buf = scratch(Math.min(total, Math.max(1, stdin.queued())));
+            int n = stdin.read(buf, 0, Math.min(total, buf.length));
+            if (n != 0 || total == 0) {
                 n = Math.max(n, 0);
                 scatter(m, iovs, iovsLen, buf, n);
                 m.writeI32(lenOut, n);
@@ -736,6 +737,17 @@ public final class WasiHost implements AutoCloseable {
 
     // ---------------------------------------------------------------------------------------------
     // iovecs
+
+    private byte[] scratch = new byte[4096];
+
+    /** A reusable copy buffer (guest thread only) of at least min(want, 1 MiB) bytes. */
+    private byte[] scratch(int want) {
+        int n = Math.min(want, 1 << 20);
+        if (scratch.length < n) {
+            scratch = new byte[Math.max(n, scratch.length * 2)];
+        }
+        return scratch;
+    }
 
     private static int iovTotal(Memory m, int iovs, int n) {
         long total = 0;

@@ -205,6 +205,7 @@ public final class WasiRunner {
             Function<Instance, Machine> machine = null;
             DiskCache cache = null;
             if (!opts.interpret()) {
+                warnIfHugeMethodsStayInterpreted();
                 MachineFactoryCompiler.Builder b = MachineFactoryCompiler.builder(module)
                     .withInterpreterFallback(InterpreterFallback.WARN);
                 if (!opts.noCache()) {
@@ -235,6 +236,20 @@ public final class WasiRunner {
             return EXIT_RUNNER;
         } finally {
             terminal.restore();
+        }
+    }
+
+    /** Chicory compiles each Wasm function to one JVM method; HotSpot leaves methods over 8 KB unJITted unless told. */
+    private void warnIfHugeMethodsStayInterpreted() {
+        try {
+            com.sun.management.HotSpotDiagnosticMXBean hs = java.lang.management.ManagementFactory
+                .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            if (hs != null && "true".equals(hs.getVMOption("DontCompileHugeMethods").getValue())) {
+                msg.println("c2w-net: note: the JVM was started without -XX:-DontCompileHugeMethods; large guest"
+                    + " functions will run about 10x slower (the c2w-net launcher passes it)");
+            }
+        } catch (RuntimeException | LinkageError e) {
+            // not HotSpot: nothing to say
         }
     }
 
