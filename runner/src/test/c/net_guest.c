@@ -8,6 +8,9 @@
  *   net_guest dhcp  [--net=socket=listenfd=N] [--want-server A.B.C.D] [--cat FILE]
  *       DHCP DISCOVER/REQUEST, prints "leased A.B.C.D via S.S.S.S", exits 0 (1 after 20 s without lease).
  *       --cat prints a file first (to show pre-opened directories work alongside the socket).
+ *   net_guest junk  [same flags]
+ *       first writes bytes that are not QEMU framing (an HTTP request), prints what send and recv then
+ *       report, closes that connection, accepts a new one and does the DHCP exchange on it.
  *   net_guest serve [same flags]
  *       after the lease, answers ARP for its address and serves TCP port 80 with a fixed HTTP reply,
  *       until stdin reaches end of input or "quit" is read.
@@ -382,7 +385,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     uint64_t deadline = now_ns() + 20ULL * 1000 * 1000 * 1000;
+    int junk = !strcmp(argv[1], "junk");
     int tries = 0;
+again:
     for (;;) {
         __wasi_errno_t e = __wasi_sock_accept(listen_fd, __WASI_FDFLAGS_NONBLOCK, &conn);
         if (e == 0) break;
@@ -398,6 +403,22 @@ int main(int argc, char **argv) {
     }
     printf("accepted fd %u\n", conn);
     fflush(stdout);
+    if (junk) {
+        static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        __wasi_ciovec_t iov = {(const uint8_t *)req, sizeof req - 1};
+        __wasi_size_t sent = 0;
+        printf("junk send: errno %d\n", __wasi_sock_send(conn, &iov, 1, 0, &sent));
+        uint8_t b[16];
+        __wasi_iovec_t riov = {b, sizeof b};
+        __wasi_size_t got = 99;
+        __wasi_roflags_t rof;
+        __wasi_errno_t e = __wasi_sock_recv(conn, &riov, 1, 0, &got, &rof);
+        printf("then recv: errno %d, %u bytes\n", e, (unsigned)got);
+        printf("close: errno %d\n", __wasi_fd_close(conn));
+        fflush(stdout);
+        junk = 0;
+        goto again;
+    }
     dhcp_send(1);
     uint64_t resend = now_ns() + 1000ULL * 1000 * 1000;
     while (dhcp_state != 2) {

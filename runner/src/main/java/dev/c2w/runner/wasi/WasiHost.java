@@ -58,6 +58,7 @@ public final class WasiHost implements AutoCloseable {
     static final int EACCES = 2;
     static final int EAGAIN = 6;
     static final int EBADF = 8;
+    static final int EFAULT = 21;
     static final int EINVAL = 28;
     static final int EIO = 29;
     static final int EISDIR = 31;
@@ -76,6 +77,8 @@ public final class WasiHost implements AutoCloseable {
     static final int FILETYPE_SOCKET_STREAM = 6;
     static final int FDFLAGS_NONBLOCK = 4;
     static final long ALL_RIGHTS = (1L << 30) - 1;
+    /** Most iovecs one read or write may pass (Linux's IOV_MAX). */
+    static final int IOV_MAX = 1024;
 
     /** What the guest sees. */
     public static final class Config {
@@ -499,6 +502,10 @@ public final class WasiHost implements AutoCloseable {
         if (nsubs <= 0) {
             return EINVAL;
         }
+        long memBytes = (long) m.pages() * Memory.PAGE_SIZE;
+        if ((in & 0xffffffffL) + (long) nsubs * 48 > memBytes || (out & 0xffffffffL) + (long) nsubs * 32 > memBytes) {
+            return EFAULT; // a hostile count must not make us allocate for it
+        }
         long[] userdata = new long[nsubs];
         int[] tag = new int[nsubs];
         int[] fd = new int[nsubs];
@@ -750,6 +757,9 @@ public final class WasiHost implements AutoCloseable {
     }
 
     private static int iovTotal(Memory m, int iovs, int n) {
+        if (n < 0 || n > IOV_MAX) {
+            return -1;
+        }
         long total = 0;
         for (int i = 0; i < n; i++) {
             total += m.readInt(iovs + i * 8 + 4) & 0xffffffffL;

@@ -179,6 +179,15 @@ class WasiNetworkTest {
     }
 
     @Test
+    void aGuestThatDoesNotSpeakTheFramingLosesThatConnectionOnly() {
+        attachFakeDhcpServer();
+        Run r = run(new InvokeOptions().module(module, List.of("junk", "--net=socket", "--want-server", "192.168.127.77")));
+        assertThat(r.out()).contains("accepted fd 4\njunk send: errno 64\nthen recv: errno 0, 0 bytes\nclose: errno 0\n"
+            + "accepted fd 4\n").contains("leased 192.168.127.99");
+        assertThat(r.code()).as(r.err()).isZero();
+    }
+
+    @Test
     void directoriesAndTheSocketWorkTogether(@TempDir Path tmp) throws Exception {
         Files.writeString(tmp.resolve("hello.txt"), "from a pre-opened dir\n");
         Path other = Files.createDirectories(tmp.resolve("other"));
