@@ -319,4 +319,41 @@ class WasiNetworkTest {
             forwarder.close();
         }
     }
+
+    @Test
+    void wasmtimeRuntimeListensAndTheRunnerDialsItAsAQemuStream(@TempDir Path tmp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Guests.onPath("python3"), "python3 missing");
+        Path fake = tmp.resolve("wasmtime");
+        Files.copy(Path.of("src/test/resources/fake-wasmtime.py"), fake);
+        fake.toFile().setExecutable(true);
+        Path wasm = Files.write(tmp.resolve("m.wasm"), WasiRunnerTest.moduleWithMemory(1));
+        // a port on the switch that answers the first frame it sees with a frame to the sender
+        java.util.concurrent.CompletableFuture<byte[]> seen = new java.util.concurrent.CompletableFuture<>();
+        fakePort = net.eventLoop().submit(() -> net.attach(new FrameSink() {
+            @Override
+            public void sendFrame(ByteBuf frame) {
+                byte[] f = ByteBufUtil.getBytes(frame);
+                frame.release();
+                if (seen.complete(f)) {
+                    byte[] reply = java.util.Arrays.copyOf(f, 60);
+                    System.arraycopy(f, 6, reply, 0, 6);
+                    System.arraycopy(FAKE_MAC, 0, reply, 6, 6);
+                    net.eventLoop().execute(() -> fakePort.receiveFrame(Unpooled.wrappedBuffer(reply)));
+                }
+            }
+        })).syncUninterruptibly().getNow();
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        int code = new WasiRunner(new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(),
+            new ByteArrayOutputStream()).run(new InvokeOptions().module(wasm, List.of("--net=socket", "sh"))
+                .runtime(InvokeOptions.Runtime.wasmtime).wasmtime(fake.toString()).wasiAddr("127.0.0.1:" + port), net);
+        assertThat(code).isEqualTo(42);
+        assertThat(new String(seen.get(10, TimeUnit.SECONDS), 14, 24, StandardCharsets.US_ASCII))
+            .isEqualTo("hello from fake wasmtime");
+        assertThat(Files.readAllLines(tmp.resolve("wasmtime.argv"))).containsExactly(
+            "run", "-S", "preview2=n", "-S", "tcplisten=127.0.0.1:" + port, "--env=LISTEN_FDS=1", "--",
+            wasm.toString(), "--net=socket", "sh");
+    }
 }
