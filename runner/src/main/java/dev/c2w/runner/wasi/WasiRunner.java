@@ -175,6 +175,10 @@ public final class WasiRunner {
             msg.println("c2w-net: cannot load " + opts.module() + ": " + describe(e));
             return EXIT_RUNNER;
         }
+        if (!hasFunctionExport(module, "_start")) {
+            msg.println("c2w-net: " + opts.module() + " has no _start export: not a WASI command module");
+            return EXIT_RUNNER;
+        }
         String memoryProblem = memoryProblem(module);
         if (memoryProblem != null) {
             msg.println("c2w-net: " + memoryProblem);
@@ -317,7 +321,20 @@ public final class WasiRunner {
             msg.println("c2w-net: guest stopped");
             return EXIT_RUNNER;
         }
-        msg.println("wasm trap: " + describe(f));
+        if (f instanceof UsageException) {
+            msg.println("c2w-net: " + f.getMessage());
+            return EXIT_RUNNER;
+        }
+        if (f instanceof StackOverflowError) {
+            msg.println("wasm trap: call stack exhausted");
+        } else if (f instanceof ChicoryException) {
+            msg.println("wasm trap: " + describe(f));
+        } else {
+            // a bug on our side (a host function), not the guest's: show it whole
+            msg.println("c2w-net: internal error while running the module:");
+            f.printStackTrace(msg);
+            return EXIT_RUNNER;
+        }
         for (String frame : wasmStack(f, module)) {
             msg.println("  at " + frame);
         }
@@ -359,6 +376,17 @@ public final class WasiRunner {
     private static String describe(Throwable e) {
         String m = e.getMessage();
         return m == null || m.isEmpty() ? e.getClass().getSimpleName() : m;
+    }
+
+    static boolean hasFunctionExport(WasmModule module, String name) {
+        var exports = module.exportSection();
+        for (int i = 0; i < exports.exportCount(); i++) {
+            var e = exports.getExport(i);
+            if (e.name().equals(name) && e.exportType() == com.dylibso.chicory.wasm.types.ExternalType.FUNCTION) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Null when the module's initial memory fits in this JVM, else the reason it does not. */

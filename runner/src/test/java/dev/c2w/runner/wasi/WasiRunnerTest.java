@@ -119,4 +119,21 @@ class WasiRunnerTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> WasmtimeLauncher.parseAddr("127.0.0.1:99999"))
             .hasMessageContaining("literal IP");
     }
+
+    @Test
+    void aModuleWithoutStartIsRefusedWithAMessage(@TempDir Path tmp) throws Exception {
+        byte[] m = moduleWithMemory(1);
+        // rename the export "_start" to "_stort"
+        for (int i = 0; i + 6 <= m.length; i++) {
+            if (new String(m, i, 6, StandardCharsets.US_ASCII).equals("_start")) {
+                m[i + 3] = 'o';
+            }
+        }
+        Path p = Files.write(tmp.resolve("lib.wasm"), m);
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = new WasiRunner(new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(), err)
+            .run(new InvokeOptions().module(p, List.of()).noCache(true), null);
+        assertThat(code).isEqualTo(WasiRunner.EXIT_RUNNER);
+        assertThat(err.toString()).contains("no _start export");
+    }
 }
