@@ -147,7 +147,7 @@ public final class InProcessLink implements FrameSink, AutoCloseable {
     private void handOver(List<ByteBuf> batch, long bytes) {
         txInFlight.addAndGet(bytes);
         framesToStack.addAndGet(batch.size());
-        loop.execute(() -> {
+        execute(() -> {
             for (ByteBuf f : batch) {
                 if (port != null && !closed) {
                     port.receiveFrame(f);
@@ -159,7 +159,20 @@ public final class InProcessLink implements FrameSink, AutoCloseable {
             if (after + bytes >= txCapacity && after < txCapacity) {
                 waker.signal();
             }
+        }, () -> {
+            batch.forEach(ByteBuf::release);
+            txInFlight.addAndGet(-bytes);
         });
+    }
+
+    /** Runs {@code task} on the loop; when the loop has shut down, runs {@code orElse} here and ends the link. */
+    private void execute(Runnable task, Runnable orElse) {
+        try {
+            loop.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            orElse.run();
+            portClosed();
+        }
     }
 
     /**
@@ -236,11 +249,11 @@ public final class InProcessLink implements FrameSink, AutoCloseable {
             return;
         }
         closed = true;
-        loop.execute(() -> {
+        execute(() -> {
             if (port != null) {
                 port.close();
             }
-        });
+        }, () -> { });
         synchronized (rxLock) {
             rx.clear();
             rxBytes = 0;

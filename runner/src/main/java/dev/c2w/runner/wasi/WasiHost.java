@@ -58,6 +58,7 @@ public final class WasiHost implements AutoCloseable {
     static final int EACCES = 2;
     static final int EAGAIN = 6;
     static final int EBADF = 8;
+    static final int ECONNABORTED = 13;
     static final int EFAULT = 21;
     static final int EINVAL = 28;
     static final int EIO = 29;
@@ -341,7 +342,11 @@ public final class WasiHost implements AutoCloseable {
         }
         Sock c = new Sock(false);
         c.nonblock = (flags & FDFLAGS_NONBLOCK) != 0;
-        c.link = InProcessLink.open(config.network, waker);
+        try {
+            c.link = InProcessLink.open(config.network, waker);
+        } catch (RuntimeException e) { // the network has shut down
+            return ECONNABORTED;
+        }
         int cfd = table.reserve();
         socks.put(cfd, c);
         current = c;

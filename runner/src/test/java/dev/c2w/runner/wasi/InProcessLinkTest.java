@@ -51,8 +51,10 @@ class InProcessLinkTest {
 
     @AfterEach
     void tearDown() {
-        net.close();
-        host.close();
+        if (host != null) {
+            net.close();
+            host.close();
+        }
     }
 
     static byte[] frame(byte[] dst, byte[] src, int payloadLen, int seed) {
@@ -217,5 +219,19 @@ class InProcessLinkTest {
         assertThat(link.recv(got, 0, 100)).isEqualTo(4 + f.length);
         assertThat(Arrays.copyOf(got, 4 + f.length)).isEqualTo(framed(f));
         assertThat(link.recv(got, 0, 100)).isEqualTo(-1);
+    }
+
+    @Test
+    void aStoppedEventLoopEndsTheLinkInsteadOfThrowing() throws Exception {
+        InProcessLink link = InProcessLink.open(net, waker);
+        net.close();
+        host.close(); // the loop is gone
+        host = null;
+        byte[] f = framed(frame(BROADCAST, GUEST_MAC, 20, 0));
+        int first = link.send(f, 0, f.length);
+        assertThat(first).isIn(-1, f.length);
+        assertThat(link.send(f, 0, f.length)).isEqualTo(-1);
+        assertThat(link.isClosed()).isTrue();
+        link.close();
     }
 }
