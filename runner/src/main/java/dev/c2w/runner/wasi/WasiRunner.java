@@ -158,10 +158,12 @@ public final class WasiRunner {
             for (String prefix : new String[] {"--net=", "-net="}) {
                 if (a.startsWith(prefix) && a.substring(prefix.length()).startsWith("socket")) {
                     out.set(i, prefix + "socket=listenfd=" + listenFd);
+                    return out; // the emulator's own flag; later ones belong to the guest's command
                 }
             }
             if ((a.equals("--net") || a.equals("-net")) && i + 1 < out.size() && out.get(i + 1).startsWith("socket")) {
                 out.set(i + 1, "socket=listenfd=" + listenFd);
+                return out;
             }
         }
         return out;

@@ -52,6 +52,8 @@ class WasiRunnerTest {
         assertThat(WasiRunner.rewriteNetArg(List.of("-net", "socket", "--", "--net=socket"), 3))
             .containsExactly("-net", "socket=listenfd=3", "--", "--net=socket");
         assertThat(WasiRunner.rewriteNetArg(List.of("sh", "-c", "echo"), 3)).containsExactly("sh", "-c", "echo");
+        assertThat(WasiRunner.rewriteNetArg(List.of("--net=socket", "prog", "--net=socket"), 4))
+            .containsExactly("--net=socket=listenfd=4", "prog", "--net=socket");
         assertThat(WasiRunner.rewriteNetArg(List.of("--net=socket"), -1)).containsExactly("--net=socket");
     }
 
