@@ -27,6 +27,9 @@ public final class NetworkConfig {
         FETCH
     }
 
+    /** An in-process TCP service inside the network, e.g. the HTTP proxy on 192.168.127.253:80. */
+    public record TcpService(int ip, int port, io.netty.channel.ChannelHandler handler) {}
+
     /** A host-to-guest port forward ({@code -p}). */
     public record PortForward(boolean udp, String hostAddress, int hostPort, int guestPort) {
         @Override
@@ -66,6 +69,7 @@ public final class NetworkConfig {
     private final NetMode netMode;
     private final boolean debug;
     private final Path pcapFile;
+    private final List<TcpService> tcpServices;
 
     private NetworkConfig(Builder b) {
         this.subnet = b.subnet;
@@ -91,6 +95,7 @@ public final class NetworkConfig {
         this.netMode = b.netMode;
         this.debug = b.debug;
         this.pcapFile = b.pcapFile;
+        this.tcpServices = List.copyOf(b.tcpServices);
     }
 
     public static Builder builder() {
@@ -122,6 +127,7 @@ public final class NetworkConfig {
         b.netMode = netMode;
         b.debug = debug;
         b.pcapFile = pcapFile;
+        b.tcpServices = new ArrayList<>(tcpServices);
         return b;
     }
 
@@ -163,6 +169,8 @@ public final class NetworkConfig {
     public boolean debug() { return debug; }
     /** Where to write a pcap of every frame, or null. */
     public Path pcapFile() { return pcapFile; }
+    /** In-process TCP services every network built from this config listens with (handlers must be sharable). */
+    public List<TcpService> tcpServices() { return tcpServices; }
 
     /** The gateway's own address or one of the virtual IPs it answers ARP and ICMP for. */
     public boolean isGatewayAddress(int ip) {
@@ -193,6 +201,12 @@ public final class NetworkConfig {
         private NetMode netMode = NetMode.FULL;
         private boolean debug;
         private Path pcapFile;
+        private List<TcpService> tcpServices = new ArrayList<>();
+
+        public Builder addTcpService(int ip, int port, io.netty.channel.ChannelHandler handler) {
+            this.tcpServices.add(new TcpService(ip, port, handler));
+            return this;
+        }
 
         public Builder guestMac(long mac) { this.guestMac = mac; return this; }
         public Builder firstGuestGetsGuestIp(boolean v) { this.firstGuestGetsGuestIp = v; return this; }

@@ -44,6 +44,9 @@ public final class VirtualNetwork implements AutoCloseable {
         DnsForwarder dns = new DnsForwarder(config, loop, host, stats, gateway.alloc());
         gateway.bindUdp(config.gatewayIp(), DnsUdpEndpoint.PORT, new DnsUdpEndpoint(dns));
         gateway.tcp().listen(config.gatewayIp(), DnsUdpEndpoint.PORT, DnsTcpHandler.initializer(dns));
+        for (NetworkConfig.TcpService svc : config.tcpServices()) {
+            gateway.tcp().listen(svc.ip(), svc.port(), svc.handler());
+        }
     }
 
     private final DhcpServer dhcp;

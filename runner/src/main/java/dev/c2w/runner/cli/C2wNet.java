@@ -11,6 +11,9 @@ import dev.c2w.netstack.link.ws.WebSocketServer;
 import dev.c2w.netstack.link.ws.WebSocketServerOptions;
 import dev.c2w.netstack.nat.PortForwarder;
 import dev.c2w.netstack.wire.MacAddress;
+import dev.c2w.proxy.ProxyServer;
+import dev.c2w.runner.wasi.InvokeOptions;
+import dev.c2w.runner.wasi.WasiRunner;
 import io.netty.channel.ChannelFuture;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -39,7 +42,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Entry point of {@code c2w-net}; see the comment above. */
 @Command(name = "c2w-net", mixinStandardHelpOptions = true, version = "c2w-net (c2w-java) 0.1.0",
-    sortOptions = false, usageHelpWidth = 100,
+    sortOptions = false, usageHelpWidth = 110, subcommands = CaCommand.class,
     description = {
         "User-space network for containers converted to WebAssembly by c2w: a TCP/IP stack that exchanges",
         "Ethernet frames with the guest (4-byte big-endian length + frame, QEMU's stream framing) and",
@@ -55,8 +58,12 @@ import java.util.concurrent.TimeUnit;
         "  c2w-net -p 8080:80 127.0.0.1:1234            host port 8080 reaches the guest's port 80",
         "  c2w-net --listen-ws localhost:8888           serve browser guests (page: ?net=delegate=ws://localhost:8888)",
         "  c2w-net --invoke out.wasm sh                 run a converted container with networking",
+        "  c2w-net --invoke --dir /data out.wasm sh     ... with a host directory shown to the guest",
+        "  c2w-net --net-mode fetch --listen-ws localhost:8888   browser guests get HTTP(S) via the proxy only",
+        "  c2w-net ca export > proxy.crt                the CA the fetch proxy's certificates chain to",
         "",
-        "Inside the guest: 192.168.127.254 is the host's 127.0.0.1, e.g. wget http://192.168.127.254:8000/"})
+        "Inside the guest: 192.168.127.254 is the host's 127.0.0.1, e.g. wget http://192.168.127.254:8000/",
+        "HTTP(S) proxy for guests: http://192.168.127.253:80 (trust the CA from 'c2w-net ca export')."})
 public final class C2wNet implements Callable<Integer> {
     private static final System.Logger LOG = System.getLogger("c2w-net");
 
@@ -94,13 +101,11 @@ public final class C2wNet implements Callable<Integer> {
             "Example: c2w-net --invoke out.wasm sh"})
     boolean invoke;
 
-    @Option(names = {"--wasi-addr", "-wasi-addr"}, paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:1234",
-        description = "With --invoke --runtime wasmtime: the address wasmtime listens on (default: ${DEFAULT-VALUE}).")
-    String wasiAddr;
+    @picocli.CommandLine.Mixin
+    InvokeOptions invokeOptions = new InvokeOptions();
 
-    @Option(names = {"--wasmtime-cli-13", "-wasmtime-cli-13"},
-        description = "With --invoke --runtime wasmtime: use wasmtime 13's older command line.")
-    boolean wasmtimeCli13;
+    @picocli.CommandLine.Mixin
+    ProxyOptions proxyOptions = new ProxyOptions();
 
     @Option(names = {"--dns-upstream"}, paramLabel = "HOST[:PORT]",
         description = {"DNS resolver that guest queries are forwarded to (repeatable; tried in order).",
@@ -151,7 +156,7 @@ public final class C2wNet implements Callable<Integer> {
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new C2wNet());
         cl.setStopAtPositional(true);
-        cl.setUnmatchedOptionsArePositionalParams(false);
+        cl.setUnmatchedOptionsArePositionalParams(true);
         cl.setPosixClusteredShortOptionsAllowed(false);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             cmd.getErr().println("c2w-net: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
@@ -179,7 +184,7 @@ public final class C2wNet implements Callable<Integer> {
         }
     }
 
-    NetworkConfig buildConfig() {
+    NetworkConfig buildConfig(ProxyServer proxy) {
         NetworkConfig.Builder b = NetworkConfig.builder()
             .guestMac(MacAddress.parse(mac))
             .mtu(mtu)
@@ -205,20 +210,73 @@ public final class C2wNet implements Callable<Integer> {
             }
         }
         b.dnsUpstreams(dns);
+        if (proxy != null) {
+            // the HTTP(S) proxy inside every network: plain HTTP + CONNECT on :80, the same behind TLS on :443
+            b.addTcpService(NetworkConfig.DEFAULT_PROXY_IP, 80, proxy.httpInitializer());
+            b.addTcpService(NetworkConfig.DEFAULT_PROXY_IP, 443, proxy.tlsInitializer());
+        }
         return b.build();
     }
 
     private int start() throws Exception {
-        NetworkConfig config = buildConfig();
-        if (listenWs) {
-            return serveWebSocket(config);
+        if (!invoke) {
+            for (String a : args) {
+                if (a.startsWith("-")) {
+                    throw new UsageException("unknown option " + a);
+                }
+            }
         }
-        if (invoke) {
-            throw new UsageException("--invoke is not available in this build yet (the embedded WASI runner is in progress)");
+        HostTransport host = HostTransport.create();
+        try {
+            NetworkConfig base = buildConfig(null);
+            ProxyServer proxy = new ProxyServer(proxyOptions.configBuilder(host)
+                .resolver(new GuestViewResolverGroup(base, host))
+                .build());
+            NetworkConfig config = buildConfig(proxy);
+            if (config.netMode() == NetworkConfig.NetMode.FETCH) {
+                LOG.log(System.Logger.Level.INFO, "fetch mode: guests get DHCP, DNS and the HTTP(S) proxy at http://"
+                    + "192.168.127.253:80 only; other TCP is reset and other UDP gets port unreachable");
+            }
+            if (listenWs) {
+                return serveWebSocket(config, host, proxy);
+            }
+            if (invoke) {
+                return invokeModule(config, host);
+            }
+            return serveQemu(config, host);
+        } finally {
+            host.close();
         }
-        if (!config.forwards().isEmpty() && config.netMode() == NetworkConfig.NetMode.FETCH) {
-            LOG.log(System.Logger.Level.INFO, "port forwards work in fetch mode too: they open connections into the guest");
+    }
+
+    /** --invoke: run the module on the embedded runtime (or wasmtime), its socket joined to a network. */
+    private int invokeModule(NetworkConfig config, HostTransport host) throws Exception {
+        if (listenQemu != null) {
+            throw new UsageException("--invoke and --listen-qemu cannot be combined");
         }
+        if (args.isEmpty()) {
+            throw new UsageException("--invoke needs the module: c2w-net --invoke [options] out.wasm [ARGS...]");
+        }
+        invokeOptions.positionals(args);
+        PcapWriter pcapWriter = config.pcapFile() == null ? null : new PcapWriter(config.pcapFile());
+        VirtualNetwork net = VirtualNetwork.create(config, host, pcapWriter);
+        List<PortForwarder> forwarders = new ArrayList<>();
+        try {
+            startForwards(config, host, () -> net, forwarders);
+            return new WasiRunner().run(invokeOptions, net);
+        } finally {
+            for (PortForwarder pf : forwarders) {
+                pf.close();
+            }
+            net.close();
+            if (pcapWriter != null) {
+                pcapWriter.close();
+            }
+        }
+    }
+
+    /** Dial or --listen-qemu. */
+    private int serveQemu(NetworkConfig config, HostTransport host) throws Exception {
         SocketAddress target;
         if (listenQemu != null) {
             if (!args.isEmpty()) {
@@ -234,7 +292,6 @@ public final class C2wNet implements Callable<Integer> {
             target = QemuTransport.parseAddress(args.get(0));
         }
 
-        HostTransport host = HostTransport.create();
         PcapWriter pcapWriter = config.pcapFile() == null ? null : new PcapWriter(config.pcapFile());
         VirtualNetwork net = VirtualNetwork.create(config, host, pcapWriter);
         List<PortForwarder> forwarders = new ArrayList<>();
@@ -276,12 +333,11 @@ public final class C2wNet implements Callable<Integer> {
                 pf.close();
             }
             net.close();
-            host.close();
         }
     }
 
     /** --listen-ws: browser guests, each on its own network unless --shared-network. */
-    private int serveWebSocket(NetworkConfig config) throws Exception {
+    private int serveWebSocket(NetworkConfig config, HostTransport host, ProxyServer proxy) throws Exception {
         if (listenQemu != null) {
             throw new UsageException("--listen-ws and --listen-qemu cannot be combined; run two c2w-net processes");
         }
@@ -289,7 +345,6 @@ public final class C2wNet implements Callable<Integer> {
             throw new UsageException("--listen-ws takes the address to listen on, e.g. c2w-net --listen-ws localhost:8888");
         }
         InetSocketAddress bind = WebSocketServerOptions.parseListenAddress(args.get(0));
-        HostTransport host = HostTransport.create();
         PcapWriter pcapWriter = config.pcapFile() == null ? null : new PcapWriter(config.pcapFile());
         WebSocketServer server = new WebSocketServer(WebSocketServerOptions.builder(config, host)
             .bindAddress(bind)
@@ -297,6 +352,7 @@ public final class C2wNet implements Callable<Integer> {
             .sharedNetwork(sharedNetwork)
             .maxConnections(maxWsConnections)
             .pcap(pcapWriter)
+            .caPem(() -> proxy.caCertificatePem().getBytes(java.nio.charset.StandardCharsets.US_ASCII))
             .build());
         List<PortForwarder> forwarders = new ArrayList<>();
         try {
@@ -323,7 +379,6 @@ public final class C2wNet implements Callable<Integer> {
                 pf.close();
             }
             server.close();
-            host.close();
         }
     }
 
