@@ -37,8 +37,8 @@ import java.util.zip.GZIPOutputStream;
  *       the NIC driver modules (with their dependencies, read from each module's
  *       {@code depends=} field) are kept.</li>
  *   <li>Userland: the host's static busybox (package busybox-static), one symlink per applet,
- *       plus {@code udpecho}, a small static UDP echo client compiled from a test resource
- *       with gcc.</li>
+ *       plus {@code c2wtool} (a UDP echo client and a TCP upload client), compiled
+ *       statically with gcc from the test resource guest/c2wtool.c.</li>
  *   <li>The initramfs (gzip'd newc cpio) is written here in Java; its /init serves commands
  *       on the serial console, see {@link QemuGuest}.</li>
  * </ul>
@@ -137,15 +137,15 @@ public final class GuestImage {
         Path kernelDir = prepareKernel(root.resolve("kernel").resolve(kernelKey), pkg, version);
 
         byte[] busybox = Files.readAllBytes(Path.of(BUSYBOX));
-        byte[] udpechoSource = resource("udpecho.c");
-        Path udpecho = compileUdpecho(root.resolve("tools"), udpechoSource);
+        byte[] toolSource = resource("c2wtool.c");
+        Path tool = compileTool(root.resolve("tools"), toolSource);
         byte[] init = resource("init.sh");
         byte[] dhcpScript = resource("udhcpc.script");
         List<String> moduleOrder = Files.readAllLines(kernelDir.resolve("modules.order"));
 
         MessageDigest key = sha256();
         for (byte[] part : List.of(kernelKey.getBytes(StandardCharsets.UTF_8), busybox,
-                Files.readAllBytes(udpecho), init, dhcpScript,
+                Files.readAllBytes(tool), init, dhcpScript,
                 String.join(",", moduleOrder).getBytes(StandardCharsets.UTF_8))) {
             key.update(sha256().digest(part));
         }
@@ -155,7 +155,7 @@ public final class GuestImage {
             Path tmp = Files.createTempFile(root, "initramfs", ".tmp");
             try (OutputStream os = new GZIPOutputStream(Files.newOutputStream(tmp), 1 << 16);
                     NewcArchive cpio = new NewcArchive(os)) {
-                writeInitramfs(cpio, busybox, Files.readAllBytes(udpecho), init, dhcpScript,
+                writeInitramfs(cpio, busybox, Files.readAllBytes(tool), init, dhcpScript,
                         kernelDir, moduleOrder);
             }
             moveAtomically(tmp, initramfs);
@@ -163,7 +163,7 @@ public final class GuestImage {
         return new GuestImage(kernelDir.resolve("vmlinuz"), initramfs, kernelKey);
     }
 
-    private static void writeInitramfs(NewcArchive cpio, byte[] busybox, byte[] udpecho, byte[] init,
+    private static void writeInitramfs(NewcArchive cpio, byte[] busybox, byte[] tool, byte[] init,
             byte[] dhcpScript, Path kernelDir, List<String> moduleOrder)
             throws IOException, InterruptedException {
         for (String dir : List.of("bin", "dev", "etc", "etc/udhcpc", "lib", "lib/modules", "proc",
@@ -185,7 +185,7 @@ public final class GuestImage {
         for (String applet : applets) {
             cpio.symlink("bin/" + applet, "busybox");
         }
-        cpio.file("bin/udpecho", 0755, udpecho);
+        cpio.file("bin/c2wtool", 0755, tool);
         cpio.file("init", 0755, init);
         cpio.file("etc/udhcpc/default.script", 0755, dhcpScript);
         cpio.file("etc/resolv.conf", 0644, new byte[0]);
@@ -304,16 +304,16 @@ public final class GuestImage {
         return List.of();
     }
 
-    private static Path compileUdpecho(Path toolsDir, byte[] source) throws IOException, InterruptedException {
+    private static Path compileTool(Path toolsDir, byte[] source) throws IOException, InterruptedException {
         Files.createDirectories(toolsDir);
         String hash = HexFormat.of().formatHex(sha256().digest(source)).substring(0, 16);
-        Path binary = toolsDir.resolve("udpecho-" + hash);
+        Path binary = toolsDir.resolve("c2wtool-" + hash);
         if (Files.isExecutable(binary)) {
             return binary;
         }
-        Path src = toolsDir.resolve("udpecho-" + hash + ".c");
+        Path src = toolsDir.resolve("c2wtool-" + hash + ".c");
         Files.write(src, source);
-        Path tmp = toolsDir.resolve("udpecho-" + hash + ".tmp");
+        Path tmp = toolsDir.resolve("c2wtool-" + hash + ".tmp");
         run(toolsDir, 300, "gcc", "-static", "-Os", "-Wall", "-o", tmp.toString(), src.toString());
         moveAtomically(tmp, binary);
         return binary;

@@ -82,7 +82,7 @@ final class GuestScenario {
             step = "download";
             download(guest);
             step = "upload";
-            upload(guest);
+            upload(guest, profile);
             if (profile.portForwards()) {
                 step = "port forward";
                 portForward(guest, forwardPort);
@@ -153,11 +153,12 @@ final class GuestScenario {
         done.add("download 32 MiB");
     }
 
-    private void upload(QemuGuest guest) throws IOException, InterruptedException {
-        String url = "http://" + GuestProfile.HOST_ALIAS + ":" + peers.httpPort() + "/upload";
+    private void upload(QemuGuest guest, GuestProfile profile) throws IOException, InterruptedException {
         int before = peers.uploads().size();
         String out = guest.runOk("set -e\ndd if=/dev/urandom of=/tmp/up bs=1048576 count=32 2>/dev/null\n"
-                + "sha256sum /tmp/up\nwget -q -O - --post-file /tmp/up " + url + "\nrm -f /tmp/up\n",
+                + "sha256sum /tmp/up\nc2wtool tcpput " + GuestProfile.HOST_ALIAS + " " + peers.uploadPort() + " /tmp/up"
+                + (profile.halfClose() ? " half-close" : "") + "\n"
+                + "rm -f /tmp/up\n",
                 TRANSFER_TIMEOUT);
         Matcher sha = SHA_LINE.matcher(out);
         Matcher sink = SINK_LINE.matcher(out);
@@ -184,7 +185,8 @@ final class GuestScenario {
     private void udpEcho(QemuGuest guest) throws IOException, InterruptedException {
         int before = peers.udpDatagramsEchoed();
         String target = GuestProfile.HOST_ALIAS + " " + peers.udpEchoPort();
-        String out = guest.runOk("udpecho " + target + " 4 16 && udpecho " + target + " 4 1400", STEP_TIMEOUT);
+        String out = guest.runOk("c2wtool udpecho " + target + " 4 16 && c2wtool udpecho " + target + " 4 1400",
+                STEP_TIMEOUT);
         expect(out.contains("udpecho ok 4 x 16 bytes") && out.contains("udpecho ok 4 x 1400 bytes"),
                 "UDP echo incomplete", out);
         expect(peers.udpDatagramsEchoed() - before >= 8, "the host echo server saw too few datagrams", out);

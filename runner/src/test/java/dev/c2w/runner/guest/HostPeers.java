@@ -12,6 +12,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Proxy;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.SocketException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +28,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The host side of the guest scenario, all on 127.0.0.1 with ephemeral ports: an HTTP
- * server with a 32 MiB random blob (GET /blob) and an upload sink (POST /upload) that
- * answers with the sha256 of what it received, a UDP echo server, the DNS stub, a port
+ * server with a 32 MiB random blob (GET /blob), a raw TCP upload sink that answers with
+ * the sha256 of what it received (busybox wget posts only up to the first NUL byte, so the
+ * guest uploads with c2wtool tcpput), a UDP echo server, the DNS stub, a port
  * known to be closed, and a client for the guest's forwarded HTTP server.
  */
 final class HostPeers implements AutoCloseable {
@@ -45,6 +47,9 @@ final class HostPeers implements AutoCloseable {
     private final HttpServer http;
     private final ExecutorService httpExecutor;
     private final List<Upload> uploads = new CopyOnWriteArrayList<>();
+    private final ServerSocket uploadServer;
+    private final Thread uploadThread;
+    private final AtomicInteger uploadErrors = new AtomicInteger();
     private final DatagramSocket udpEcho;
     private final Thread udpThread;
     private final AtomicInteger udpDatagrams = new AtomicInteger();
@@ -59,7 +64,6 @@ final class HostPeers implements AutoCloseable {
         InetAddress lo = InetAddress.getLoopbackAddress();
         http = HttpServer.create(new InetSocketAddress(lo, 0), 16);
         http.createContext("/blob", this::serveBlob);
-        http.createContext("/upload", this::receiveUpload);
         httpExecutor = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "host-http");
             t.setDaemon(true);
@@ -67,6 +71,11 @@ final class HostPeers implements AutoCloseable {
         });
         http.setExecutor(httpExecutor);
         http.start();
+
+        uploadServer = new ServerSocket(0, 16, lo);
+        uploadThread = new Thread(this::acceptUploads, "host-upload");
+        uploadThread.setDaemon(true);
+        uploadThread.start();
 
         udpEcho = new DatagramSocket(new InetSocketAddress(lo, 0));
         udpThread = new Thread(this::echo, "host-udp-echo");
@@ -82,6 +91,11 @@ final class HostPeers implements AutoCloseable {
 
     int httpPort() {
         return http.getAddress().getPort();
+    }
+
+    /** Raw TCP upload sink port. */
+    int uploadPort() {
+        return uploadServer.getLocalPort();
     }
 
     int udpEchoPort() {
@@ -123,29 +137,74 @@ final class HostPeers implements AutoCloseable {
         }
     }
 
-    private void receiveUpload(HttpExchange ex) throws IOException {
-        try (ex) {
-            if (!ex.getRequestMethod().equals("POST")) {
-                ex.sendResponseHeaders(405, -1);
+    /** Upload sink: reads a connection to EOF, answers "sha256 HEX LENGTH" and closes. */
+    private void acceptUploads() {
+        while (!uploadServer.isClosed()) {
+            Socket conn;
+            try {
+                conn = uploadServer.accept();
+            } catch (IOException e) {
+                return; // closed
+            }
+            Thread t = new Thread(() -> receiveUpload(conn), "host-upload-conn");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /**
+     * One upload: a line "PUT <length>", then exactly that many bytes. The answer is
+     * "sha256 <hex> <length>" (or "error ..."), then the sink closes the connection.
+     */
+    private void receiveUpload(Socket conn) {
+        try (conn) {
+            conn.setSoTimeout(300_000);
+            InputStream in = conn.getInputStream();
+            OutputStream out = conn.getOutputStream();
+            StringBuilder header = new StringBuilder();
+            int c;
+            while ((c = in.read()) != '\n') {
+                if (c < 0 || header.length() > 40) {
+                    uploadErrors.incrementAndGet();
+                    out.write("error: no PUT header\n".getBytes(StandardCharsets.US_ASCII));
+                    return;
+                }
+                header.append((char) c);
+            }
+            long expected;
+            try {
+                if (!header.toString().startsWith("PUT ")) {
+                    throw new NumberFormatException(header.toString());
+                }
+                expected = Long.parseLong(header.substring(4).strip());
+            } catch (NumberFormatException e) {
+                uploadErrors.incrementAndGet();
+                out.write(("error: bad header " + header + "\n").getBytes(StandardCharsets.US_ASCII));
                 return;
             }
             MessageDigest md = GuestImage.sha256();
             long total = 0;
             byte[] buf = new byte[64 << 10];
-            try (InputStream in = ex.getRequestBody()) {
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    md.update(buf, 0, n);
-                    total += n;
+            while (total < expected) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, expected - total));
+                if (n < 0) {
+                    break;
                 }
+                md.update(buf, 0, n);
+                total += n;
+            }
+            if (total < expected) {
+                uploadErrors.incrementAndGet();
+                out.write(("error: short upload " + total + " of " + expected + "\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                return;
             }
             String hex = HexFormat.of().formatHex(md.digest());
             uploads.add(new Upload(total, hex));
-            byte[] reply = ("sha256 " + hex + " " + total + "\n").getBytes(StandardCharsets.US_ASCII);
-            ex.sendResponseHeaders(200, reply.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(reply);
-            }
+            out.write(("sha256 " + hex + " " + total + "\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        } catch (IOException e) {
+            uploadErrors.incrementAndGet();
         }
     }
 
@@ -189,6 +248,11 @@ final class HostPeers implements AutoCloseable {
     @Override
     public void close() {
         http.stop(0);
+        try {
+            uploadServer.close();
+        } catch (IOException e) {
+            // already closed
+        }
         httpExecutor.shutdownNow();
         udpEcho.close();
         dns.close();
