@@ -72,6 +72,7 @@ final class GuestScenario {
             done.add("boot " + release);
 
             step = "dhcp";
+            requireStackAlive();
             dhcp(guest, profile);
             if (profile.dnsViaStub()) {
                 step = "dns";
@@ -106,6 +107,12 @@ final class GuestScenario {
                 guest.close();
             }
             stack.close();
+        }
+    }
+
+    private void requireStackAlive() {
+        if (!stack.isAlive()) {
+            throw new AssertionError("the stack is no longer running");
         }
     }
 
