@@ -84,12 +84,8 @@ final class GuestScenario {
             download(guest);
             step = "upload";
             upload(guest, profile);
-            if (profile.portForwards()) {
-                step = "port forward";
-                portForward(guest, forwardPort);
-            } else {
-                done.add("port forward (skipped for this stack)");
-            }
+            step = "guest httpd / port forward";
+            guestHttpd(guest, profile, forwardPort);
             step = "udp echo";
             udpEcho(guest);
             step = "connection refused";
@@ -119,7 +115,7 @@ final class GuestScenario {
     private void dhcp(QemuGuest guest, GuestProfile profile) throws IOException, InterruptedException {
         String out = guest.runOk(
                 "udhcpc -i eth0 -f -q -n -t 10 -T 3 2>&1; echo \"udhcpc=$?\"\n"
-                        + "cat /tmp/dhcp.lease\nip -4 addr show dev eth0\nip -4 route\n",
+                        + "cat /tmp/dhcp.lease\nip -4 addr show dev eth0\nip -4 route\ncat /etc/resolv.conf\n",
                 STEP_TIMEOUT);
         expect(out.contains("udhcpc=0"), "udhcpc got no lease", out);
         expect(out.contains("ip=" + profile.expectedIp() + " "), "lease is not " + profile.expectedIp(), out);
@@ -127,24 +123,33 @@ final class GuestScenario {
         expect(out.contains("inet " + profile.expectedIp() + "/24"), "eth0 lacks " + profile.expectedIp() + "/24",
                 out);
         expect(out.contains("default via " + GuestProfile.GATEWAY), "no default route via the gateway", out);
+        expect(out.contains("nameserver " + GuestProfile.GATEWAY), "DHCP did not name the gateway as DNS server",
+                out);
         done.add("dhcp " + profile.expectedIp());
     }
 
     private void dns(QemuGuest guest) throws IOException, InterruptedException {
-        String conf = guest.runOk("cat /etc/resolv.conf", STEP_TIMEOUT);
-        expect(conf.contains("nameserver " + GuestProfile.GATEWAY), "DHCP did not name the gateway as DNS", conf);
         int before = peers.dns().queriesFor(HostPeers.TEST_NAME);
         Result found = guest.run("nslookup -type=a " + HostPeers.TEST_NAME, STEP_TIMEOUT);
-        expect(found.ok() && found.output().contains("Address: " + HostPeers.TEST_NAME_ADDRESS),
-                HostPeers.TEST_NAME + " did not resolve to " + HostPeers.TEST_NAME_ADDRESS, found.output());
-        expect(found.output().contains(GuestProfile.GATEWAY), "the answer did not come from the gateway",
-                found.output());
+        checkNslookupFound(found, GuestProfile.GATEWAY);
         expect(peers.dns().queriesFor(HostPeers.TEST_NAME) > before, "the upstream stub never saw the query",
                 found.output());
-        Result missing = guest.run("nslookup -type=a nothere.test", STEP_TIMEOUT);
-        expect(!missing.ok() && missing.output().contains("NXDOMAIN"), "nothere.test should be NXDOMAIN",
-                missing.output());
+        checkNslookupMissing(guest.run("nslookup -type=a nothere.test", STEP_TIMEOUT), "nothere.test");
         done.add("dns");
+    }
+
+    /** busybox nslookup found {@link HostPeers#TEST_NAME} at its address, asking {@code server}. */
+    static void checkNslookupFound(Result r, String server) {
+        expect(r.ok() && r.output().contains("Name:\t" + HostPeers.TEST_NAME)
+                && r.output().contains("Address: " + HostPeers.TEST_NAME_ADDRESS),
+                HostPeers.TEST_NAME + " did not resolve to " + HostPeers.TEST_NAME_ADDRESS, r.output());
+        expect(r.output().contains("Server:\t\t" + server), "the answer did not come from " + server, r.output());
+    }
+
+    /** busybox nslookup reported NXDOMAIN for {@code name}. */
+    static void checkNslookupMissing(Result r, String name) {
+        expect(!r.ok() && r.output().contains("can't find " + name + ": NXDOMAIN"), name + " should be NXDOMAIN",
+                r.output());
     }
 
     private void download(QemuGuest guest) throws IOException, InterruptedException {
@@ -179,24 +184,31 @@ final class GuestScenario {
         done.add("upload 32 MiB");
     }
 
-    private void portForward(QemuGuest guest, int hostPort) throws IOException, InterruptedException {
+    /** Serves a token from busybox httpd in the guest; reads it through the forward if the stack has one. */
+    private void guestHttpd(QemuGuest guest, GuestProfile profile, int hostPort)
+            throws IOException, InterruptedException {
         String token = "c2w-guest-page-" + UUID.randomUUID();
-        guest.runOk("echo " + token + " > /www/index.html\nhttpd -p 80 -h /www\n"
-                + "for i in $(seq 1 20); do netstat -ltn | grep -q ':80 ' && exit 0; sleep 1; done\nexit 1\n",
-                STEP_TIMEOUT);
+        String local = guest.runOk("echo " + token + " > /www/index.html\nhttpd -p 80 -h /www\n"
+                + "for i in $(seq 1 20); do netstat -ltn | grep -q ':80 ' && break; sleep 1; done\n"
+                + "wget -q -O - http://127.0.0.1/index.html\n", STEP_TIMEOUT);
+        expect(local.strip().equals(token), "busybox httpd in the guest does not serve the page", local);
+        if (!profile.portForwards()) {
+            done.add("guest httpd (forward skipped for this stack)");
+            return;
+        }
         String reply = HostPeers.httpGet(hostPort, "/index.html");
         expect(reply.equals("200 " + token + "\n"), "the host client read something else through -p", reply);
         done.add("port forward to guest httpd");
     }
 
     private void udpEcho(QemuGuest guest) throws IOException, InterruptedException {
-        int before = peers.udpDatagramsEchoed();
+        int before = peers.udpDatagramsReceived();
         String target = GuestProfile.HOST_ALIAS + " " + peers.udpEchoPort();
         String out = guest.runOk("c2wtool udpecho " + target + " 4 16 && c2wtool udpecho " + target + " 4 1400",
                 STEP_TIMEOUT);
         expect(out.contains("udpecho ok 4 x 16 bytes") && out.contains("udpecho ok 4 x 1400 bytes"),
                 "UDP echo incomplete", out);
-        expect(peers.udpDatagramsEchoed() - before >= 8, "the host echo server saw too few datagrams", out);
+        expect(peers.udpDatagramsReceived() - before >= 8, "the host echo server saw too few datagrams", out);
         done.add("udp echo");
     }
 

@@ -86,6 +86,28 @@ class HarnessPartsTest {
         }
     }
 
+    /** The scenario's nslookup checks accept what busybox nslookup prints for the stub's answers. */
+    @Test
+    void scenarioChecksMatchBusyboxNslookupAgainstTheStub() throws Exception {
+        try (DnsStub dns = new DnsStub(Map.of(HostPeers.TEST_NAME, HostPeers.TEST_NAME_ADDRESS))) {
+            String server = "127.0.0.1:" + dns.port();
+            QemuGuest.Result found = nslookup(HostPeers.TEST_NAME, server);
+            GuestScenario.checkNslookupFound(found, server);
+            assertThat(dns.queriesFor(HostPeers.TEST_NAME)).isEqualTo(1);
+            GuestScenario.checkNslookupMissing(nslookup("nothere.test", server), "nothere.test");
+            assertThat(dns.malformed()).isZero();
+        }
+    }
+
+    private static QemuGuest.Result nslookup(String name, String server) throws Exception {
+        Process p = new ProcessBuilder("/bin/busybox", "nslookup", "-type=a", name, server)
+                .redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        return new QemuGuest.Result(p.exitValue(), out);
+    }
+
     private static String put(int port, byte[] header, byte[] body) throws IOException {
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
             s.setSoTimeout(10_000);
@@ -156,7 +178,7 @@ class HarnessPartsTest {
             DatagramPacket p = new DatagramPacket(new byte[100], 100);
             client.receive(p);
             assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII)).isEqualTo("ping-1400");
-            assertThat(peers.udpDatagramsEchoed()).isEqualTo(1);
+            assertThat(peers.udpDatagramsReceived()).isEqualTo(1);
         }
     }
 

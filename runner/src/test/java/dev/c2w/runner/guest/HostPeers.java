@@ -102,7 +102,7 @@ final class HostPeers implements AutoCloseable {
         return udpEcho.getLocalPort();
     }
 
-    int udpDatagramsEchoed() {
+    int udpDatagramsReceived() {
         return udpDatagrams.get();
     }
 
@@ -214,8 +214,8 @@ final class HostPeers implements AutoCloseable {
             DatagramPacket p = new DatagramPacket(buf, buf.length);
             try {
                 udpEcho.receive(p);
-                udpEcho.send(new DatagramPacket(buf, p.getLength(), p.getSocketAddress()));
                 udpDatagrams.incrementAndGet();
+                udpEcho.send(new DatagramPacket(buf, p.getLength(), p.getSocketAddress()));
             } catch (SocketException e) {
                 return; // closed
             } catch (IOException e) {
