@@ -1,10 +1,13 @@
 package dev.c2w.runner.guest;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * Our stack: the c2w-net CLI ({@code dev.c2w.runner.cli.C2wNet}) in a child JVM with the
@@ -32,7 +35,10 @@ final class C2wNetStack extends ChildProcessStack {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        // The test classpath as the test JVM sees it, without empty entries (they mean ".").
+        cmd.add(Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(e -> !e.isBlank())
+                .collect(Collectors.joining(File.pathSeparator)));
         cmd.add("dev.c2w.runner.cli.C2wNet");
         if (mode == Mode.LISTEN) {
             cmd.add("--listen-qemu");
