@@ -1,0 +1,58 @@
+package dev.c2w.runner.guest;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Our stack: the c2w-net CLI ({@code dev.c2w.runner.cli.C2wNet}) in a child JVM with the
+ * test classpath.
+ * <pre>
+ *   dial:   C2wNet --dns-upstream 127.0.0.1:DNS -p 127.0.0.1:H:80 127.0.0.1:QEMUPORT
+ *   listen: C2wNet --listen-qemu tcp://127.0.0.1:QEMUPORT --dns-upstream 127.0.0.1:DNS -p 127.0.0.1:H:80
+ * </pre>
+ */
+final class C2wNetStack extends ChildProcessStack {
+    static final GuestProfile PROFILE = new GuestProfile("02:00:00:00:00:01", "192.168.127.3",
+            EnumSet.allOf(Mode.class), true, true, true);
+
+    C2wNetStack(Path log) {
+        super(log);
+    }
+
+    @Override
+    public GuestProfile profile() {
+        return PROFILE;
+    }
+
+    @Override
+    public void start(Mode mode, int qemuPort, int dnsPort, List<String> forwards) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-cp");
+        // The test classpath as the test JVM sees it, without empty entries (they mean ".").
+        cmd.add(Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(e -> !e.isBlank())
+                .collect(Collectors.joining(File.pathSeparator)));
+        cmd.add("dev.c2w.runner.cli.C2wNet");
+        if (mode == Mode.LISTEN) {
+            cmd.add("--listen-qemu");
+            cmd.add("tcp://127.0.0.1:" + qemuPort);
+        }
+        cmd.add("--dns-upstream");
+        cmd.add("127.0.0.1:" + dnsPort);
+        for (String f : forwards) {
+            cmd.add("-p");
+            cmd.add(f);
+        }
+        if (mode == Mode.DIAL) {
+            cmd.add("127.0.0.1:" + qemuPort);
+        }
+        launch(cmd);
+    }
+}
