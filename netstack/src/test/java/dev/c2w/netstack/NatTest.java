@@ -124,4 +124,30 @@ class NatTest {
             pf.close();
         }
     }
+
+    @Test
+    void udpPortForwardReachesTheGuestAndRepliesFindTheClient() throws Exception {
+        PortForwarder pf = new PortForwarder(host, () -> net, new PortForward(true, "127.0.0.1", 0, 5353));
+        pf.start().sync();
+        int port = ((InetSocketAddress) pfChannelAddress(pf)).getPort();
+        try (DatagramSocket client = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            client.setSoTimeout(5000);
+            client.send(new DatagramPacket("q?".getBytes(), 2, new InetSocketAddress("127.0.0.1", port)));
+            byte[] f = guest.nextIp(Ipv4.PROTO_UDP, 3000);
+            assertThat(f).isNotNull();
+            ByteBuf b = Unpooled.wrappedBuffer(f);
+            assertThat(Ipv4.dst(b, 14)).isEqualTo(GUEST);
+            assertThat(b.getUnsignedShort(36)).isEqualTo(5353);
+            int srcIp = Ipv4.src(b, 14);
+            int srcPort = b.getUnsignedShort(34);
+            // the guest answers to where the datagram came from
+            guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_UDP, srcIp,
+                TestGuest.udp(GUEST, srcIp, 5353, srcPort, "a!".getBytes())));
+            DatagramPacket p = new DatagramPacket(new byte[10], 10);
+            client.receive(p);
+            assertThat(new String(p.getData(), 0, p.getLength())).isEqualTo("a!");
+        } finally {
+            pf.close();
+        }
+    }
 }

@@ -43,10 +43,10 @@ public final class PcapWriter implements AutoCloseable {
             return;
         }
         int len = frame.readableBytes();
-        long now = System.currentTimeMillis();
-        long micros = System.nanoTime() / 1000 % 1000;
-        putLe(rec, 0, (int) (now / 1000));
-        putLe(rec, 4, (int) ((now % 1000) * 1000 + micros));
+        java.time.Instant t = java.time.Instant.now();
+        long now = t.toEpochMilli();
+        putLe(rec, 0, (int) t.getEpochSecond());
+        putLe(rec, 4, t.getNano() / 1000);
         putLe(rec, 8, len);
         putLe(rec, 12, len);
         if (copy.length < len) {

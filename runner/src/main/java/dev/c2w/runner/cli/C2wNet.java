@@ -83,7 +83,9 @@ public final class C2wNet implements Callable<Integer> {
             "Must match the guest's NIC (c2w guests use the default)."})
     String mac;
 
-    @Option(names = {"--debug", "-debug"}, description = "Log every frame and debug details to stderr.")
+    @Option(names = {"--debug", "-debug"}, arity = "0..1", fallbackValue = "true",
+        description = {"Log every frame (one line each: ARP, TCP flags, UDP, ICMP) and debug details to stderr.",
+            "Example: c2w-net --debug 127.0.0.1:1234 2> frames.log"})
     boolean debug;
 
     @Option(names = {"--listen-qemu"}, paramLabel = "URL",
@@ -91,12 +93,12 @@ public final class C2wNet implements Callable<Integer> {
             "Every connection joins one LAN. Example: --listen-qemu tcp://127.0.0.1:1234"})
     String listenQemu;
 
-    @Option(names = {"--listen-ws", "-listen-ws"},
+    @Option(names = {"--listen-ws", "-listen-ws"}, arity = "0..1", fallbackValue = "true",
         description = {"Serve browser guests over WebSocket on the address given as the argument.",
             "Example: c2w-net --listen-ws localhost:8888"})
     boolean listenWs;
 
-    @Option(names = {"--invoke", "-invoke"},
+    @Option(names = {"--invoke", "-invoke"}, arity = "0..1", fallbackValue = "true",
         description = {"Run the Wasm module given as the first argument, with networking.",
             "Example: c2w-net --invoke out.wasm sh"})
     boolean invoke;
@@ -113,33 +115,40 @@ public final class C2wNet implements Callable<Integer> {
     List<String> dnsUpstreams = new ArrayList<>();
 
     @Option(names = {"--pcap"}, paramLabel = "FILE",
-        description = "Write every frame to FILE in pcap format (read it with tshark -r FILE or Wireshark).")
+        description = {"Write every frame to FILE in pcap format, both directions.",
+            "Example: --pcap /tmp/c2w.pcap, then tshark -r /tmp/c2w.pcap"})
     Path pcap;
 
     @Option(names = {"--mtu"}, paramLabel = "BYTES", defaultValue = "1500",
-        description = "IP MTU offered to the guest by DHCP (default: ${DEFAULT-VALUE}).")
+        description = {"IP MTU offered to the guest by DHCP option 26 (default: ${DEFAULT-VALUE}).",
+            "Example: --mtu 65520 for guests that use it"})
     int mtu;
 
     @Option(names = {"--max-tcp-flows"}, paramLabel = "N", defaultValue = "4096",
-        description = "Most concurrent guest TCP connections; more get RST (default: ${DEFAULT-VALUE}).")
+        description = {"Most concurrent guest TCP connections; more get RST (default: ${DEFAULT-VALUE}).",
+            "Example: --max-tcp-flows 10000"})
     int maxTcpFlows;
 
     @Option(names = {"--net-mode"}, paramLabel = "full|fetch", defaultValue = "full",
         description = {"full: NAT of all TCP/UDP to the host (default).",
-            "fetch: only DHCP, DNS and the HTTP(S) proxy at 192.168.127.253:80."})
+            "fetch: only DHCP, DNS and the HTTP(S) proxy at 192.168.127.253:80; other TCP is reset,",
+            "       other UDP gets ICMP port unreachable. Example: --net-mode fetch"})
     String netMode;
 
     @Option(names = {"--shared-network"},
-        description = "With --listen-ws: put all WebSocket guests on one LAN (upstream behaviour).")
+        description = {"With --listen-ws: put all WebSocket guests on one LAN (upstream behaviour);",
+            "by default each connection gets its own network. Example: --listen-ws :8888 --shared-network"})
     boolean sharedNetwork;
 
     @Option(names = {"--ws-allow-origin"}, paramLabel = "PATTERN",
         description = {"With --listen-ws: also accept pages from this Origin (repeatable, * allowed).",
-            "Default: loopback pages (http://localhost:*, http://127.0.0.1:*) and no Origin."})
+            "Default: loopback pages (http://localhost:*, http://127.0.0.1:*) and no Origin.",
+            "Example: --ws-allow-origin 'https://*.example.org'"})
     List<String> wsAllowOrigin = new ArrayList<>();
 
     @Option(names = {"--max-ws-connections"}, paramLabel = "N", defaultValue = "64",
-        description = "With --listen-ws: most concurrent WebSocket guests (default: ${DEFAULT-VALUE}).")
+        description = {"With --listen-ws: most concurrent WebSocket guests (default: ${DEFAULT-VALUE}).",
+            "Example: --max-ws-connections 8"})
     int maxWsConnections;
 
     public static void main(String[] argv) {
