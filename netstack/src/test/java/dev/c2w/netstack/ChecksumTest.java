@@ -42,6 +42,13 @@ class ChecksumTest {
             int len = r.nextInt(data.length - off + 1);
             ByteBuf b = Unpooled.wrappedBuffer(data);
             assertThat(Checksum.compute(b, off, len)).as("off %d len %d", off, len).isEqualTo(naive(data, off, len));
+            ByteBuf d = Unpooled.directBuffer(data.length).writeBytes(data);
+            assertThat(d.hasMemoryAddress()).isTrue();
+            assertThat(Checksum.compute(d, off, len)).as("direct off %d len %d", off, len).isEqualTo(naive(data, off, len));
+            long seed = r.nextInt() & 0xffffffffL;
+            assertThat(Checksum.finish(Checksum.add(seed, d, off, len)))
+                .isEqualTo(Checksum.finish(Checksum.add(seed, b, off, len)));
+            d.release();
         }
     }
 
