@@ -1,6 +1,5 @@
 package dev.c2w.netstack;
 
-import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.wire.Checksum;
 import dev.c2w.netstack.wire.Ethernet;
 import dev.c2w.netstack.wire.Ipv4;
@@ -8,35 +7,13 @@ import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-class GatewayTest {
-    static final int GW = Ipv4Address.parse("192.168.127.1");
-    static final int GUEST = Ipv4Address.parse("192.168.127.3");
-    static final long GUEST_MAC = MacAddress.parse("02:00:00:00:00:01");
-
-    HostTransport host;
-    VirtualNetwork net;
-    TestGuest guest;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        host = HostTransport.create();
-        net = VirtualNetwork.create(NetworkConfig.builder().build(), host, null);
-        guest = new TestGuest(net, GUEST_MAC, GUEST);
-    }
-
-    @AfterEach
-    void tearDown() {
-        net.close();
-        host.close();
-    }
+class GatewayTest extends NetworkTestBase {
 
     private static byte[] arpRequest(long senderMac, int senderIp, int targetIp) {
         ByteBuf b = Unpooled.buffer(28);

@@ -1,7 +1,6 @@
 package dev.c2w.netstack;
 
 import dev.c2w.netstack.NetworkConfig.PortForward;
-import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.nat.PortForwarder;
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.Ipv4Address;
@@ -9,8 +8,6 @@ import dev.c2w.netstack.wire.MacAddress;
 import dev.c2w.netstack.wire.Tcp;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
@@ -22,27 +19,7 @@ import java.net.Socket;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-class NatTest {
-    static final int HOSTLO = Ipv4Address.parse("192.168.127.254");
-    static final int GUEST = Ipv4Address.parse("192.168.127.3");
-    static final long GUEST_MAC = MacAddress.parse("02:00:00:00:00:01");
-
-    HostTransport host;
-    VirtualNetwork net;
-    TestGuest guest;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        host = HostTransport.create();
-        net = VirtualNetwork.create(NetworkConfig.builder().build(), host, null);
-        guest = new TestGuest(net, GUEST_MAC, GUEST);
-    }
-
-    @AfterEach
-    void tearDown() {
-        net.close();
-        host.close();
-    }
+class NatTest extends NetworkTestBase {
 
     @Test
     void udpToHostLoopbackAndBack() throws Exception {

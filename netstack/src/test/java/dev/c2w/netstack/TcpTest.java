@@ -1,6 +1,5 @@
 package dev.c2w.netstack;
 
-import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
@@ -10,8 +9,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
@@ -23,29 +20,8 @@ import java.nio.charset.StandardCharsets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-class TcpTest {
-    static final int GW = Ipv4Address.parse("192.168.127.1");
-    static final int HOSTLO = Ipv4Address.parse("192.168.127.254");
-    static final int GUEST = Ipv4Address.parse("192.168.127.3");
-    static final long GUEST_MAC = MacAddress.parse("02:00:00:00:00:01");
+class TcpTest extends NetworkTestBase {
     static final byte[] SYN_OPTS = {2, 4, 0x05, (byte) 0xb4, 1, 3, 3, 7}; // MSS 1460, NOP, WS 7
-
-    HostTransport host;
-    VirtualNetwork net;
-    TestGuest guest;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        host = HostTransport.create();
-        net = VirtualNetwork.create(NetworkConfig.builder().build(), host, null);
-        guest = new TestGuest(net, GUEST_MAC, GUEST);
-    }
-
-    @AfterEach
-    void tearDown() {
-        net.close();
-        host.close();
-    }
 
     /** A parsed segment sent to the guest. */
     record Seg(int srcPort, int dstPort, int seq, int ack, int flags, int window, byte[] data, int hl, byte[] raw) {
@@ -177,9 +153,7 @@ class TcpTest {
 
     @Test
     void flowCapRefusesWithRst() throws Exception {
-        net.close();
-        net = VirtualNetwork.create(NetworkConfig.builder().maxTcpFlows(1).build(), host, null);
-        guest = new TestGuest(net, GUEST_MAC, GUEST);
+        useNetwork(NetworkConfig.builder().maxTcpFlows(1).build());
         net.listenTcp(GW, 7, new Echo());
         sendSeg(GW, 41000, 7, 1, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
         assertThat(nextSeg(2000).has(Tcp.SYN)).isTrue();

@@ -132,19 +132,24 @@ public final class Gateway implements UdpContext {
         if (op != 1 || !config.isGatewayAddress(targetIp)) {
             return;
         }
+        sendArp(2, senderMac, targetIp, senderMac, senderIp);
+    }
+
+    /** Sends an ARP packet from the gateway MAC: {@code op} 1 request, 2 reply. */
+    private void sendArp(int op, long dstMac, int senderIp, long targetMac, int targetIp) {
         ByteBuf r = Frames.allocate(alloc, Ethernet.HEADER + 28);
-        Ethernet.writeHeader(r, senderMac, config.gatewayMac(), Ethernet.TYPE_ARP);
+        Ethernet.writeHeader(r, dstMac, config.gatewayMac(), Ethernet.TYPE_ARP);
         int o = r.writerIndex();
         r.ensureWritable(28);
         r.setShort(o, 1);
         r.setShort(o + 2, Ethernet.TYPE_IPV4);
         r.setByte(o + 4, 6);
         r.setByte(o + 5, 4);
-        r.setShort(o + 6, 2);
+        r.setShort(o + 6, op);
         MacAddress.write(r, o + 8, config.gatewayMac());
-        r.setInt(o + 14, targetIp);
-        MacAddress.write(r, o + 18, senderMac);
-        r.setInt(o + 24, senderIp);
+        r.setInt(o + 14, senderIp);
+        MacAddress.write(r, o + 18, targetMac);
+        r.setInt(o + 24, targetIp);
         r.writerIndex(o + 28);
         lan.sendFromGateway(r);
     }
@@ -371,21 +376,7 @@ public final class Gateway implements UdpContext {
     }
 
     private void sendArpRequest(int targetIp) {
-        ByteBuf r = Frames.allocate(alloc, Ethernet.HEADER + 28);
-        Ethernet.writeHeader(r, MacAddress.BROADCAST, config.gatewayMac(), Ethernet.TYPE_ARP);
-        int o = r.writerIndex();
-        r.ensureWritable(28);
-        r.setShort(o, 1);
-        r.setShort(o + 2, Ethernet.TYPE_IPV4);
-        r.setByte(o + 4, 6);
-        r.setByte(o + 5, 4);
-        r.setShort(o + 6, 1);
-        MacAddress.write(r, o + 8, config.gatewayMac());
-        r.setInt(o + 14, config.gatewayIp());
-        MacAddress.write(r, o + 18, 0);
-        r.setInt(o + 24, targetIp);
-        r.writerIndex(o + 28);
-        lan.sendFromGateway(r);
+        sendArp(1, MacAddress.BROADCAST, config.gatewayIp(), 0, targetIp);
     }
 
     @Override

@@ -1,9 +1,7 @@
 package dev.c2w.netstack.tcp;
 
-import dev.c2w.netstack.wire.Checksum;
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.Ipv4Address;
-import dev.c2w.netstack.wire.MacAddress;
 import dev.c2w.netstack.wire.Tcp;
 import dev.c2w.netstack.gateway.Gateway;
 import io.netty.buffer.ByteBuf;
@@ -857,17 +855,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
     }
 
     private void finishSegment(ByteBuf b, int o, int hdrLen, int flags, int seq, int ack, int window, int payload) {
-        b.setShort(o, localPort);
-        b.setShort(o + 2, guestPort);
-        b.setInt(o + 4, seq);
-        b.setInt(o + 8, ack);
-        b.setShort(o + 12, ((hdrLen / 4) << 12) | flags);
-        b.setShort(o + 14, window);
-        b.setInt(o + 16, 0);
-        int len = hdrLen + payload;
-        long sum = Checksum.pseudoHeader(localIp, guestIp, Ipv4.PROTO_TCP, len);
-        b.setShort(o + 16, Checksum.finish(Checksum.add(sum, b, o, len)));
-        b.writerIndex(o + len);
+        Tcp.writeHeader(b, o, localIp, guestIp, localPort, guestPort, seq, ack, hdrLen, flags, window, payload);
         if ((flags & Tcp.SYN) == 0) {
             lastAdvertised = window;
         }
@@ -1137,7 +1125,4 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
     static boolean seqLt(int a, int b) { return a - b < 0; }
     static boolean seqGt(int a, int b) { return a - b > 0; }
     static boolean seqGe(int a, int b) { return a - b >= 0; }
-
-    @SuppressWarnings("unused")
-    private static String mac(long m) { return MacAddress.format(m); }
 }

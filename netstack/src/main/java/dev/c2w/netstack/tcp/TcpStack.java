@@ -256,16 +256,7 @@ public final class TcpStack {
         ByteBuf b = gw.newIpPacket(Tcp.MIN_HEADER);
         int o = Gateway.payloadOffset(b);
         b.ensureWritable(Tcp.MIN_HEADER);
-        b.setShort(o, localPort);
-        b.setShort(o + 2, guestPort);
-        b.setInt(o + 4, seq);
-        b.setInt(o + 8, ack);
-        b.setShort(o + 12, (5 << 12) | flags);
-        b.setShort(o + 14, 0);
-        b.setInt(o + 16, 0);
-        long sum = Checksum.pseudoHeader(localIp, guestIp, Ipv4.PROTO_TCP, Tcp.MIN_HEADER);
-        b.setShort(o + 16, Checksum.finish(Checksum.add(sum, b, o, Tcp.MIN_HEADER)));
-        b.writerIndex(o + Tcp.MIN_HEADER);
+        Tcp.writeHeader(b, o, localIp, guestIp, localPort, guestPort, seq, ack, Tcp.MIN_HEADER, flags, 0, 0);
         gw.sendIp(b, Ipv4.PROTO_TCP, localIp, guestIp, MacAddress.NONE);
     }
 

@@ -27,6 +27,25 @@ public final class Tcp {
     public static int flags(ByteBuf f, int off) { return f.getUnsignedByte(off + 13); }
     public static int window(ByteBuf f, int off) { return f.getUnsignedShort(off + 14); }
 
+    /**
+     * Writes a TCP header at {@code off} (options, if any, already in place after the first 20 bytes) and the
+     * checksum over header and {@code payload} bytes that follow it; sets the writer index after the payload.
+     */
+    public static void writeHeader(ByteBuf b, int off, int srcIp, int dstIp, int srcPort, int dstPort, int seq, int ack,
+                                   int headerLength, int flags, int window, int payload) {
+        b.setShort(off, srcPort);
+        b.setShort(off + 2, dstPort);
+        b.setInt(off + 4, seq);
+        b.setInt(off + 8, ack);
+        b.setShort(off + 12, ((headerLength / 4) << 12) | flags);
+        b.setShort(off + 14, window);
+        b.setInt(off + 16, 0);
+        int len = headerLength + payload;
+        long sum = Checksum.pseudoHeader(srcIp, dstIp, Ipv4.PROTO_TCP, len);
+        b.setShort(off + 16, Checksum.finish(Checksum.add(sum, b, off, len)));
+        b.writerIndex(off + len);
+    }
+
     /** Options of a SYN: MSS (0 if absent) and window scale (-1 if absent), packed as mss | (ws+1) << 16. */
     public static int parseSynOptions(ByteBuf f, int off, int headerLength) {
         int mss = 0;
