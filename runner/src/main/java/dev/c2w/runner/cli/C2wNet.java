@@ -158,14 +158,24 @@ public final class C2wNet implements Callable<Integer> {
 
     /** Runs the command as the process would; returns the exit status. */
     public static int run(String... argv) {
-        CommandLine cl = commandLine();
+        CommandLine cl = commandLine(isInvoke(argv));
         return cl.execute(argv);
     }
 
-    static CommandLine commandLine() {
+    /** --invoke mode: everything after the module belongs to the guest, so parsing stops there. */
+    static boolean isInvoke(String[] argv) {
+        for (String a : argv) {
+            if (a.equals("--invoke") || a.equals("-invoke") || a.equals("--invoke=true") || a.equals("-invoke=true")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static CommandLine commandLine(boolean invokeMode) {
         CommandLine cl = new CommandLine(new C2wNet());
-        cl.setStopAtPositional(true);
-        cl.setUnmatchedOptionsArePositionalParams(true);
+        cl.setStopAtPositional(invokeMode);
+        cl.setUnmatchedOptionsArePositionalParams(invokeMode);
         cl.setPosixClusteredShortOptionsAllowed(false);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             cmd.getErr().println("c2w-net: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
@@ -371,10 +381,9 @@ public final class C2wNet implements Callable<Integer> {
                 throw new UsageException("cannot listen on " + args.get(0) + ": " + e.getMessage() + " (is the port in use?)");
             }
             startForwards(config, host, server::currentNetwork, forwarders);
-            InetSocketAddress a = server.boundAddress();
-            LOG.log(System.Logger.Level.INFO, "serving browser guests on ws://" + a.getHostString() + ":" + a.getPort()
-                + "/ (" + (sharedNetwork ? "one shared LAN" : "a network per connection") + ")"
-                + (config.forwards().isEmpty() ? "" : "; port forwards reach the most recently connected guest"));
+            if (!config.forwards().isEmpty()) {
+                LOG.log(System.Logger.Level.INFO, "port forwards reach the most recently connected guest");
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 LOG.log(System.Logger.Level.INFO, "stopping; " + server.stats());
                 if (pcapWriter != null) {
