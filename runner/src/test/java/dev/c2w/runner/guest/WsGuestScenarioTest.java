@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
  *
  * <pre>
  *   QEMU (-netdev stream,server=on) &lt;-TCP-&gt; WsGuestBridge &lt;-ws://127.0.0.1:W/, 'binary'-&gt;
- *       c2w-net --listen-ws 127.0.0.1:W --dns-upstream 127.0.0.1:DNS -p 127.0.0.1:H:80
+ *       c2w-net --dns-upstream 127.0.0.1:DNS -p 127.0.0.1:H:80 --listen-ws 127.0.0.1:W
  * </pre>
  * The bridge (netstack's test utility) offers the subprotocol {@code binary}, cuts the
  * guest's bytes into messages at random points (many of 1-3 bytes, so cuts fall inside
@@ -85,9 +85,9 @@ class WsGuestScenarioTest {
         WsGuestBridge bridge = null;
         String step = "start c2w-net --listen-ws";
         try {
-            stack.startWith(List.of("--listen-ws", "127.0.0.1:" + wsPort,
-                    "--dns-upstream", "127.0.0.1:" + peers.dns().port(),
-                    "-p", "127.0.0.1:" + forwardPort + ":80"));
+            // --listen-ws is a flag and the address the positional argument; options stop there (as upstream's).
+            stack.startWith(List.of("--dns-upstream", "127.0.0.1:" + peers.dns().port(),
+                    "-p", "127.0.0.1:" + forwardPort + ":80", "--listen-ws", "127.0.0.1:" + wsPort));
             LoopbackPorts.awaitListening(wsPort, Duration.ofSeconds(90), stack::isAlive, "c2w-net --listen-ws");
 
             step = "start QEMU (listening, MAC " + mac + ")";
