@@ -234,6 +234,8 @@ class FetchProxyGuestTest {
                     + "sha256sum /tmp/dl\nrm -f /tmp/dl\necho '--- headers'\ncat /tmp/h\n",
                     GuestScenario.TRANSFER_TIMEOUT);
             expect(out.contains("curl=0"), "curl failed", out);
+            expect(out.toLowerCase(Locale.ROOT).contains("200 connection established"),
+                    "curl did not go through the proxy's CONNECT", out);
             expect(out.contains("code=200 size=" + size), "not a 200 with " + size + " bytes", out);
             Matcher sha = SHA_LINE.matcher(out);
             expect(sha.find() && sha.group(1).equals(sha256), "the sha256 differs from the origin's " + sha256, out);

@@ -81,6 +81,12 @@ class WsGuestScenarioTest {
         int wsPort = LoopbackPorts.freePort();
         int qemuPort = LoopbackPorts.freePort();
         int forwardPort = LoopbackPorts.freePort();
+        // The bridge's cuts come from this seed; -Dc2w.ws.seed=N replays a failed run's cuts.
+        WsGuestBridge.Options options = WsGuestBridge.Options.defaults();
+        String seed = System.getProperty("c2w.ws.seed");
+        if (seed != null && !seed.isBlank()) {
+            options = options.withSeed(Long.parseLong(seed.strip()));
+        }
         QemuGuest guest = null;
         WsGuestBridge bridge = null;
         String step = "start c2w-net --listen-ws";
@@ -97,7 +103,7 @@ class WsGuestScenarioTest {
 
             step = "WebSocket bridge";
             bridge = WsGuestBridge.connectTo(new InetSocketAddress("127.0.0.1", qemuPort),
-                    URI.create("ws://127.0.0.1:" + wsPort + "/"), WsGuestBridge.Options.defaults());
+                    URI.create("ws://127.0.0.1:" + wsPort + "/"), options);
             bridge.connected().get(60, TimeUnit.SECONDS);
             assertThat(bridge.subprotocol()).isEqualTo("binary");
 
@@ -121,7 +127,8 @@ class WsGuestScenarioTest {
                     + bridge.messagesToServer() + " messages (" + bridge.bytesToServer() + " bytes), received "
                     + bridge.messagesFromServer());
         } catch (Exception | AssertionError e) {
-            String where = "WebSocket guest scenario failed at step '"
+            String where = "WebSocket guest scenario (bridge seed " + options.seed() + ", MAC " + mac
+                    + ") failed at step '"
                     + (step.equals("steps") ? scenario.step() : step) + "' after " + scenario.done() + ": "
                     + e.getMessage();
             if (guest != null && (e.getMessage() == null || !e.getMessage().contains("--- console log"))) {
