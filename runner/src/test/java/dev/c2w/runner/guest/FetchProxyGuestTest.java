@@ -41,8 +41,10 @@ import org.junit.jupiter.api.Timeout;
  * its response headers (Set-Cookie twice, a repeated custom header) come back intact; the
  * origin's own certificate does not verify what the guest sees (it is the proxy's leaf); an
  * 8 MiB POST arrives intact; a CONNECT tunnel to a plain-HTTP server relays raw bytes, and
- * an absolute-form http_proxy request works. In fetch mode DHCP and DNS work, a direct TCP
- * connection is refused, and the proxied HTTPS fetch and tunnel still work.
+ * an absolute-form http_proxy request works, and direct TCP and UDP reach the host too. In
+ * fetch mode DHCP and DNS work, a direct TCP connection is refused (RST), UDP to the host is
+ * refused (ICMP port unreachable) and reaches nothing, and the proxied HTTPS fetch and the
+ * tunnel still work.
  */
 @Tag("guest")
 class FetchProxyGuestTest {
@@ -54,6 +56,7 @@ class FetchProxyGuestTest {
     private static GuestImage image;
     private static HttpsOrigin origin;
     private static DnsStub dns;
+    private static UdpEcho udp;
     private static Path work;
     private static Path caDir;
     private static String caPem;
@@ -66,6 +69,7 @@ class FetchProxyGuestTest {
         work = Files.createTempDirectory("c2w-fetch-guest");
         origin = new HttpsOrigin(work.resolve("origin"));
         dns = new DnsStub(Map.of(HttpsOrigin.NAME, GuestProfile.HOST_ALIAS));
+        udp = new UdpEcho();
         caDir = work.resolve("ca");
         caPem = exportCa(caDir, Path.of("target", "guest-logs", "c2w-net-fetch", "ca-export.log"));
     }
@@ -77,6 +81,9 @@ class FetchProxyGuestTest {
         }
         if (dns != null) {
             dns.close();
+        }
+        if (udp != null) {
+            udp.close();
         }
         if (work != null) {
             GuestImage.deleteTree(work);
@@ -110,6 +117,7 @@ class FetchProxyGuestTest {
             s.httpsPost();
             s.connectTunnel();
             s.absoluteFormProxy();
+            s.directPathsWork();
         });
     }
 
@@ -120,6 +128,7 @@ class FetchProxyGuestTest {
             s.dhcp();
             s.dns();
             s.directConnectionRefused();
+            s.udpNotRelayed();
             s.installCa();
             s.httpsDownload("/small", HttpsOrigin.SMALL_SIZE, origin.smallSha256(), true);
             s.connectTunnel();
@@ -313,6 +322,32 @@ class FetchProxyGuestTest {
             done.add("http_proxy GET");
         }
 
+        /** In full mode the guest also reaches the host directly (the contrast to fetch mode). */
+        void directPathsWork() throws Exception {
+            step = "direct TCP and UDP (full mode)";
+            int before = origin.helloRequests();
+            int udpBefore = udp.received();
+            String out = guest.runOk("printf 'GET /hello HTTP/1.0\\r\\n\\r\\n' | nc " + GuestProfile.HOST_ALIAS + " "
+                    + origin.plainPort() + "\nc2wtool udpecho " + GuestProfile.HOST_ALIAS + " " + udp.port() + " 2 100\n",
+                    GuestScenario.STEP_TIMEOUT);
+            expect(out.contains(origin.helloToken()) && origin.helloRequests() > before,
+                    "no direct TCP connection to the host", out);
+            expect(out.contains("udpecho ok 2 x 100 bytes") && udp.received() > udpBefore, "no direct UDP", out);
+            done.add("direct TCP and UDP");
+        }
+
+        /** In fetch mode UDP to the host is answered with ICMP port unreachable, and nothing arrives. */
+        void udpNotRelayed() throws Exception {
+            step = "UDP not relayed";
+            int before = udp.received();
+            Result r = guest.run("c2wtool udpecho " + GuestProfile.HOST_ALIAS + " " + udp.port() + " 1 100",
+                    GuestScenario.STEP_TIMEOUT);
+            expect(!r.ok() && r.output().contains("Connection refused"),
+                    "UDP to the host should be refused (exit " + r.exitCode() + ")", r.output());
+            expect(udp.received() == before, "the host's UDP echo got a datagram", r.output());
+            done.add("UDP not relayed");
+        }
+
         /** In fetch mode a TCP connection that does not go through the proxy is refused. */
         void directConnectionRefused() throws Exception {
             step = "direct connection refused";
@@ -324,6 +359,50 @@ class FetchProxyGuestTest {
                     r.output());
             expect(origin.helloRequests() == before, "the origin saw a request", r.output());
             done.add("direct connection refused");
+        }
+    }
+
+    /** A UDP echo server on 127.0.0.1 that counts what it receives. */
+    static final class UdpEcho implements AutoCloseable {
+        private final java.net.DatagramSocket socket;
+        private final java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
+        private final Thread thread;
+
+        UdpEcho() throws IOException {
+            socket = new java.net.DatagramSocket(
+                    new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+            thread = new Thread(this::serve, "fetch-test-udp-echo");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        int port() {
+            return socket.getLocalPort();
+        }
+
+        int received() {
+            return received.get();
+        }
+
+        private void serve() {
+            byte[] buf = new byte[2048];
+            while (!socket.isClosed()) {
+                java.net.DatagramPacket p = new java.net.DatagramPacket(buf, buf.length);
+                try {
+                    socket.receive(p);
+                    received.incrementAndGet();
+                    socket.send(new java.net.DatagramPacket(buf, p.getLength(), p.getSocketAddress()));
+                } catch (IOException e) {
+                    if (socket.isClosed()) {
+                        return;
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            socket.close();
         }
     }
 
