@@ -115,6 +115,10 @@ class WsGuestScenarioTest {
             assertThat(steps).contains("dhcp 192.168.127.3", "dns", "download 32 MiB", "upload 32 MiB",
                     "port forward to guest httpd", "udp echo", "connection refused");
 
+            step = "guest MAC";
+            String guestMac = guest.runOk("cat /sys/class/net/eth0/address", GuestScenario.STEP_TIMEOUT).strip();
+            assertThat(guestMac).as("the NIC's MAC (the lease was 192.168.127.3 anyway)").isEqualTo(mac);
+
             step = "bridge checks";
             assertThat(bridge.done()).as("the WebSocket relay is still up").isNotDone();
             assertThat(bridge.messagesNotOneFrame()).as("c2w-net messages that were not exactly one frame")
