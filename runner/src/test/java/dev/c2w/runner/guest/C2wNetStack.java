@@ -32,6 +32,30 @@ final class C2wNetStack extends ChildProcessStack {
 
     @Override
     public void start(Mode mode, int qemuPort, int dnsPort, List<String> forwards) throws IOException {
+        List<String> args = new ArrayList<>();
+        if (mode == Mode.LISTEN) {
+            args.add("--listen-qemu");
+            args.add("tcp://127.0.0.1:" + qemuPort);
+        }
+        args.add("--dns-upstream");
+        args.add("127.0.0.1:" + dnsPort);
+        for (String f : forwards) {
+            args.add("-p");
+            args.add(f);
+        }
+        if (mode == Mode.DIAL) {
+            args.add("127.0.0.1:" + qemuPort);
+        }
+        startWith(args);
+    }
+
+    /** Starts c2w-net with exactly these arguments (for tests that need other flags). */
+    void startWith(List<String> args) throws IOException {
+        launch(command(args));
+    }
+
+    /** The command line that runs the c2w-net CLI with {@code args} in a child JVM with the test classpath. */
+    static List<String> command(List<String> args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-cp");
@@ -40,19 +64,7 @@ final class C2wNetStack extends ChildProcessStack {
                 .filter(e -> !e.isBlank())
                 .collect(Collectors.joining(File.pathSeparator)));
         cmd.add("dev.c2w.runner.cli.C2wNet");
-        if (mode == Mode.LISTEN) {
-            cmd.add("--listen-qemu");
-            cmd.add("tcp://127.0.0.1:" + qemuPort);
-        }
-        cmd.add("--dns-upstream");
-        cmd.add("127.0.0.1:" + dnsPort);
-        for (String f : forwards) {
-            cmd.add("-p");
-            cmd.add(f);
-        }
-        if (mode == Mode.DIAL) {
-            cmd.add("127.0.0.1:" + qemuPort);
-        }
-        launch(cmd);
+        cmd.addAll(args);
+        return cmd;
     }
 }

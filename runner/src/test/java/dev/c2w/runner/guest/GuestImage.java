@@ -55,6 +55,7 @@ public final class GuestImage {
     private static final String BUSYBOX = "/bin/busybox";
 
     private static GuestImage cached;
+    private static GuestImage cachedWithCurl;
 
     private final Path kernel;
     private final Path initramfs;
@@ -82,9 +83,62 @@ public final class GuestImage {
     /** Prepares (or reuses) the image; safe to call from several tests. */
     public static synchronized GuestImage prepare() throws IOException, InterruptedException {
         if (cached == null) {
-            cached = build(cacheRoot());
+            cached = build(cacheRoot(), Map.of());
         }
         return cached;
+    }
+
+    /**
+     * The image plus the host's {@code /usr/bin/curl} (as /bin/curl) and every shared library
+     * {@code ldd} names for it, the dynamic loader included, at the same paths. The host is
+     * Debian x86_64 like the guest kernel, so the dynamically linked binary runs in the guest.
+     * A separate cache entry: the plain image stays as it is.
+     */
+    public static synchronized GuestImage prepareWithCurl() throws IOException, InterruptedException {
+        if (cachedWithCurl == null) {
+            cachedWithCurl = build(cacheRoot(), curlFiles());
+        }
+        return cachedWithCurl;
+    }
+
+    /** Explains what the curl variant lacks on this host, or returns null. */
+    public static String missingCurlPrerequisites() {
+        String base = missingPrerequisites();
+        List<String> missing = new ArrayList<>();
+        if (base != null) {
+            missing.add(base);
+        }
+        if (!Files.isExecutable(Path.of(CURL))) {
+            missing.add(CURL + " (package curl)");
+        }
+        if (!onPath("ldd")) {
+            missing.add("ldd (package libc-bin)");
+        }
+        return missing.isEmpty() ? null : String.join("; ", missing);
+    }
+
+    private static final String CURL = "/usr/bin/curl";
+    private static final Pattern LDD_PATH = Pattern.compile("(?:=>\\s*)?(/\\S+)\\s+\\(0x[0-9a-f]+\\)");
+
+    /** Guest path (relative, e.g. lib/x86_64-linux-gnu/libc.so.6) to host file, for curl and its libraries. */
+    static Map<String, Path> curlFiles() throws IOException, InterruptedException {
+        Map<String, Path> files = new java.util.TreeMap<>();
+        files.put("bin/curl", Path.of(CURL));
+        String ldd = run(Path.of("/"), 60, "ldd", CURL);
+        for (String line : ldd.split("\n")) {
+            if (line.contains("not found")) {
+                throw new IOException("ldd " + CURL + " cannot find a library: " + line.strip());
+            }
+            Matcher m = LDD_PATH.matcher(line);
+            if (m.find()) {
+                String lib = m.group(1);
+                files.put(lib.substring(1), Path.of(lib));
+            }
+        }
+        if (!files.containsKey("lib64/ld-linux-x86-64.so.2")) {
+            throw new IOException("ldd did not name the dynamic loader /lib64/ld-linux-x86-64.so.2:\n" + ldd);
+        }
+        return files;
     }
 
     static Path cacheRoot() {
@@ -119,7 +173,8 @@ public final class GuestImage {
         return false;
     }
 
-    private static GuestImage build(Path root) throws IOException, InterruptedException {
+    /** @param extras more files for the initramfs: relative guest path to host file (symlinks followed) */
+    private static GuestImage build(Path root, Map<String, Path> extras) throws IOException, InterruptedException {
         Files.createDirectories(root);
         String kernelPkg = run(root, 120, "apt-cache", "depends", "linux-image-amd64");
         Matcher m = KERNEL_DEP.matcher(kernelPkg);
@@ -149,6 +204,13 @@ public final class GuestImage {
                 String.join(",", moduleOrder).getBytes(StandardCharsets.UTF_8))) {
             key.update(sha256().digest(part));
         }
+        Map<String, byte[]> extraContent = new java.util.TreeMap<>();
+        for (Map.Entry<String, Path> e : extras.entrySet()) {
+            byte[] content = Files.readAllBytes(e.getValue());
+            extraContent.put(e.getKey(), content);
+            key.update(sha256().digest(e.getKey().getBytes(StandardCharsets.UTF_8)));
+            key.update(sha256().digest(content));
+        }
         String initramfsKey = HexFormat.of().formatHex(key.digest()).substring(0, 16);
         Path initramfs = root.resolve("initramfs-" + initramfsKey + ".cpio.gz");
         if (!Files.exists(initramfs)) {
@@ -156,7 +218,7 @@ public final class GuestImage {
             try (OutputStream os = new GZIPOutputStream(Files.newOutputStream(tmp), 1 << 16);
                     NewcArchive cpio = new NewcArchive(os)) {
                 writeInitramfs(cpio, busybox, Files.readAllBytes(tool), init, dhcpScript,
-                        kernelDir, moduleOrder);
+                        kernelDir, moduleOrder, extraContent);
             }
             moveAtomically(tmp, initramfs);
         }
@@ -164,7 +226,7 @@ public final class GuestImage {
     }
 
     private static void writeInitramfs(NewcArchive cpio, byte[] busybox, byte[] tool, byte[] init,
-            byte[] dhcpScript, Path kernelDir, List<String> moduleOrder)
+            byte[] dhcpScript, Path kernelDir, List<String> moduleOrder, Map<String, byte[]> extras)
             throws IOException, InterruptedException {
         for (String dir : List.of("bin", "dev", "etc", "etc/udhcpc", "lib", "lib/modules", "proc",
                 "root", "run", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "var", "www")) {
@@ -183,7 +245,9 @@ public final class GuestImage {
             }
         }
         for (String applet : applets) {
-            cpio.symlink("bin/" + applet, "busybox");
+            if (!extras.containsKey("bin/" + applet)) {
+                cpio.symlink("bin/" + applet, "busybox");
+            }
         }
         cpio.file("bin/c2wtool", 0755, tool);
         cpio.file("init", 0755, init);
@@ -196,6 +260,20 @@ public final class GuestImage {
         for (String module : moduleOrder) {
             cpio.file("lib/modules/" + module + ".ko", 0644,
                     Files.readAllBytes(kernelDir.resolve("modules").resolve(module + ".ko")));
+        }
+        Set<String> dirs = new java.util.TreeSet<>();
+        for (String path : extras.keySet()) {
+            for (int i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
+                dirs.add(path.substring(0, i));
+            }
+        }
+        for (String dir : dirs) {
+            if (!List.of("bin", "lib", "usr", "usr/bin", "usr/sbin", "sbin", "etc").contains(dir)) {
+                cpio.directory(dir, 0755);
+            }
+        }
+        for (Map.Entry<String, byte[]> e : extras.entrySet()) {
+            cpio.file(e.getKey(), 0755, e.getValue());
         }
     }
 

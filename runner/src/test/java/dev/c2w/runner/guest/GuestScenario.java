@@ -33,6 +33,7 @@ final class GuestScenario {
     private final GuestImage image;
     private final Path logDir;
     private final List<String> done = new ArrayList<>();
+    private String step = "start";
 
     GuestScenario(StackUnderTest stack, HostPeers peers, GuestImage image, Path logDir) {
         this.stack = stack;
@@ -71,29 +72,12 @@ final class GuestScenario {
             String release = guest.awaitReady(BOOT_TIMEOUT);
             done.add("boot " + release);
 
-            step = "dhcp";
-            requireStackAlive();
-            dhcp(guest, profile);
-            if (profile.dnsViaStub()) {
-                step = "dns";
-                dns(guest);
-            } else {
-                done.add("dns (skipped for this stack)");
-            }
-            step = "download";
-            download(guest);
-            step = "upload";
-            upload(guest, profile);
-            step = "guest httpd / port forward";
-            guestHttpd(guest, profile, forwardPort);
-            step = "udp echo";
-            udpEcho(guest);
-            step = "connection refused";
-            refused(guest);
+            step = "steps";
+            steps(guest, profile, forwardPort);
             return List.copyOf(done);
         } catch (Exception | AssertionError e) {
-            String where = "guest scenario " + name + " failed at step '" + step + "' after " + done + ": "
-                    + e.getMessage();
+            String where = "guest scenario " + name + " failed at step '"
+                    + (step.equals("steps") ? this.step : step) + "' after " + done + ": " + e.getMessage();
             if (guest != null && (e.getMessage() == null || !e.getMessage().contains("--- console log"))) {
                 where += guest.describe();
             }
@@ -104,6 +88,44 @@ final class GuestScenario {
             }
             stack.close();
         }
+    }
+
+    /**
+     * The steps after boot (DHCP, DNS, download, upload, port forward, UDP echo, refused) on a
+     * guest that is up; {@code forwardPort} is the host end of the stack's -p 127.0.0.1:H:80.
+     * Returns the steps that passed; on failure {@link #step()} names the one that failed.
+     */
+    List<String> steps(QemuGuest guest, GuestProfile profile, int forwardPort) throws Exception {
+        this.step = "dhcp";
+        requireStackAlive();
+        dhcp(guest, profile);
+        if (profile.dnsViaStub()) {
+            this.step = "dns";
+            dns(guest);
+        } else {
+            done.add("dns (skipped for this stack)");
+        }
+        this.step = "download";
+        download(guest);
+        this.step = "upload";
+        upload(guest, profile);
+        this.step = "guest httpd / port forward";
+        guestHttpd(guest, profile, forwardPort);
+        this.step = "udp echo";
+        udpEcho(guest);
+        this.step = "connection refused";
+        refused(guest);
+        return List.copyOf(done);
+    }
+
+    /** The step that runs (or failed). */
+    String step() {
+        return step;
+    }
+
+    /** The steps that passed so far. */
+    List<String> done() {
+        return List.copyOf(done);
     }
 
     private void requireStackAlive() {

@@ -13,8 +13,13 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The host-side pieces of the guest harness, without a guest. */
 class HarnessPartsTest {
@@ -226,5 +231,61 @@ class HarnessPartsTest {
 
     private static int align4(int n) {
         return (n + 3) & ~3;
+    }
+
+    @Test
+    void curlFilesAreCurlItsLibrariesAndTheLoader() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/curl")), "host has no /usr/bin/curl");
+        Map<String, Path> files = GuestImage.curlFiles();
+        assertThat(files).containsEntry("bin/curl", Path.of("/usr/bin/curl"))
+                .containsKeys("lib64/ld-linux-x86-64.so.2");
+        assertThat(files.keySet()).anyMatch(k -> k.endsWith("/libcurl.so.4"))
+                .anyMatch(k -> k.endsWith("/libc.so.6"))
+                .noneMatch(k -> k.contains("vdso") || k.startsWith("/"));
+        for (Path p : files.values()) {
+            assertThat(p).isRegularFile();
+        }
+    }
+
+    /** The HTTPS origin, checked with the host's curl trusting its self-signed certificate (no proxy). */
+    @Test
+    void httpsOriginServesBlobHeadersAndDigest(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/curl")), "host has no /usr/bin/curl");
+        try (HttpsOrigin origin = new HttpsOrigin(dir.resolve("origin"))) {
+            String base = "https://" + HttpsOrigin.NAME + ":" + origin.httpsPort();
+            String resolve = HttpsOrigin.NAME + ":" + origin.httpsPort() + ":127.0.0.1";
+            Path headers = dir.resolve("h");
+            Path body = dir.resolve("body");
+            GuestImage.run(dir, 60, "curl", "-sS", "--noproxy", "*", "--cacert", origin.certificatePem().toString(),
+                    "--resolve", resolve, "-D", headers.toString(), "-o", body.toString(), base + "/small");
+            assertThat(HostPeers.sha256Hex(Files.readAllBytes(body))).isEqualTo(origin.smallSha256());
+            List<String> h = FetchProxyGuestTest.finalResponseHeaders(Files.readString(headers));
+            assertThat(FetchProxyGuestTest.values(h, "Set-Cookie"))
+                    .containsExactly("c2w_a=1; Path=/; HttpOnly", "c2w_b=two; Path=/blob; Secure");
+            assertThat(FetchProxyGuestTest.values(h, "X-C2w-Multi")).containsExactly("first", "second");
+            assertThat(FetchProxyGuestTest.values(h, "Content-Length")).containsExactly("1048576");
+
+            byte[] post = new byte[100_000];
+            new java.util.Random(3).nextBytes(post);
+            Files.write(body, post);
+            String answer = GuestImage.run(dir, 60, "curl", "-sS", "--noproxy", "*", "--cacert",
+                    origin.certificatePem().toString(), "--resolve", resolve, "-H", "X-C2w-Req: r1",
+                    "--data-binary", "@" + body, base + "/sha256");
+            assertThat(answer).contains("sha256 " + HostPeers.sha256Hex(post) + " 100000", "x-c2w-req r1");
+
+            String hello = GuestImage.run(dir, 60, "curl", "-sS", "--noproxy", "*",
+                    "http://127.0.0.1:" + origin.plainPort() + "/hello");
+            assertThat(hello.strip()).isEqualTo(origin.helloToken());
+        }
+    }
+
+    @Test
+    void finalResponseHeadersSkipTheProxysConnectAnswer() {
+        String dump = "HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\nSet-cookie: a=1\r\n"
+                + "set-cookie: b=2\r\nX-One:  v \r\n\r\n";
+        List<String> h = FetchProxyGuestTest.finalResponseHeaders(dump);
+        assertThat(h).containsExactly("Set-cookie: a=1", "set-cookie: b=2", "X-One:  v");
+        assertThat(FetchProxyGuestTest.values(h, "SET-COOKIE")).containsExactly("a=1", "b=2");
+        assertThat(FetchProxyGuestTest.values(h, "X-One")).containsExactly("v");
     }
 }
