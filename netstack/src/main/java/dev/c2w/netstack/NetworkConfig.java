@@ -7,9 +7,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -235,12 +233,5 @@ public final class NetworkConfig {
         public NetworkConfig build() {
             return new NetworkConfig(this);
         }
-    }
-
-    /** Static leases as a map from MAC to IP (one entry today: {@code --mac} to 192.168.127.3). */
-    public Map<Long, Integer> staticLeases() {
-        Map<Long, Integer> m = new LinkedHashMap<>();
-        m.put(guestMac, guestIp);
-        return m;
     }
 }

@@ -68,11 +68,6 @@ public final class Switch {
         return p;
     }
 
-    /** Number of attached ports. */
-    public int portCount() {
-        return ports.size();
-    }
-
     /** Sends a frame that the gateway built to the port that owns {@code dstMac}, or floods a broadcast. */
     public void sendFromGateway(ByteBuf frame) {
         if (frame.readableBytes() < Ethernet.HEADER) {
@@ -148,11 +143,9 @@ public final class Switch {
     }
 
     private void flood(ByteBuf frame, Port except) {
-        int n = 0;
         for (Port p : ports) {
             if (p != except) {
                 p.deliver(frame.retainedDuplicate());
-                n++;
             }
         }
         frame.release();

@@ -37,10 +37,6 @@ public final class UdpNat {
         this.gw = gw;
     }
 
-    public int flowCount() {
-        return flows.size();
-    }
-
     /** A datagram from the guest to a non-local destination. {@code payload} is borrowed. */
     public void send(long guestMac, int guestIp, int guestPort, int dstIp, int dstPort, ByteBuf payload) {
         if (closed) {
