@@ -1,5 +1,7 @@
 package dev.c2w.netstack.link.ws;
 
+import dev.c2w.netstack.VirtualNetwork;
+
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.wire.Ipv4Address;
@@ -60,10 +62,15 @@ class DhcpOverWebSocketTest {
             }
 
             // A sends to B's MAC; the frame must not reach B (different switches).
-            RecordingSink recB = RecordingSink.attach(server.liveNetworks().get(1));
+            // which network is whose: the one whose DHCP server leased to that MAC (connections may be
+            // registered in either order when they sit on different event loops)
+            VirtualNetwork netA = networkOf(macA);
+            VirtualNetwork netB = networkOf(macB);
+            assertThat(netA).isNotSameAs(netB);
+            RecordingSink recB = RecordingSink.attach(netB);
             a.send(TestFrames.prefixed(TestFrames.frame(macB, macA, 1, 100)));
             a.send(TestFrames.prefixed(TestFrames.broadcast(macA, 2, 100)));
-            RecordingSink recA = RecordingSink.attach(server.liveNetworks().get(0));
+            RecordingSink recA = RecordingSink.attach(netA);
             a.send(TestFrames.prefixed(TestFrames.broadcast(macA, 3, 100)));
             assertThat(recA.next()).isEqualTo(TestFrames.broadcast(macA, 3, 100));
             byte[] marker = TestFrames.broadcast(WebSocketServerTest.RECORDER_MAC, 9, 64);
@@ -79,6 +86,16 @@ class DhcpOverWebSocketTest {
             }
             assertThat(recB.frames).isEmpty();
         }
+    }
+
+    private VirtualNetwork networkOf(long mac) throws Exception {
+        for (VirtualNetwork n : server.liveNetworks()) {
+            boolean has = n.eventLoop().submit(() -> n.dhcp().leases().stream().anyMatch(l -> l.mac() == mac)).get();
+            if (has) {
+                return n;
+            }
+        }
+        throw new AssertionError("no network leased to " + dev.c2w.netstack.wire.MacAddress.format(mac));
     }
 
     private static byte[] macBytes(long mac) {
