@@ -202,6 +202,12 @@ public final class Gateway implements UdpContext {
         }
     }
 
+    /** Whether the link towards guest {@code ip} takes frames now. */
+    public boolean linkWritable(int ip, long mac) {
+        long m = mac != MacAddress.NONE ? mac : macOf(ip);
+        return m == MacAddress.NONE || lan.isWritable(m);
+    }
+
     /** The MAC learned for a guest IP, or {@link MacAddress#NONE}. */
     public long macOf(int ip) {
         return config.inSubnet(ip) ? arp[ip & 0xff] : MacAddress.NONE;

@@ -96,6 +96,15 @@ public final class Switch {
         p.deliver(frame);
     }
 
+    /** Whether the link of the guest with {@code mac} takes frames now (unknown guests: yes). */
+    public boolean isWritable(long mac) {
+        Port p = cam.get(mac);
+        if (p == null && ports.size() == 1) {
+            p = ports.get(0);
+        }
+        return p == null || p.closed || p.sink.isWritable();
+    }
+
     private void receive(Port from, ByteBuf frame) {
         stats.framesIn++;
         stats.bytesIn += frame.readableBytes();
@@ -213,6 +222,13 @@ public final class Switch {
                 return;
             }
             Switch.this.receive(this, frame);
+        }
+
+        @Override
+        public void linkWritable() {
+            if (!closed && gateway != null) {
+                gateway.tcp().linkWritable();
+            }
         }
 
         @Override

@@ -16,4 +16,13 @@ public interface FrameSink {
 
     /** Called when the network closes the port (network shut down); the sink should close its transport. */
     default void portClosed() {}
+
+    /**
+     * Whether the transport can take more frames now. TCP stops sending new data to a guest whose link
+     * is not writable, instead of queueing it without bound; it tries again when the sink calls
+     * {@link GuestPort#linkWritable()} or, at the latest, on its next timer tick.
+     */
+    default boolean isWritable() {
+        return true;
+    }
 }

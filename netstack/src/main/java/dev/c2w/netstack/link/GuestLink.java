@@ -87,6 +87,20 @@ public final class GuestLink extends ChannelInboundHandlerAdapter implements Fra
     }
 
     @Override
+    public boolean isWritable() {
+        Channel ch = channel;
+        return ch == null || ch.isWritable();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && port != null) {
+            port.linkWritable();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
     public void flush() {
         Channel ch = channel;
         if (ch != null) {

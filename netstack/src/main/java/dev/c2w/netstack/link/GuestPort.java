@@ -13,4 +13,7 @@ public interface GuestPort {
 
     /** Detaches the port: forgets its MAC addresses. Idempotent. */
     void close();
+
+    /** The sink's transport drained and takes frames again: senders waiting on this link resume. */
+    default void linkWritable() {}
 }

@@ -64,6 +64,8 @@ public final class QemuTransport {
         return new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
+                // TCP stops sending new data above the high mark and resumes below the low one
+                ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(512 * 1024, 1024 * 1024));
                 ch.pipeline().addLast(QemuFrameEncoder.INSTANCE);
                 ch.pipeline().addLast(new QemuFrameDecoder(net.config().maxFrameSize()));
                 ch.pipeline().addLast(new GuestLink(c -> net));

@@ -95,6 +95,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
     int sndMax;         // highest sequence number sent (sndNxt goes back to sndUna after a timeout)
     long cwnd;          // congestion window (RFC 5681), bytes
     long ssthresh = Long.MAX_VALUE;
+    boolean linkBlocked; // waiting for the guest's link to drain (TcpStack.linkWritable)
     boolean inRecovery; // fast recovery (RFC 6582 NewReno) until 'recover' is acknowledged
     int recover;
     long sndWnd;
@@ -732,6 +733,10 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
             int len = (int) Math.min(Math.min(mss, room), end - sndNxt);
             if (len < mss && (end - sndNxt) > len && inFlight > 0) {
                 break; // avoid silly-window segments while data is in flight
+            }
+            if (!gw.linkWritable(guestIp, guestMac)) {
+                stack.blockOnLink(this); // the guest's link is full: wait instead of queueing without bound
+                break;
             }
             sendData(sndNxt, len, seqLt(sndNxt, sndMax));
             sndNxt += len;

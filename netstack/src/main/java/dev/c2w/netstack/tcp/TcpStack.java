@@ -217,6 +217,29 @@ public final class TcpStack {
         all.remove(c);
     }
 
+    private final ArrayList<TcpConnection> linkBlocked = new ArrayList<>();
+
+    /** {@code c} has data to send but the guest's link is full: resume it when the link drains. */
+    void blockOnLink(TcpConnection c) {
+        if (!c.linkBlocked) {
+            c.linkBlocked = true;
+            linkBlocked.add(c);
+        }
+    }
+
+    /** A guest link drained: let every connection that waited on a link send again. */
+    public void linkWritable() {
+        if (linkBlocked.isEmpty()) {
+            return;
+        }
+        TcpConnection[] waiting = linkBlocked.toArray(new TcpConnection[0]);
+        linkBlocked.clear();
+        for (TcpConnection c : waiting) {
+            c.linkBlocked = false;
+            c.transmit();
+        }
+    }
+
     void ackLater(TcpConnection c) {
         if (!c.ackPending) {
             c.ackPending = true;
@@ -240,6 +263,7 @@ public final class TcpStack {
     }
 
     private void tick() {
+        linkWritable(); // links that drain without telling us (WebSocket, in-process) are retried here
         long now = System.nanoTime();
         for (int i = all.size() - 1; i >= 0; i--) {
             if (i < all.size()) {

@@ -289,6 +289,14 @@ public final class InProcessLink implements FrameSink, AutoCloseable {
         waker.signal();
     }
 
+    /** TCP backs off at half the receive queue's capacity, before frames would be dropped. */
+    @Override
+    public boolean isWritable() {
+        synchronized (rxLock) {
+            return rxBytes < rxCapacity / 2;
+        }
+    }
+
     @Override
     public void portClosed() {
         closed = true;

@@ -153,6 +153,13 @@ final class WsGuestLink extends ChannelInboundHandlerAdapter implements FrameSin
         channel.write(new BinaryWebSocketFrame(Frames.withLengthPrefix(channel.alloc(), frame)), channel.voidPromise());
     }
 
+    /** Soft limit at half the bound, so TCP backs off well before the hard bound closes the connection. */
+    @Override
+    public boolean isWritable() {
+        io.netty.channel.ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        return out == null || out.totalPendingWriteBytes() < server.options().writeBufferBound() / 2;
+    }
+
     @Override
     public void flush() {
         if (!closing.get()) {
