@@ -22,6 +22,7 @@ final class TestGuest implements FrameSink, AutoCloseable {
     int ip;
     final LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
     volatile int flushes;
+    volatile boolean writable = true;
     private GuestPort port;
 
     TestGuest(VirtualNetwork net, long mac, int ip) throws Exception {
@@ -53,6 +54,17 @@ final class TestGuest implements FrameSink, AutoCloseable {
     @Override
     public void flush() {
         flushes++;
+    }
+
+    @Override
+    public boolean isWritable() {
+        return writable;
+    }
+
+    /** Makes the link writable again and tells the switch, as a transport does when it drains. */
+    void drain() throws Exception {
+        writable = true;
+        net.eventLoop().submit(() -> port.linkWritable()).sync();
     }
 
     void send(byte[] frame) throws Exception {
