@@ -1,0 +1,331 @@
+/* Interpreter loop and integer instruction handlers (RV64IM + Zicsr + system). */
+#include "emu.h"
+#include <stdlib.h>
+
+#define X(r) (c->x[i->r])
+#define NEXT() (c->pc += i->len)
+#define OP(name) void op_##name(Cpu *c, const Insn *i)
+
+/* ---- upper immediates and jumps ---- */
+OP(lui) { c->x[i->rd] = (uint64_t)(int64_t)i->imm; NEXT(); }
+OP(auipc) { c->x[i->rd] = c->pc + (int64_t)i->imm; NEXT(); }
+OP(jal) {
+  uint64_t link = c->pc + i->len;
+  c->pc += (int64_t)i->imm;
+  c->x[i->rd] = link;
+}
+OP(jalr) {
+  uint64_t link = c->pc + i->len;
+  c->pc = (X(rs1) + (int64_t)i->imm) & ~1ULL;
+  c->x[i->rd] = link;
+}
+
+#define BRANCH(name, cond)                                   \
+  OP(name) {                                                 \
+    if (cond) c->pc += (int64_t)i->imm; else NEXT();         \
+  }
+BRANCH(beq, X(rs1) == X(rs2))
+BRANCH(bne, X(rs1) != X(rs2))
+BRANCH(blt, (int64_t)X(rs1) < (int64_t)X(rs2))
+BRANCH(bge, (int64_t)X(rs1) >= (int64_t)X(rs2))
+BRANCH(bltu, X(rs1) < X(rs2))
+BRANCH(bgeu, X(rs1) >= X(rs2))
+
+/* ---- loads and stores ---- */
+#define LOAD(name, fn, conv)                                  \
+  OP(name) {                                                  \
+    uint64_t v;                                               \
+    if (fn(c, X(rs1) + (int64_t)i->imm, &v)) {                \
+      c->x[i->rd] = conv;                                     \
+      NEXT();                                                 \
+    }                                                         \
+  }
+LOAD(lb, ld_u8, (uint64_t)(int64_t)(int8_t)v)
+LOAD(lh, ld_u16, (uint64_t)(int64_t)(int16_t)v)
+LOAD(lw, ld_u32, (uint64_t)(int64_t)(int32_t)v)
+LOAD(ld, ld_u64, v)
+LOAD(lbu, ld_u8, v)
+LOAD(lhu, ld_u16, v)
+LOAD(lwu, ld_u32, v)
+
+#define STORE(name, fn)                                       \
+  OP(name) {                                                  \
+    if (fn(c, X(rs1) + (int64_t)i->imm, X(rs2))) NEXT();      \
+  }
+STORE(sb, st_u8)
+STORE(sh, st_u16)
+STORE(sw, st_u32)
+STORE(sd, st_u64)
+
+/* ---- ALU ---- */
+#define SEXT32(v) ((uint64_t)(int64_t)(int32_t)(uint32_t)(v))
+#define ALUI(name, expr) OP(name) { uint64_t a = X(rs1); int64_t imm = i->imm; c->x[i->rd] = (expr); NEXT(); }
+#define ALU(name, expr) OP(name) { uint64_t a = X(rs1), b = X(rs2); c->x[i->rd] = (expr); NEXT(); }
+
+ALUI(addi, a + imm)
+ALUI(slti, (int64_t)a < imm)
+ALUI(sltiu, a < (uint64_t)imm)
+ALUI(xori, a ^ (uint64_t)imm)
+ALUI(ori, a | (uint64_t)imm)
+ALUI(andi, a & (uint64_t)imm)
+ALUI(slli, a << (imm & 63))
+ALUI(srli, a >> (imm & 63))
+ALUI(srai, (uint64_t)((int64_t)a >> (imm & 63)))
+ALUI(addiw, SEXT32(a + imm))
+ALUI(slliw, SEXT32((uint32_t)a << (imm & 31)))
+ALUI(srliw, SEXT32((uint32_t)a >> (imm & 31)))
+ALUI(sraiw, SEXT32((int32_t)a >> (imm & 31)))
+
+ALU(add, a + b)
+ALU(sub, a - b)
+ALU(sll, a << (b & 63))
+ALU(slt, (int64_t)a < (int64_t)b)
+ALU(sltu, a < b)
+ALU(xor, a ^ b)
+ALU(srl, a >> (b & 63))
+ALU(sra, (uint64_t)((int64_t)a >> (b & 63)))
+ALU(or, a | b)
+ALU(and, a & b)
+ALU(addw, SEXT32(a + b))
+ALU(subw, SEXT32(a - b))
+ALU(sllw, SEXT32((uint32_t)a << (b & 31)))
+ALU(srlw, SEXT32((uint32_t)a >> (b & 31)))
+ALU(sraw, SEXT32((int32_t)a >> (b & 31)))
+
+/* ---- M extension ---- */
+static uint64_t mulhu64(uint64_t a, uint64_t b) {
+  uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+  uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+  uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+  return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+}
+static uint64_t mulh64(int64_t a, int64_t b) {
+  uint64_t r = mulhu64((uint64_t)a, (uint64_t)b);
+  if (a < 0) r -= (uint64_t)b;
+  if (b < 0) r -= (uint64_t)a;
+  return r;
+}
+static uint64_t mulhsu64(int64_t a, uint64_t b) {
+  uint64_t r = mulhu64((uint64_t)a, b);
+  if (a < 0) r -= b;
+  return r;
+}
+static uint64_t div64(int64_t a, int64_t b) {
+  if (b == 0) return ~0ULL;
+  if (a == INT64_MIN && b == -1) return (uint64_t)a;
+  return (uint64_t)(a / b);
+}
+static uint64_t rem64(int64_t a, int64_t b) {
+  if (b == 0) return (uint64_t)a;
+  if (a == INT64_MIN && b == -1) return 0;
+  return (uint64_t)(a % b);
+}
+static uint64_t div32(int32_t a, int32_t b) {
+  if (b == 0) return ~0ULL;
+  if (a == INT32_MIN && b == -1) return SEXT32(a);
+  return SEXT32(a / b);
+}
+static uint64_t rem32(int32_t a, int32_t b) {
+  if (b == 0) return SEXT32(a);
+  if (a == INT32_MIN && b == -1) return 0;
+  return SEXT32(a % b);
+}
+ALU(mul, a * b)
+ALU(mulh, mulh64((int64_t)a, (int64_t)b))
+ALU(mulhsu, mulhsu64((int64_t)a, b))
+ALU(mulhu, mulhu64(a, b))
+ALU(div, div64((int64_t)a, (int64_t)b))
+ALU(divu, b == 0 ? ~0ULL : a / b)
+ALU(rem, rem64((int64_t)a, (int64_t)b))
+ALU(remu, b == 0 ? a : a % b)
+ALU(mulw, SEXT32((uint32_t)a * (uint32_t)b))
+ALU(divw, div32((int32_t)a, (int32_t)b))
+ALU(divuw, (uint32_t)b == 0 ? ~0ULL : SEXT32((uint32_t)a / (uint32_t)b))
+ALU(remw, rem32((int32_t)a, (int32_t)b))
+ALU(remuw, (uint32_t)b == 0 ? SEXT32(a) : SEXT32((uint32_t)a % (uint32_t)b))
+
+/* ---- system ---- */
+OP(nop) { NEXT(); }
+OP(illegal) { raise_exception(c, EXC_ILLEGAL, i->raw); }
+OP(ebreak) { raise_exception(c, EXC_BREAKPOINT, c->pc); }
+OP(ecall) {
+  if (c->priv == PRV_S) {
+    sbi_call(c);
+    NEXT();
+    END_SLICE(c);
+  } else {
+    raise_exception(c, EXC_ECALL_U, 0);
+  }
+}
+OP(fence_i) { NEXT(); }
+OP(sret) {
+  if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+  uint64_t s = c->sstatus;
+  c->priv = (s & SST_SPP) ? PRV_S : PRV_U;
+  s = (s & SST_SPIE) ? (s | SST_SIE) : (s & ~SST_SIE);
+  s |= SST_SPIE;
+  s &= ~SST_SPP;
+  c->sstatus = s;
+  c->pc = c->sepc;
+  c->resv_valid = 0;
+  c->fetch_tag = 0;
+  END_SLICE(c); /* re-check interrupts */
+}
+OP(wfi) {
+  if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+  NEXT();
+  if (!(c->sip & c->sie)) c->wfi = 1;
+  END_SLICE(c);
+}
+OP(sfence_vma) {
+  if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+  tlb_flush(c);
+  NEXT();
+}
+
+/* CSR instructions: imm = csr number, rs1 = register or uimm, rs3 = kind
+ * (bit0..1: 1 write, 2 set, 3 clear; bit2: immediate form). */
+OP(csr) {
+  int kind = i->rs3 & 3, isimm = i->rs3 & 4;
+  uint64_t src = isimm ? i->rs1 : X(rs1);
+  uint64_t old = 0;
+  int csr = i->imm;
+  int writes = kind == 1 || i->rs1 != 0;
+  /* csrrw with rd=x0 must not read (side effects); reading is side-effect free here */
+  if (!csr_read(c, csr, &old)) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+  if (writes) {
+    if ((csr >> 10) == 3) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+    uint64_t nv = kind == 1 ? src : kind == 2 ? (old | src) : (old & ~src);
+    if (!csr_write(c, csr, nv)) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+  }
+  c->x[i->rd] = old;
+  NEXT();
+}
+
+/* ---- A extension ---- */
+static int amo_addr(Cpu *c, const Insn *i, int size, uint64_t *a) {
+  *a = X(rs1);
+  if (*a & (size - 1)) {
+    raise_exception(c, EXC_STORE_MISALIGNED, *a);
+    return 0;
+  }
+  return 1;
+}
+OP(lr_w) {
+  uint64_t a = X(rs1), v;
+  if (a & 3) { raise_exception(c, EXC_LOAD_MISALIGNED, a); return; }
+  if (!ld_u32(c, a, &v)) return;
+  c->resv_addr = a; c->resv_valid = 1;
+  c->x[i->rd] = SEXT32(v); NEXT();
+}
+OP(lr_d) {
+  uint64_t a = X(rs1), v;
+  if (a & 7) { raise_exception(c, EXC_LOAD_MISALIGNED, a); return; }
+  if (!ld_u64(c, a, &v)) return;
+  c->resv_addr = a; c->resv_valid = 1;
+  c->x[i->rd] = v; NEXT();
+}
+OP(sc_w) {
+  uint64_t a;
+  if (!amo_addr(c, i, 4, &a)) return;
+  if (c->resv_valid && c->resv_addr == a) {
+    if (!st_u32(c, a, X(rs2))) return;
+    c->x[i->rd] = 0;
+  } else {
+    c->x[i->rd] = 1;
+  }
+  c->resv_valid = 0; NEXT();
+}
+OP(sc_d) {
+  uint64_t a;
+  if (!amo_addr(c, i, 8, &a)) return;
+  if (c->resv_valid && c->resv_addr == a) {
+    if (!st_u64(c, a, X(rs2))) return;
+    c->x[i->rd] = 0;
+  } else {
+    c->x[i->rd] = 1;
+  }
+  c->resv_valid = 0; NEXT();
+}
+
+/* AMO: rs3 holds the operation (funct5). A store-permission check comes first
+ * so that a read-only page raises a store fault, as the spec requires. */
+static uint64_t amo_op(int op, uint64_t old, uint64_t b, int w) {
+  int64_t so = w ? (int32_t)old : (int64_t)old, sb = w ? (int32_t)b : (int64_t)b;
+  uint64_t uo = w ? (uint32_t)old : old, ub = w ? (uint32_t)b : b;
+  switch (op) {
+  case 0x01: return b;
+  case 0x00: return old + b;
+  case 0x04: return old ^ b;
+  case 0x0c: return old & b;
+  case 0x08: return old | b;
+  case 0x10: return so < sb ? old : b;
+  case 0x14: return so > sb ? old : b;
+  case 0x18: return uo < ub ? old : b;
+  default: return uo > ub ? old : b; /* 0x1c amomaxu */
+  }
+}
+static int amo_probe_write(Cpu *c, uint64_t a) {
+  uint64_t pa;
+  TlbEntry *e = tlb_slot(c->tlb_w[c->priv], a);
+  if (e->tag == (a >> 12) + 1) return 1;
+  return translate(c, a, ACC_WRITE, &pa, 1);
+}
+OP(amo_w) {
+  uint64_t a, old;
+  if (!amo_addr(c, i, 4, &a) || !amo_probe_write(c, a)) return;
+  if (!ld_u32(c, a, &old)) return;
+  if (!st_u32(c, a, amo_op(i->rs3, old, X(rs2), 1))) return;
+  c->x[i->rd] = SEXT32(old); NEXT();
+}
+OP(amo_d) {
+  uint64_t a, old;
+  if (!amo_addr(c, i, 8, &a) || !amo_probe_write(c, a)) return;
+  if (!ld_u64(c, a, &old)) return;
+  if (!st_u64(c, a, amo_op(i->rs3, old, X(rs2), 0))) return;
+  c->x[i->rd] = old; NEXT();
+}
+
+/* ---- the interpreter loop ---- */
+static int fetch(Cpu *c, uint32_t *raw) {
+  uint64_t pc = c->pc;
+  if (LIKELY(c->fetch_tag == (pc >> 12) + 1 && (pc & 0xfff) <= 0xffc)) {
+    memcpy(raw, c->fetch_base + (pc & 0xfff), 4);
+    return 1;
+  }
+  return fetch_slow(c, raw);
+}
+
+/* Runs at most n instructions (fewer if a handler ends the slice).
+ * Returns the number of loop iterations executed. */
+int64_t cpu_run(Cpu *c, int64_t n) {
+  Insn *cache = c->dcache;
+  c->slice_left = n;
+  c->slice_len = n;
+  while (c->slice_left > 0) {
+    uint32_t raw;
+    c->slice_left--;
+    if (UNLIKELY(!fetch(c, &raw))) continue;
+    if ((raw & 3) != 3) raw &= 0xffff;
+    Insn *d = &cache[(c->pc >> 1) & (DCACHE_SIZE - 1)];
+    if (UNLIKELY(d->raw != raw || d->fn == 0)) decode(raw, d);
+    d->fn(c, d);
+  }
+  int64_t done = c->slice_len - c->slice_left;
+  c->insn_count += (uint64_t)done;
+  c->slice_len = 0;
+  c->slice_left = 0;
+  return done;
+}
+
+void cpu_reset(Cpu *c, Machine *m, uint64_t pc) {
+  Insn *dc = c->dcache;
+  memset(c, 0, sizeof(*c));
+  c->m = m;
+  c->dcache = dc ? dc : calloc(DCACHE_SIZE, sizeof(Insn));
+  memset(c->dcache, 0, DCACHE_SIZE * sizeof(Insn));
+  c->pc = pc;
+  c->priv = PRV_S;
+  c->sstatus = SST_UXL;
+  c->stimecmp = ~0ULL;
+}

@@ -1,0 +1,177 @@
+/* c2w-java guest emulator: command line, machine setup and the main loop. */
+#include "emu.h"
+#include "virtio.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLICE 20000
+
+typedef struct {
+  const char *kernel, *initrd, *append, *isa;
+  uint64_t mem_mib;
+  uint64_t max_insns;
+  int stats;
+  int verbose;
+} Options;
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: c2w-emu [options] KERNEL\n"
+          "  --memory MiB        guest RAM (default 256)\n"
+          "  --initrd FILE       initramfs image\n"
+          "  --append ARGS       kernel command line\n"
+          "  --max-insns N       stop with exit code 125 after N instructions\n"
+          "  --stats             print instruction count and MIPS to stderr at exit\n"
+          "  -v                  verbose (repeat for traps)\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  if (!s || !*s) return 0;
+  *out = strtoull(s, &end, 0);
+  return *end == 0;
+}
+
+static const char *opt_value(int argc, char **argv, int *k, const char *name) {
+  size_t n = strlen(name);
+  if (strncmp(argv[*k], name, n) != 0) return 0;
+  if (argv[*k][n] == '=') return argv[*k] + n + 1;
+  if (argv[*k][n] == 0 && *k + 1 < argc) return argv[++*k];
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, Options *o) {
+  memset(o, 0, sizeof(*o));
+  o->mem_mib = 256;
+  o->isa = "rv64imac_zicsr_zifencei";
+  for (int k = 1; k < argc; k++) {
+    const char *v;
+    if ((v = opt_value(argc, argv, &k, "--memory"))) {
+      if (!parse_u64(v, &o->mem_mib) || o->mem_mib < 16 || o->mem_mib > 2048) {
+        fprintf(stderr, "c2w-emu: bad --memory %s (16..2048 MiB)\n", v);
+        return 0;
+      }
+    } else if ((v = opt_value(argc, argv, &k, "--initrd"))) o->initrd = v;
+    else if ((v = opt_value(argc, argv, &k, "--append"))) o->append = v;
+    else if ((v = opt_value(argc, argv, &k, "--isa"))) o->isa = v;
+    else if ((v = opt_value(argc, argv, &k, "--max-insns"))) {
+      if (!parse_u64(v, &o->max_insns)) { fprintf(stderr, "c2w-emu: bad --max-insns\n"); return 0; }
+    } else if (!strcmp(argv[k], "--stats")) o->stats = 1;
+    else if (!strcmp(argv[k], "-v")) o->verbose++;
+    else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) { usage(); exit(0); }
+    else if (argv[k][0] == '-') { fprintf(stderr, "c2w-emu: unknown option %s\n", argv[k]); return 0; }
+    else if (!o->kernel) o->kernel = argv[k];
+    else { fprintf(stderr, "c2w-emu: unexpected argument %s\n", argv[k]); return 0; }
+  }
+  if (!o->kernel) { usage(); return 0; }
+  return 1;
+}
+
+/* Loads a whole file into guest RAM at pa; returns its size or -1. */
+static int64_t load_file(Machine *m, const char *path, uint64_t pa, uint64_t limit) {
+  FILE *f = fopen(path, "rb");
+  if (!f) { fprintf(stderr, "c2w-emu: cannot open %s\n", path); return -1; }
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *dst = size >= 0 ? phys_ram_ptr(m, pa, (uint64_t)size) : 0;
+  if (!dst || (uint64_t)size > limit) {
+    fprintf(stderr, "c2w-emu: %s (%ld bytes) does not fit in guest RAM\n", path, size);
+    fclose(f);
+    return -1;
+  }
+  size_t got = fread(dst, 1, (size_t)size, f);
+  fclose(f);
+  if (got != (size_t)size) { fprintf(stderr, "c2w-emu: short read on %s\n", path); return -1; }
+  return size;
+}
+
+static long file_size(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fclose(f);
+  return n;
+}
+
+static int machine_setup(Machine *m, const Options *o) {
+  memset(m, 0, sizeof(*m));
+  m->verbose = o->verbose;
+  m->ram_size = o->mem_mib << 20;
+  m->ram = calloc(1, (size_t)m->ram_size);
+  if (!m->ram) { fprintf(stderr, "c2w-emu: cannot allocate %llu MiB of guest RAM\n", (unsigned long long)o->mem_mib); return 0; }
+  plic_new(m, 31);
+  virtio_console_new(m, 0, 1);
+  virtio_rng_new(m, 1, 2);
+  uint64_t kbase = RAM_BASE + KERNEL_OFFSET;
+  uint64_t dtb_pa = RAM_BASE + m->ram_size - 0x10000;
+  uint64_t initrd_start = 0, initrd_end = 0;
+  if (o->initrd) {
+    long isz = file_size(o->initrd);
+    if (isz < 0) { fprintf(stderr, "c2w-emu: cannot open %s\n", o->initrd); return 0; }
+    initrd_start = (dtb_pa - (uint64_t)isz) & ~0xfffULL;
+    if (initrd_start < kbase + 0x1000000) { fprintf(stderr, "c2w-emu: initrd too large for RAM\n"); return 0; }
+    if (load_file(m, o->initrd, initrd_start, dtb_pa - initrd_start) < 0) return 0;
+    initrd_end = initrd_start + (uint64_t)isz;
+  }
+  uint64_t klimit = (initrd_start ? initrd_start : dtb_pa) - kbase;
+  if (load_file(m, o->kernel, kbase, klimit) < 0) return 0;
+  size_t dsz = fdt_build(m, phys_ram_ptr(m, dtb_pa, 0x10000), 0x10000, o->append, initrd_start,
+                         initrd_end, virtio_count(), o->isa);
+  if (!dsz) { fprintf(stderr, "c2w-emu: device tree too large\n"); return 0; }
+  cpu_reset(&m->cpu, m, kbase);
+  m->cpu.x[10] = 0;      /* a0: hart id */
+  m->cpu.x[11] = dtb_pa; /* a1: device tree */
+  m->time_origin_ns = host_now_ns();
+  return 1;
+}
+
+/* Sleeps until the next timer deadline or host input while the hart waits. */
+static void idle_wait(Machine *m) {
+  Cpu *c = &m->cpu;
+  uint64_t now = machine_time(m);
+  uint64_t ticks = c->stimecmp > now ? c->stimecmp - now : 0;
+  uint64_t ns = ticks > 100000000ULL ? 1000000000ULL : ticks * (1000000000ULL / TIMEBASE_HZ);
+  if (ns) host_wait(ns, !m->console_eof);
+}
+
+static int run(Machine *m, const Options *o) {
+  Cpu *c = &m->cpu;
+  uint64_t last_poll = 0;
+  while (!c->halted) {
+    uint64_t now = host_now_ns();
+    if (c->wfi || now - last_poll > 1000000) {
+      if (c->wfi) idle_wait(m);
+      virtio_poll(m);
+      last_poll = host_now_ns();
+    }
+    cpu_update_timer_irq(c);
+    if (c->wfi && (c->sip & c->sie)) c->wfi = 0;
+    if (c->wfi) continue;
+    int irq = check_interrupts(c);
+    if (irq >= 0) take_interrupt(c, irq);
+    cpu_run(c, SLICE);
+    if (o->max_insns && c->insn_count >= o->max_insns) {
+      fprintf(stderr, "c2w-emu: instruction limit reached (pc=%llx)\n", (unsigned long long)c->pc);
+      return 125;
+    }
+  }
+  return c->exit_code;
+}
+
+int main(int argc, char **argv) {
+  Options o;
+  static Machine m;
+  if (!parse_args(argc, argv, &o)) return 2;
+  if (!machine_setup(&m, &o)) return 1;
+  uint64_t t0 = host_now_ns();
+  int rc = run(&m, &o);
+  if (o.stats) {
+    double secs = (double)(host_now_ns() - t0) / 1e9;
+    fprintf(stderr, "c2w-emu: %llu instructions in %.3f s = %.1f MIPS\n",
+            (unsigned long long)m.cpu.insn_count, secs, secs > 0 ? (double)m.cpu.insn_count / secs / 1e6 : 0.0);
+  }
+  return rc;
+}

@@ -1,0 +1,17 @@
+/* Instruction handler declarations (defined in cpu_exec.c and fpu*.c). */
+#ifndef C2W_OPS_H
+#define C2W_OPS_H
+#include "emu.h"
+#define D(n) void op_##n(Cpu *c, const Insn *i);
+D(lui) D(auipc) D(jal) D(jalr) D(beq) D(bne) D(blt) D(bge) D(bltu) D(bgeu)
+D(lb) D(lh) D(lw) D(ld) D(lbu) D(lhu) D(lwu) D(sb) D(sh) D(sw) D(sd)
+D(addi) D(slti) D(sltiu) D(xori) D(ori) D(andi) D(slli) D(srli) D(srai)
+D(addiw) D(slliw) D(srliw) D(sraiw)
+D(add) D(sub) D(sll) D(slt) D(sltu) D(xor) D(srl) D(sra) D(or) D(and)
+D(addw) D(subw) D(sllw) D(srlw) D(sraw)
+D(mul) D(mulh) D(mulhsu) D(mulhu) D(div) D(divu) D(rem) D(remu)
+D(mulw) D(divw) D(divuw) D(remw) D(remuw)
+D(nop) D(illegal) D(ebreak) D(ecall) D(fence_i) D(sret) D(wfi) D(sfence_vma) D(csr)
+D(lr_w) D(lr_d) D(sc_w) D(sc_d) D(amo_w) D(amo_d)
+#undef D
+#endif
