@@ -147,6 +147,10 @@ typedef struct Machine {
 /* End the current run slice after this instruction (keeps counts exact). */
 #define END_SLICE(c) ((c)->slice_len -= (c)->slice_left, (c)->slice_left = 0)
 
+/* util.c: printf-free formatting (stderr) */
+void emu_log(const char *fmt, ...);
+int emu_snprintf(char *buf, size_t cap, const char *fmt, ...);
+
 /* cpu_exec.c */
 int64_t cpu_run(Cpu *c, int64_t n);
 void cpu_reset(Cpu *c, Machine *m, uint64_t pc);

@@ -1,6 +1,5 @@
 /* Flattened device tree (DTB, version 17) generator for our machine. */
 #include "emu.h"
-#include <stdio.h>
 #include <stdlib.h>
 
 typedef struct {
@@ -88,7 +87,7 @@ static void fdt_soc(Fdt *f, int n_virtio) {
   prop_u32(f, "#size-cells", 2);
   prop_str(f, "compatible", "simple-bus");
   prop(f, "ranges", 0, 0);
-  snprintf(name, sizeof(name), "plic@%llx", (unsigned long long)PLIC_BASE);
+  emu_snprintf(name, sizeof(name), "plic@%llx", (unsigned long long)PLIC_BASE);
   begin(f, name);
   prop(f, "compatible", plic_compat, sizeof(plic_compat));
   prop_reg64(f, PLIC_BASE, PLIC_SIZE);
@@ -102,7 +101,7 @@ static void fdt_soc(Fdt *f, int n_virtio) {
   end(f);
   for (int k = 0; k < n_virtio; k++) {
     uint64_t base = VIRTIO_BASE + VIRTIO_STRIDE * (uint64_t)k;
-    snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)base);
+    emu_snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)base);
     begin(f, name);
     prop_str(f, "compatible", "virtio,mmio");
     prop_reg64(f, base, VIRTIO_STRIDE);
@@ -132,7 +131,7 @@ size_t fdt_build(Machine *m, uint8_t *out, size_t cap, const char *bootargs,
   }
   end(f);
   fdt_cpus(f, isa);
-  snprintf(name, sizeof(name), "memory@%llx", (unsigned long long)RAM_BASE);
+  emu_snprintf(name, sizeof(name), "memory@%llx", (unsigned long long)RAM_BASE);
   begin(f, name);
   prop_str(f, "device_type", "memory");
   prop_reg64(f, RAM_BASE, m->ram_size);

@@ -1,9 +1,11 @@
 /* c2w-java guest emulator: command line, machine setup and the main loop. */
 #include "emu.h"
 #include "virtio.h"
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SLICE 20000
 
@@ -16,8 +18,7 @@ typedef struct {
 } Options;
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: c2w-emu [options] KERNEL\n"
+  emu_log("usage: c2w-emu [options] KERNEL\n"
           "  --memory MiB        guest RAM (default 256)\n"
           "  --initrd FILE       initramfs image\n"
           "  --append ARGS       kernel command line\n"
@@ -49,51 +50,56 @@ static int parse_args(int argc, char **argv, Options *o) {
     const char *v;
     if ((v = opt_value(argc, argv, &k, "--memory"))) {
       if (!parse_u64(v, &o->mem_mib) || o->mem_mib < 16 || o->mem_mib > 2048) {
-        fprintf(stderr, "c2w-emu: bad --memory %s (16..2048 MiB)\n", v);
+        emu_log("c2w-emu: bad --memory %s (16..2048 MiB)\n", v);
         return 0;
       }
     } else if ((v = opt_value(argc, argv, &k, "--initrd"))) o->initrd = v;
     else if ((v = opt_value(argc, argv, &k, "--append"))) o->append = v;
     else if ((v = opt_value(argc, argv, &k, "--isa"))) o->isa = v;
     else if ((v = opt_value(argc, argv, &k, "--max-insns"))) {
-      if (!parse_u64(v, &o->max_insns)) { fprintf(stderr, "c2w-emu: bad --max-insns\n"); return 0; }
+      if (!parse_u64(v, &o->max_insns)) { emu_log("c2w-emu: bad --max-insns\n"); return 0; }
     } else if (!strcmp(argv[k], "--stats")) o->stats = 1;
     else if (!strcmp(argv[k], "-v")) o->verbose++;
     else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) { usage(); exit(0); }
-    else if (argv[k][0] == '-') { fprintf(stderr, "c2w-emu: unknown option %s\n", argv[k]); return 0; }
+    else if (argv[k][0] == '-') { emu_log("c2w-emu: unknown option %s\n", argv[k]); return 0; }
     else if (!o->kernel) o->kernel = argv[k];
-    else { fprintf(stderr, "c2w-emu: unexpected argument %s\n", argv[k]); return 0; }
+    else { emu_log("c2w-emu: unexpected argument %s\n", argv[k]); return 0; }
   }
   if (!o->kernel) { usage(); return 0; }
   return 1;
 }
 
-/* Loads a whole file into guest RAM at pa; returns its size or -1. */
-static int64_t load_file(Machine *m, const char *path, uint64_t pa, uint64_t limit) {
-  FILE *f = fopen(path, "rb");
-  if (!f) { fprintf(stderr, "c2w-emu: cannot open %s\n", path); return -1; }
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *dst = size >= 0 ? phys_ram_ptr(m, pa, (uint64_t)size) : 0;
-  if (!dst || (uint64_t)size > limit) {
-    fprintf(stderr, "c2w-emu: %s (%ld bytes) does not fit in guest RAM\n", path, size);
-    fclose(f);
-    return -1;
-  }
-  size_t got = fread(dst, 1, (size_t)size, f);
-  fclose(f);
-  if (got != (size_t)size) { fprintf(stderr, "c2w-emu: short read on %s\n", path); return -1; }
-  return size;
+/* Size of a host file, or -1. */
+static long file_size(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return -1;
+  return (long)st.st_size;
 }
 
-static long file_size(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return -1;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fclose(f);
-  return n;
+/* Loads a whole file into guest RAM at pa; returns its size or -1. */
+static int64_t load_file(Machine *m, const char *path, uint64_t pa, uint64_t limit) {
+  long size = file_size(path);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0 || size < 0) {
+    emu_log("c2w-emu: cannot open %s\n", path);
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  uint8_t *dst = phys_ram_ptr(m, pa, (uint64_t)size);
+  if (!dst || (uint64_t)size > limit) {
+    emu_log("c2w-emu: %s (%ld bytes) does not fit in guest RAM\n", path, size);
+    close(fd);
+    return -1;
+  }
+  long got = 0;
+  while (got < size) {
+    ssize_t n = read(fd, dst + got, (size_t)(size - got));
+    if (n <= 0) break;
+    got += n;
+  }
+  close(fd);
+  if (got != size) { emu_log("c2w-emu: short read on %s\n", path); return -1; }
+  return size;
 }
 
 static int machine_setup(Machine *m, const Options *o) {
@@ -101,7 +107,7 @@ static int machine_setup(Machine *m, const Options *o) {
   m->verbose = o->verbose;
   m->ram_size = o->mem_mib << 20;
   m->ram = calloc(1, (size_t)m->ram_size);
-  if (!m->ram) { fprintf(stderr, "c2w-emu: cannot allocate %llu MiB of guest RAM\n", (unsigned long long)o->mem_mib); return 0; }
+  if (!m->ram) { emu_log("c2w-emu: cannot allocate %llu MiB of guest RAM\n", (unsigned long long)o->mem_mib); return 0; }
   plic_new(m, 31);
   virtio_console_new(m, 0, 1);
   virtio_rng_new(m, 1, 2);
@@ -110,9 +116,9 @@ static int machine_setup(Machine *m, const Options *o) {
   uint64_t initrd_start = 0, initrd_end = 0;
   if (o->initrd) {
     long isz = file_size(o->initrd);
-    if (isz < 0) { fprintf(stderr, "c2w-emu: cannot open %s\n", o->initrd); return 0; }
+    if (isz < 0) { emu_log("c2w-emu: cannot open %s\n", o->initrd); return 0; }
     initrd_start = (dtb_pa - (uint64_t)isz) & ~0xfffULL;
-    if (initrd_start < kbase + 0x1000000) { fprintf(stderr, "c2w-emu: initrd too large for RAM\n"); return 0; }
+    if (initrd_start < kbase + 0x1000000) { emu_log("c2w-emu: initrd too large for RAM\n"); return 0; }
     if (load_file(m, o->initrd, initrd_start, dtb_pa - initrd_start) < 0) return 0;
     initrd_end = initrd_start + (uint64_t)isz;
   }
@@ -120,7 +126,7 @@ static int machine_setup(Machine *m, const Options *o) {
   if (load_file(m, o->kernel, kbase, klimit) < 0) return 0;
   size_t dsz = fdt_build(m, phys_ram_ptr(m, dtb_pa, 0x10000), 0x10000, o->append, initrd_start,
                          initrd_end, virtio_count(), o->isa);
-  if (!dsz) { fprintf(stderr, "c2w-emu: device tree too large\n"); return 0; }
+  if (!dsz) { emu_log("c2w-emu: device tree too large\n"); return 0; }
   cpu_reset(&m->cpu, m, kbase);
   m->cpu.x[10] = 0;      /* a0: hart id */
   m->cpu.x[11] = dtb_pa; /* a1: device tree */
@@ -154,7 +160,7 @@ static int run(Machine *m, const Options *o) {
     if (irq >= 0) take_interrupt(c, irq);
     cpu_run(c, SLICE);
     if (o->max_insns && c->insn_count >= o->max_insns) {
-      fprintf(stderr, "c2w-emu: instruction limit reached (pc=%llx)\n", (unsigned long long)c->pc);
+      emu_log("c2w-emu: instruction limit reached (pc=%llx)\n", (unsigned long long)c->pc);
       return 125;
     }
   }
@@ -169,9 +175,11 @@ int main(int argc, char **argv) {
   uint64_t t0 = host_now_ns();
   int rc = run(&m, &o);
   if (o.stats) {
-    double secs = (double)(host_now_ns() - t0) / 1e9;
-    fprintf(stderr, "c2w-emu: %llu instructions in %.3f s = %.1f MIPS\n",
-            (unsigned long long)m.cpu.insn_count, secs, secs > 0 ? (double)m.cpu.insn_count / secs / 1e6 : 0.0);
+    uint64_t us = (host_now_ns() - t0) / 1000;
+    uint64_t mips10 = us ? m.cpu.insn_count * 10 / us : 0;
+    emu_log("c2w-emu: %llu instructions in %llu ms = %llu.%llu MIPS\n",
+            (unsigned long long)m.cpu.insn_count, (unsigned long long)(us / 1000),
+            (unsigned long long)(mips10 / 10), (unsigned long long)(mips10 % 10));
   }
   return rc;
 }

@@ -1,13 +1,12 @@
 /* Physical memory, MMIO dispatch, Sv39 translation, TLB fill and the slow
  * paths of loads, stores and instruction fetch. */
 #include "emu.h"
-#include <stdio.h>
 
 void machine_add_mmio(Machine *m, uint64_t base, uint64_t size, void *opaque,
                       int (*rd)(void *, uint64_t, int, uint64_t *),
                       int (*wr)(void *, uint64_t, int, uint64_t)) {
   if (m->n_mmio >= MMIO_MAX) {
-    fprintf(stderr, "emulator: too many MMIO regions\n");
+    emu_log("emulator: too many MMIO regions\n");
     return;
   }
   MmioRegion *r = &m->mmio[m->n_mmio++];

@@ -1,6 +1,5 @@
 /* Traps, interrupts, supervisor CSRs, the timer and the SBI implementation. */
 #include "emu.h"
-#include <stdio.h>
 
 static void trap_enter(Cpu *c, uint64_t cause, uint64_t tval, int is_irq) {
   uint64_t s = c->sstatus;
@@ -20,7 +19,7 @@ static void trap_enter(Cpu *c, uint64_t cause, uint64_t tval, int is_irq) {
 
 void raise_exception(Cpu *c, uint64_t cause, uint64_t tval) {
   if (c->m->verbose > 1)
-    fprintf(stderr, "trap cause=%llu tval=%llx pc=%llx\n", (unsigned long long)cause,
+    emu_log("trap cause=%llu tval=%llx pc=%llx\n", (unsigned long long)cause,
             (unsigned long long)tval, (unsigned long long)c->pc);
   trap_enter(c, cause, tval, 0);
 }

@@ -2,7 +2,6 @@
  * entropy devices. */
 #include "emu.h"
 #include "virtio.h"
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -27,7 +26,7 @@ void virtio_raise(VirtioDev *d) {
 
 static void virtio_fail(VirtioDev *d, const char *why) {
   /* A broken ring is a guest bug: report it through DEVICE_NEEDS_RESET. */
-  if (d->m->verbose) fprintf(stderr, "virtio%d: %s\n", d->index, why);
+  if (d->m->verbose) emu_log("virtio%d: %s\n", d->index, why);
   d->status |= 0x40;
   d->int_status |= 2;
   plic_set_irq(d->m->plic, d->irq, 1);
@@ -284,7 +283,7 @@ static void rng_notify(VirtioDev *d, int q) {
       for (uint32_t off = 0; off < ch.seg[k].len; off += 256) {
         uint32_t n = ch.seg[k].len - off > 256 ? 256 : ch.seg[k].len - off;
         if (getentropy(ch.seg[k].p + off, n) != 0) {
-          fprintf(stderr, "emulator: getentropy failed\n");
+          emu_log("emulator: getentropy failed\n");
           exit(1);
         }
         total += n;

@@ -25,6 +25,11 @@
 #define TEST_EQ(n, reg, expected) \
   li gp, n; li t6, expected; bne reg, t6, fail;
 
+/* Jumps to label unless running on our emulator (SBI implementation id
+ * 0xC2A): for checks of behaviour that OpenSBI in M-mode changes. */
+#define SKIP_UNLESS_C2W(label) \
+  li a7, 0x10; li a6, 1; ecall; li t6, 0xC2A; bne a1, t6, label;
+
 #define PUTS(label) la a0, label; call puts
 
 #define TEST_END                    \

@@ -1,0 +1,131 @@
+/* c2w-java guest init (PID 1). Freestanding: raw Linux syscalls, no libc, no
+ * floating point, so it runs on any RV64 core (built -march=rv64imac).
+ *
+ * Current stage: mounts /proc, /sys, /dev, /tmp and /run, then runs the
+ * command given after "--" on the kernel command line (argv[1..]) with
+ * /dev/console as stdio, waits for it, reports its status and powers off.
+ * Not yet: run configuration from the host (9p "info"), eth0/DHCP,
+ * /etc/resolv.conf and /etc/hosts, exit-status channel to the emulator. */
+
+typedef unsigned long ulong;
+typedef long slong;
+
+#define SYS_dup3 24
+#define SYS_mkdirat 34
+#define SYS_mount 40
+#define SYS_openat 56
+#define SYS_close 57
+#define SYS_write 64
+#define SYS_exit 93
+#define SYS_reboot 142
+#define SYS_clone 220
+#define SYS_execve 221
+#define SYS_wait4 260
+#define AT_FDCWD (-100)
+#define O_RDWR 2
+#define SIGCHLD 17
+
+static slong sys6(slong n, slong a, slong b, slong c, slong d, slong e, slong f) {
+  register slong a0 __asm__("a0") = a;
+  register slong a1 __asm__("a1") = b;
+  register slong a2 __asm__("a2") = c;
+  register slong a3 __asm__("a3") = d;
+  register slong a4 __asm__("a4") = e;
+  register slong a5 __asm__("a5") = f;
+  register slong a7 __asm__("a7") = n;
+  __asm__ volatile("ecall"
+                   : "+r"(a0)
+                   : "r"(a1), "r"(a2), "r"(a3), "r"(a4), "r"(a5), "r"(a7)
+                   : "memory");
+  return a0;
+}
+#define SYS(n, a, b, c, d, e) sys6(n, (slong)(a), (slong)(b), (slong)(c), (slong)(d), (slong)(e), 0)
+
+static ulong slen(const char *s) {
+  ulong n = 0;
+  while (s[n]) n++;
+  return n;
+}
+static void out(const char *s) { SYS(SYS_write, 2, s, slen(s), 0, 0); }
+static void out_num(slong v) {
+  char b[24];
+  int k = 23;
+  int neg = v < 0;
+  ulong u = neg ? (ulong)(-v) : (ulong)v;
+  b[k] = 0;
+  do { b[--k] = (char)('0' + u % 10); u /= 10; } while (u);
+  if (neg) b[--k] = '-';
+  out(b + k);
+}
+
+static void mount_fs(const char *src, const char *dst, const char *type) {
+  SYS(SYS_mkdirat, AT_FDCWD, dst, 0755, 0, 0);
+  slong r = SYS(SYS_mount, src, dst, type, 0, 0);
+  if (r < 0 && r != -16 /* EBUSY: already mounted */) {
+    out("init: mount "); out(dst); out(" failed: "); out_num(r); out("\n");
+  }
+}
+
+static void power_off(void) {
+  SYS(SYS_reboot, 0xfee1dead, 672274793, 0x4321fedc, 0, 0);
+  for (;;) SYS(SYS_exit, 0, 0, 0, 0, 0);
+}
+
+static void setup_console(void) {
+  slong fd = SYS(SYS_openat, AT_FDCWD, "/dev/console", O_RDWR, 0, 0);
+  if (fd < 0) return;
+  for (int k = 0; k < 3; k++)
+    if (fd != k) SYS(SYS_dup3, fd, k, 0, 0, 0);
+  if (fd > 2) SYS(SYS_close, fd, 0, 0, 0, 0);
+}
+
+static int run(char **argv, char **envp) {
+  slong pid = SYS(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) { out("init: fork failed\n"); return 127; }
+  if (pid == 0) {
+    slong r = SYS(SYS_execve, argv[0], argv, envp, 0, 0);
+    out("init: cannot run "); out(argv[0]); out(": "); out_num(r); out("\n");
+    SYS(SYS_exit, 127, 0, 0, 0, 0);
+  }
+  int status = 0;
+  for (;;) {
+    slong w = SYS(SYS_wait4, -1, &status, 0, 0, 0);
+    if (w == pid) break;
+    if (w < 0 && w != -4 /* EINTR */) return 127;
+  }
+  if ((status & 0x7f) == 0) return (status >> 8) & 0xff;
+  return 128 + (status & 0x7f);
+}
+
+int cmain(slong *sp) {
+  int argc = (int)sp[0];
+  char **argv = (char **)(sp + 1);
+  char **envp = argv + argc + 1;
+  mount_fs("devtmpfs", "/dev", "devtmpfs");
+  setup_console();
+  mount_fs("proc", "/proc", "proc");
+  mount_fs("sysfs", "/sys", "sysfs");
+  mount_fs("tmpfs", "/tmp", "tmpfs");
+  mount_fs("tmpfs", "/run", "tmpfs");
+  int status = 0;
+  if (argc > 1) {
+    status = run(argv + 1, envp);
+  } else {
+    out("init: no command given (kernel command line: ... -- CMD ARGS)\n");
+  }
+  out("init: command exited with status "); out_num(status); out("\n");
+  power_off();
+  return 0;
+}
+
+__asm__(".section .text._start\n"
+        ".globl _start\n"
+        "_start:\n"
+        "  .option push\n"
+        "  .option norelax\n"
+        "  lla gp, __global_pointer$\n"
+        "  .option pop\n"
+        "  mv a0, sp\n"
+        "  andi sp, sp, -16\n"
+        "  call cmain\n"
+        "1: j 1b\n");
