@@ -1,0 +1,83 @@
+#!/bin/bash
+# Builds the guest emulator (native and wasm32-wasi) and runs its tests:
+#   - ISA tests (tests/isa/*.S) natively, under Node's WASI, and in
+#     qemu-system-riscv64 (differential: same output expected);
+#   - a boot test (kernel + initramfs + our init running `echo hello`) natively
+#     and under Node, when the kernel is in the cache (kernel/build.sh builds it;
+#     set C2W_BUILD_KERNEL=1 to build it here, ~10-20 min).
+# Prints "N passed, M failed" last; exits non-zero on any failure.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${C2W_TEST_OUT:-$HERE/build/test}
+EMU=$HERE/emulator/build/native/c2w-emu
+WASM=$HERE/emulator/build/wasm/c2w-emu.wasm
+NODE_RUN=$HERE/emulator/tools/run-node.mjs
+passed=0; failed=0
+ok() { echo "PASS $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1${2:+: $2}"; failed=$((failed + 1)); }
+mkdir -p "$OUT"
+
+if make -s -C "$HERE/emulator" all >"$OUT/build.log" 2>&1; then ok "emulator build (native, wasm, function sizes)"
+else cat "$OUT/build.log"; bad "emulator build"; echo "$passed passed, $failed failed"; exit 1; fi
+
+run_native() { timeout 60 "$EMU" --max-insns 50000000 "$@"; }
+run_node() { C2W_PREOPENS="$OUT:$(dirname "${@: -1}")" timeout 120 node --no-warnings "$NODE_RUN" "$WASM" --max-insns 50000000 "$@"; }
+run_qemu() {
+  timeout 60 qemu-system-riscv64 -M virt -m 256M -nographic -bios default -kernel "$1" \
+    -monitor none -serial stdio </dev/null 2>/dev/null | tr -d '\r'
+}
+# The part of a test's output that is compared: from BEGIN on, else the last line.
+result_of() { if grep -q '^BEGIN' "$1"; then sed -n '/^BEGIN/,$p' "$1"; else tail -n 1 "$1"; fi; }
+
+for src in "$HERE"/tests/isa/*.S; do
+  name=$(basename "$src" .S)
+  if ! "$HERE/tests/isa/build-run.sh" "$OUT" "$src" >"$OUT/$name.build.log" 2>&1; then
+    cat "$OUT/$name.build.log"; bad "$name: assemble"; continue; fi
+  bin=$OUT/$name.bin
+  want_rc=0; want_last=PASS
+  if [ "$name" = selfcheck_fail ]; then want_rc=7; want_last="FAIL 0000000000000007"; fi
+  run_native "$bin" >"$OUT/$name.native.out" 2>&1; rc=$?
+  if [ $rc = $want_rc ] && [ "$(tail -n 1 "$OUT/$name.native.out")" = "$want_last" ]; then ok "$name (native)"
+  else bad "$name (native)" "exit $rc, $(tail -n 1 "$OUT/$name.native.out")"; fi
+  run_node "$bin" >"$OUT/$name.node.out" 2>&1; rc=$?
+  if [ $rc = $want_rc ] && cmp -s "$OUT/$name.native.out" "$OUT/$name.node.out"; then ok "$name (node wasm)"
+  else bad "$name (node wasm)" "exit $rc, $(tail -n 1 "$OUT/$name.node.out")"; fi
+  if command -v qemu-system-riscv64 >/dev/null; then
+    run_qemu "$bin" >"$OUT/$name.qemu.out"
+    if [ "$(result_of "$OUT/$name.qemu.out")" = "$(result_of "$OUT/$name.native.out")" ]; then ok "$name (same as qemu)"
+    else bad "$name (same as qemu)" "qemu: $(tail -n 1 "$OUT/$name.qemu.out")"; fi
+  fi
+done
+
+# Host-side errors are reported, not crashes.
+"$EMU" --memory abc x >"$OUT/badarg.out" 2>&1; rc=$?
+if [ $rc = 2 ] && grep -q 'bad --memory' "$OUT/badarg.out"; then ok "bad argument rejected"; else bad "bad argument rejected" "exit $rc"; fi
+"$EMU" "$OUT/does-not-exist.bin" >"$OUT/nofile.out" 2>&1; rc=$?
+if [ $rc = 1 ] && grep -q 'cannot open' "$OUT/nofile.out"; then ok "missing kernel reported"; else bad "missing kernel reported" "exit $rc"; fi
+
+# Boot test.
+if [ "${C2W_BUILD_KERNEL:-0}" = 1 ]; then KERNEL=$("$HERE/kernel/build.sh"); else KERNEL=$("$HERE/kernel/build.sh" --print-path 2>/dev/null); fi
+if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
+  BOOT=$OUT/boot; mkdir -p "$BOOT"
+  if "$HERE/init/build.sh" "$BOOT/init" && \
+     riscv64-linux-gnu-gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pic -no-pie \
+       -march=rv64imac -mabi=lp64 -O2 -Wl,--build-id=none -o "$BOOT/echo" "$HERE/tests/guest/echo.c" && \
+     python3 "$HERE/tools/mkinitramfs.py" "$BOOT/initrd.cpio" dir:/dev dev:/dev/console=c,5,1 dir:/bin \
+       dir:/proc dir:/sys dir:/tmp dir:/run file:/init="$BOOT/init" file:/bin/echo="$BOOT/echo"; then
+    cp "$KERNEL" "$BOOT/Image"
+    ARGS=(--max-insns 400000000 --initrd "$BOOT/initrd.cpio" --append "console=hvc0 quiet -- /bin/echo hello from c2w" "$BOOT/Image")
+    timeout 120 "$EMU" "${ARGS[@]}" </dev/null >"$BOOT/native.out" 2>&1; rc=$?
+    if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/native.out"); then ok "boot to init: echo (native)"
+    else tail -5 "$BOOT/native.out"; bad "boot to init: echo (native)" "exit $rc"; fi
+    C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" "${ARGS[@]}" </dev/null >"$BOOT/node.out" 2>&1; rc=$?
+    if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/node.out"); then ok "boot to init: echo (node wasm)"
+    else tail -5 "$BOOT/node.out"; bad "boot to init: echo (node wasm)" "exit $rc"; fi
+  else
+    bad "boot test: build init/initramfs"
+  fi
+else
+  echo "SKIP boot test: no cached kernel (run guest/kernel/build.sh or set C2W_BUILD_KERNEL=1)"
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
