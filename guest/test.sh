@@ -62,8 +62,10 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
   if "$HERE/init/build.sh" "$BOOT/init" && \
      riscv64-linux-gnu-gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pic -no-pie \
        -march=rv64imac -mabi=lp64 -O2 -Wl,--build-id=none -o "$BOOT/echo" "$HERE/tests/guest/echo.c" && \
+     riscv64-linux-gnu-gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pic -no-pie \
+       -march=rv64imac -mabi=lp64 -O2 -Wl,--build-id=none -o "$BOOT/sleep" "$HERE/tests/guest/sleep.c" && \
      python3 "$HERE/tools/mkinitramfs.py" "$BOOT/initrd.cpio" dir:/dev dev:/dev/console=c,5,1 dir:/bin \
-       dir:/proc dir:/sys dir:/tmp dir:/run file:/init="$BOOT/init" file:/bin/echo="$BOOT/echo"; then
+       dir:/proc dir:/sys dir:/tmp dir:/run file:/init="$BOOT/init" file:/bin/echo="$BOOT/echo" file:/bin/sleep="$BOOT/sleep"; then
     cp "$KERNEL" "$BOOT/Image"
     ARGS=(--max-insns 400000000 --initrd "$BOOT/initrd.cpio" --append "console=hvc0 quiet -- /bin/echo hello from c2w" "$BOOT/Image")
     timeout 120 "$EMU" "${ARGS[@]}" </dev/null >"$BOOT/native.out" 2>&1; rc=$?
@@ -72,6 +74,15 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
     C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" "${ARGS[@]}" </dev/null >"$BOOT/node.out" 2>&1; rc=$?
     if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/node.out"); then ok "boot to init: echo (node wasm)"
     else tail -5 "$BOOT/node.out"; bad "boot to init: echo (node wasm)" "exit $rc"; fi
+    # virtio-net with QEMU stream framing (native; Node's WASI has no sockets)
+    timeout 240 python3 "$HERE/tests/net_test.py" "$EMU" "$BOOT/Image" "$BOOT/initrd.cpio" >"$BOOT/net.out" 2>&1
+    while IFS= read -r line; do
+      case "$line" in
+        "PASS "*) ok "net: ${line#PASS }" ;;
+        "FAIL "*) bad "net: ${line#FAIL }" ;;
+      esac
+    done <"$BOOT/net.out"
+    grep -q '^PASS ' "$BOOT/net.out" || { tail -20 "$BOOT/net.out"; bad "net test ran"; }
   else
     bad "boot test: build init/initramfs"
   fi

@@ -1,15 +1,18 @@
 /* c2w-java guest init (PID 1). Freestanding: raw Linux syscalls, no libc, no
  * floating point, so it runs on any RV64 core (built -march=rv64imac).
  *
- * Current stage: mounts /proc, /sys, /dev, /tmp and /run, then runs the
+ * Current stage: mounts /proc, /sys, /dev, /tmp and /run, brings up lo and
+ * eth0 (static address from C2W_IP=a.b.c.d if given), then runs the
  * command given after "--" on the kernel command line (argv[1..]) with
  * /dev/console as stdio, waits for it, reports its status and powers off.
- * Not yet: run configuration from the host (9p "info"), eth0/DHCP,
+ * Not yet: run configuration from the host (9p "info"), DHCP,
  * /etc/resolv.conf and /etc/hosts, exit-status channel to the emulator. */
 
 typedef unsigned long ulong;
 typedef long slong;
 
+#define SYS_ioctl 29
+#define SYS_socket 198
 #define SYS_dup3 24
 #define SYS_mkdirat 34
 #define SYS_mount 40
@@ -66,6 +69,79 @@ static void mount_fs(const char *src, const char *dst, const char *type) {
   }
 }
 
+/* ---- network interfaces ---- */
+struct ifreq_s {
+  char name[16];
+  union {
+    short flags;
+    unsigned char addr[24]; /* struct sockaddr_in at the start */
+  } u;
+};
+
+static void ifname(struct ifreq_s *r, const char *name) {
+  for (int k = 0; k < 16; k++) r->name[k] = 0;
+  for (int k = 0; k < 15 && name[k]; k++) r->name[k] = name[k];
+  for (int k = 0; k < 24; k++) r->u.addr[k] = 0;
+}
+
+static int if_up(int sock, const char *name) {
+  struct ifreq_s r;
+  ifname(&r, name);
+  if (SYS(SYS_ioctl, sock, 0x8913 /* SIOCGIFFLAGS */, &r, 0, 0) < 0) return -1;
+  r.u.flags |= 1; /* IFF_UP */
+  return (int)SYS(SYS_ioctl, sock, 0x8914 /* SIOCSIFFLAGS */, &r, 0, 0);
+}
+
+/* Parses a dotted IPv4 address into 4 bytes; returns 0 on bad input. */
+static int parse_ip4(const char *s, unsigned char out[4]) {
+  for (int k = 0; k < 4; k++) {
+    int v = 0, digits = 0;
+    while (*s >= '0' && *s <= '9' && digits < 3) { v = v * 10 + (*s++ - '0'); digits++; }
+    if (!digits || v > 255) return 0;
+    out[k] = (unsigned char)v;
+    if (k < 3 && *s++ != '.') return 0;
+  }
+  return *s == 0;
+}
+
+static int if_set_ip4(int sock, const char *name, const unsigned char ip[4], int prefix) {
+  struct ifreq_s r;
+  ifname(&r, name);
+  r.u.addr[0] = 2; /* AF_INET */
+  for (int k = 0; k < 4; k++) r.u.addr[4 + k] = ip[k];
+  if (SYS(SYS_ioctl, sock, 0x8916 /* SIOCSIFADDR */, &r, 0, 0) < 0) return -1;
+  unsigned mask = prefix ? ~0u << (32 - prefix) : 0;
+  for (int k = 0; k < 4; k++) r.u.addr[4 + k] = (unsigned char)(mask >> (24 - 8 * k));
+  return (int)SYS(SYS_ioctl, sock, 0x891c /* SIOCSIFNETMASK */, &r, 0, 0);
+}
+
+static const char *getenv_(char **envp, const char *key) {
+  for (; *envp; envp++) {
+    const char *e = *envp, *k = key;
+    while (*k && *e == *k) { e++; k++; }
+    if (!*k && *e == '=') return e + 1;
+  }
+  return 0;
+}
+
+/* Brings up lo and eth0. C2W_IP=a.b.c.d (kernel command line, passed to init
+ * as environment) gives eth0 a static /24 address until DHCP is done. */
+static void setup_network(char **envp) {
+  slong sock = SYS(SYS_socket, 2 /* AF_INET */, 2 /* SOCK_DGRAM */, 0, 0, 0);
+  if (sock < 0) { out("init: no socket for interface setup\n"); return; }
+  if_up((int)sock, "lo");
+  if (if_up((int)sock, "eth0") == 0) {
+    const char *ip = getenv_(envp, "C2W_IP");
+    unsigned char a[4];
+    if (ip && parse_ip4(ip, a)) {
+      if (if_set_ip4((int)sock, "eth0", a, 24) < 0) out("init: cannot set eth0 address\n");
+    } else if (ip) {
+      out("init: bad C2W_IP "); out(ip); out("\n");
+    }
+  }
+  SYS(SYS_close, sock, 0, 0, 0, 0);
+}
+
 static void power_off(void) {
   SYS(SYS_reboot, 0xfee1dead, 672274793, 0x4321fedc, 0, 0);
   for (;;) SYS(SYS_exit, 0, 0, 0, 0, 0);
@@ -107,6 +183,7 @@ int cmain(slong *sp) {
   mount_fs("sysfs", "/sys", "sysfs");
   mount_fs("tmpfs", "/tmp", "tmpfs");
   mount_fs("tmpfs", "/run", "tmpfs");
+  setup_network(envp);
   int status = 0;
   if (argc > 1) {
     status = run(argv + 1, envp);

@@ -2,6 +2,7 @@
  * natively and on wasi-libc (poll() maps to poll_oneoff there). */
 #define _GNU_SOURCE
 #include "emu.h"
+#include "virtio.h"
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -40,12 +41,16 @@ int host_console_read(uint8_t *buf, size_t len) {
   return (int)n;
 }
 
+/* Sleeps until timeout, stdin input or network activity. */
 void host_wait(uint64_t timeout_ns, int watch_stdin) {
   int ms = (int)((timeout_ns + 999999) / 1000000);
   if (ms > 1000) ms = 1000;
-  if (watch_stdin) {
-    stdin_ready(ms);
-  } else if (ms > 0) {
+  struct pollfd p[4];
+  int n = 0;
+  if (watch_stdin) { p[0].fd = 0; p[0].events = POLLIN; p[0].revents = 0; n = 1; }
+  n += virtio_net_pollfds(p + n, 4 - n);
+  if (n > 0 && poll(p, (nfds_t)n, ms) >= 0) return;
+  if (ms > 0) { /* nothing to watch (or poll unsupported): plain sleep */
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, 0);
   }

@@ -15,6 +15,8 @@ typedef struct {
   uint64_t max_insns;
   int stats;
   int verbose;
+  int net_fd; /* listening socket for virtio-net, -1: no network */
+  uint8_t mac[6];
 } Options;
 
 static void usage(void) {
@@ -23,6 +25,9 @@ static void usage(void) {
           "  --initrd FILE       initramfs image\n"
           "  --append ARGS       kernel command line\n"
           "  --max-insns N       stop with exit code 125 after N instructions\n"
+          "  --net=socket        virtio-net over the listening socket on fd 3\n"
+          "  --net=socket=listenfd=N  ... on fd N\n"
+          "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n"
           "  --stats             print instruction count and MIPS to stderr at exit\n"
           "  -v                  verbose (repeat for traps)\n");
 }
@@ -46,6 +51,8 @@ static int parse_args(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof(*o));
   o->mem_mib = 256;
   o->isa = "rv64imac_zicsr_zifencei";
+  o->net_fd = -1;
+  virtio_net_parse_mac("02:00:00:00:00:01", o->mac);
   for (int k = 1; k < argc; k++) {
     const char *v;
     if ((v = opt_value(argc, argv, &k, "--memory"))) {
@@ -58,6 +65,16 @@ static int parse_args(int argc, char **argv, Options *o) {
     else if ((v = opt_value(argc, argv, &k, "--isa"))) o->isa = v;
     else if ((v = opt_value(argc, argv, &k, "--max-insns"))) {
       if (!parse_u64(v, &o->max_insns)) { emu_log("c2w-emu: bad --max-insns\n"); return 0; }
+    } else if ((v = opt_value(argc, argv, &k, "--net"))) {
+      uint64_t fd = 3;
+      if (strcmp(v, "socket") != 0 &&
+          (strncmp(v, "socket=listenfd=", 16) != 0 || !parse_u64(v + 16, &fd) || fd > 1000000)) {
+        emu_log("c2w-emu: bad --net %s (socket or socket=listenfd=N)\n", v);
+        return 0;
+      }
+      o->net_fd = (int)fd;
+    } else if ((v = opt_value(argc, argv, &k, "--mac"))) {
+      if (!virtio_net_parse_mac(v, o->mac)) { emu_log("c2w-emu: bad --mac %s\n", v); return 0; }
     } else if (!strcmp(argv[k], "--stats")) o->stats = 1;
     else if (!strcmp(argv[k], "-v")) o->verbose++;
     else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) { usage(); exit(0); }
@@ -111,6 +128,7 @@ static int machine_setup(Machine *m, const Options *o) {
   plic_new(m, 31);
   virtio_console_new(m, 0, 1);
   virtio_rng_new(m, 1, 2);
+  if (o->net_fd >= 0 && !virtio_net_new(m, 2, 3, o->net_fd, o->mac)) return 0;
   uint64_t kbase = RAM_BASE + KERNEL_OFFSET;
   uint64_t dtb_pa = RAM_BASE + m->ram_size - 0x10000;
   uint64_t initrd_start = 0, initrd_end = 0;

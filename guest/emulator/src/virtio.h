@@ -49,4 +49,8 @@ size_t chain_read(const VirtChain *ch, uint8_t *out, size_t cap);
 size_t chain_write(const VirtChain *ch, const uint8_t *data, size_t len);
 void virtio_raise(VirtioDev *d);
 int virtio_count(void);
+struct pollfd;
+VirtioDev *virtio_net_new(Machine *m, int index, int irq, int listen_fd, const uint8_t mac[6]);
+int virtio_net_pollfds(struct pollfd *p, int max);
+int virtio_net_parse_mac(const char *str, uint8_t mac[6]);
 #endif
