@@ -50,7 +50,7 @@ static const char *opt_value(int argc, char **argv, int *k, const char *name) {
 static int parse_args(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof(*o));
   o->mem_mib = 256;
-  o->isa = "rv64imac_zicsr_zifencei";
+  o->isa = "rv64imafdc_zicsr_zifencei";
   o->net_fd = -1;
   virtio_net_parse_mac("02:00:00:00:00:01", o->mac);
   for (int k = 1; k < argc; k++) {

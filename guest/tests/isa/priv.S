@@ -41,6 +41,16 @@ u6: rdcycle a0
   j fail
   .align 2
 t6h: csrr t0, scause; li t1, 2; bne t0, t1, fail
+  /* FP instructions are illegal while sstatus.FS is Off */
+  li gp, 12; li t0, 0x6000; csrc sstatus, t0; SET_TRAP(t12h)
+  fadd.d fa0, fa0, fa0
+  j fail
+  .align 2
+t12h: csrr t0, scause; li t1, 2; bne t0, t1, fail
+  li gp, 13; li t0, 0x2000; csrs sstatus, t0; SET_TRAP(unexpected_trap)
+  fadd.d fa0, fa0, fa0
+  csrr t0, sstatus; srli t0, t0, 13; andi t0, t0, 3; li t1, 3; bne t0, t1, fail  /* now Dirty */
+  csrr t0, sstatus; bgez t0, fail                                              /* SD set */
   /* sret restores SIE from SPIE and returns to S when SPP=1 */
   li gp, 7; li t0, 0x100; csrs sstatus, t0; li t0, 0x20; csrs sstatus, t0
   la t0, s7; csrw sepc, t0; sret; j fail
