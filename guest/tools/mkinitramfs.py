@@ -3,6 +3,7 @@
 
 usage: mkinitramfs.py OUT.cpio SPEC...
 SPEC is one of:  dir:PATH   file:PATH=HOSTFILE (mode 0755)   dev:PATH=c,MAJOR,MINOR
+                 link:PATH=TARGET (symbolic link)
 """
 import os
 import sys
@@ -33,6 +34,9 @@ def main(argv):
             path, _, host = rest.partition("=")
             with open(host, "rb") as f:
                 blob += entry(ino, path.lstrip("/"), 0o100755, f.read())
+        elif kind == "link":
+            path, _, target = rest.partition("=")
+            blob += entry(ino, path.lstrip("/"), 0o120777, target.encode())
         elif kind == "dev":
             path, _, dev = rest.partition("=")
             typ, maj, mnr = dev.split(",")

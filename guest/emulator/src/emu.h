@@ -23,6 +23,10 @@
 #define VIRTIO_STRIDE 0x1000ULL
 #define VIRTIO_MAX 8
 #define TIMEBASE_HZ 10000000ULL
+/* c2w exit device: a 32-bit write of status S at offset 0 ends the emulator
+ * with exit status S & 0xff (used by init to report the command's status) */
+#define EXITDEV_BASE 0x00100000ULL
+#define EXITDEV_SIZE 0x1000ULL
 
 /* ---- privilege levels ---- */
 #define PRV_U 0

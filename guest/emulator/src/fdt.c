@@ -99,6 +99,11 @@ static void fdt_soc(Fdt *f, int n_virtio) {
   prop_u32(f, "riscv,ndev", 31);
   prop_u32(f, "phandle", PH_PLIC);
   end(f);
+  emu_snprintf(name, sizeof(name), "exit@%llx", (unsigned long long)EXITDEV_BASE);
+  begin(f, name);
+  prop_str(f, "compatible", "c2w-java,exit");
+  prop_reg64(f, EXITDEV_BASE, EXITDEV_SIZE);
+  end(f);
   for (int k = 0; k < n_virtio; k++) {
     uint64_t base = VIRTIO_BASE + VIRTIO_STRIDE * (uint64_t)k;
     emu_snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)base);

@@ -119,6 +119,20 @@ static int64_t load_file(Machine *m, const char *path, uint64_t pa, uint64_t lim
   return size;
 }
 
+static int exitdev_read(void *opaque, uint64_t off, int size, uint64_t *val) {
+  *val = 0;
+  return 1;
+}
+static int exitdev_write(void *opaque, uint64_t off, int size, uint64_t val) {
+  Machine *m = opaque;
+  if (off == 0 && size == 4) {
+    m->cpu.halted = 1;
+    m->cpu.exit_code = (int)(val & 0xff);
+    END_SLICE(&m->cpu);
+  }
+  return 1;
+}
+
 static int machine_setup(Machine *m, const Options *o) {
   memset(m, 0, sizeof(*m));
   m->verbose = o->verbose;
@@ -126,6 +140,7 @@ static int machine_setup(Machine *m, const Options *o) {
   m->ram = calloc(1, (size_t)m->ram_size);
   if (!m->ram) { emu_log("c2w-emu: cannot allocate %llu MiB of guest RAM\n", (unsigned long long)o->mem_mib); return 0; }
   plic_new(m, 31);
+  machine_add_mmio(m, EXITDEV_BASE, EXITDEV_SIZE, m, exitdev_read, exitdev_write);
   virtio_console_new(m, 0, 1);
   virtio_rng_new(m, 1, 2);
   if (o->net_fd >= 0 && !virtio_net_new(m, 2, 3, o->net_fd, o->mac)) return 0;
