@@ -146,7 +146,13 @@ ALU(remuw, (uint32_t)b == 0 ? SEXT32(a) : SEXT32((uint32_t)a % (uint32_t)b))
 
 /* ---- system ---- */
 OP(nop) { NEXT(); }
-OP(illegal) { raise_exception(c, EXC_ILLEGAL, i->raw); }
+OP(illegal) {
+  uint32_t raw;
+  if (UNLIKELY(c->fetch_page == FETCH_INVALID)) { /* see fetch_invalidate */
+    if (!fetch_slow(c, &raw)) return;
+  }
+  raise_exception(c, EXC_ILLEGAL, INSN_BITS(i));
+}
 OP(ebreak) { raise_exception(c, EXC_BREAKPOINT, c->pc); }
 OP(ecall) {
   if (c->priv == PRV_S) {
@@ -159,7 +165,7 @@ OP(ecall) {
 }
 OP(fence_i) { NEXT(); }
 OP(sret) {
-  if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+  if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
   uint64_t s = c->sstatus;
   c->priv = (s & SST_SPP) ? PRV_S : PRV_U;
   s = (s & SST_SPIE) ? (s | SST_SIE) : (s & ~SST_SIE);
@@ -168,17 +174,17 @@ OP(sret) {
   c->sstatus = s;
   c->pc = c->sepc;
   c->resv_valid = 0;
-  c->fetch_tag = 0;
+  fetch_invalidate(c);
   END_SLICE(c); /* re-check interrupts */
 }
 OP(wfi) {
-  if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+  if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
   NEXT();
   if (!(c->sip & c->sie)) c->wfi = 1;
   END_SLICE(c);
 }
 OP(sfence_vma) {
-  if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+  if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
   tlb_flush(c);
   NEXT();
 }
@@ -191,12 +197,17 @@ OP(csr) {
   uint64_t old = 0;
   int csr = i->imm;
   int writes = kind == 1 || i->rs1 != 0;
+  if ((csr == 0xc00 || csr == 0xc02) && !c->first) { /* exact count: re-run first in a slice */
+    c->redo = 1;
+    END_SLICE(c);
+    return;
+  }
   /* csrrw with rd=x0 must not read (side effects); reading is side-effect free here */
-  if (!csr_read(c, csr, &old)) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+  if (!csr_read(c, csr, &old)) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
   if (writes) {
-    if ((csr >> 10) == 3) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+    if ((csr >> 10) == 3) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
     uint64_t nv = kind == 1 ? src : kind == 2 ? (old | src) : (old & ~src);
-    if (!csr_write(c, csr, nv)) { raise_exception(c, EXC_ILLEGAL, i->raw); return; }
+    if (!csr_write(c, csr, nv)) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
   }
   c->x[i->rd] = old;
   NEXT();
@@ -287,34 +298,53 @@ OP(amo_d) {
 }
 
 /* ---- the interpreter loop ---- */
-static int fetch(Cpu *c, uint32_t *raw) {
-  uint64_t pc = c->pc;
-  if (LIKELY(c->fetch_tag == (pc >> 12) + 1 && (pc & 0xfff) <= 0xffc)) {
-    memcpy(raw, c->fetch_base + (pc & 0xfff), 4);
-    return 1;
-  }
-  return fetch_slow(c, raw);
+/* Fast fetch: fetch_page is the page-aligned va of the current fetch page
+ * (one XOR and compare tests "same page and the 32 bits fit"). When invalid
+ * it is FETCH_INVALID (a non-canonical, non-RAM address) and fetch_base
+ * points to a zero page: a pc inside that page then reads 0, decodes as
+ * illegal, and op_illegal takes the slow path, which raises the right fault. */
+static const uint8_t zero_page[4096];
+
+void fetch_invalidate(Cpu *c) {
+  c->fetch_page = FETCH_INVALID;
+  c->fetch_base = (uint8_t *)zero_page;
 }
 
-/* Runs at most n instructions (fewer if a handler ends the slice).
- * Returns the number of loop iterations executed. */
+static inline void step(Cpu *c, Insn *cache) {
+  uint64_t pc = c->pc;
+  uint32_t raw;
+  if (LIKELY((pc ^ c->fetch_page) <= 0xffc)) {
+    memcpy(&raw, c->fetch_base + (pc & 0xfff), 4);
+  } else if (!fetch_slow(c, &raw)) {
+    return;
+  }
+  Insn *d = &cache[(pc >> 1) & (DCACHE_SIZE - 1)];
+  if (UNLIKELY(d->raw != raw)) decode(raw, d);
+  d->fn(c, d);
+}
+
+/* Runs at most n instructions; a handler ends the slice early with
+ * END_SLICE (c->stop). The first instruction runs with c->first set, so a
+ * handler that needs an exact retired-instruction count (counter CSRs) can
+ * ask to be re-run at the start of the next slice (c->redo).
+ * The decode cache is keyed by pc and validated by the 32 raw bits at pc
+ * (for a compressed instruction these include the next halfword, which only
+ * costs a re-decode when that halfword changes). Returns the number run. */
 int64_t cpu_run(Cpu *c, int64_t n) {
   Insn *cache = c->dcache;
-  c->slice_left = n;
-  c->slice_len = n;
-  while (c->slice_left > 0) {
-    uint32_t raw;
-    c->slice_left--;
-    if (UNLIKELY(!fetch(c, &raw))) continue;
-    if ((raw & 3) != 3) raw &= 0xffff;
-    Insn *d = &cache[(c->pc >> 1) & (DCACHE_SIZE - 1)];
-    if (UNLIKELY(d->raw != raw || d->fn == 0)) decode(raw, d);
-    d->fn(c, d);
+  if (n <= 0) return 0;
+  c->stop = 0;
+  c->redo = 0;
+  c->first = 1;
+  step(c, cache);
+  c->first = 0;
+  int64_t left = n - 1;
+  while (left > 0 && !c->stop) {
+    left--;
+    step(c, cache);
   }
-  int64_t done = c->slice_len - c->slice_left;
+  int64_t done = n - left - c->redo;
   c->insn_count += (uint64_t)done;
-  c->slice_len = 0;
-  c->slice_left = 0;
   return done;
 }
 
@@ -323,9 +353,10 @@ void cpu_reset(Cpu *c, Machine *m, uint64_t pc) {
   memset(c, 0, sizeof(*c));
   c->m = m;
   c->dcache = dc ? dc : calloc(DCACHE_SIZE, sizeof(Insn));
-  memset(c->dcache, 0, DCACHE_SIZE * sizeof(Insn));
+  for (uint32_t k = 0; k < DCACHE_SIZE; k++) decode(0, &c->dcache[k]);
   c->pc = pc;
   c->priv = PRV_S;
   c->sstatus = SST_UXL;
   c->stimecmp = ~0ULL;
+  fetch_invalidate(c);
 }

@@ -106,7 +106,7 @@ void decode(uint32_t raw, Insn *d) {
   d->raw = raw;
   if ((raw & 3) != 3) {
     d->len = 2;
-    decode_c(raw, d);
+    decode_c(raw & 0xffff, d);
     return;
   }
   d->len = 4;

@@ -81,6 +81,9 @@ struct Insn {
   uint8_t len;
 };
 
+/* the instruction's own bits (stval of an illegal-instruction trap) */
+#define INSN_BITS(i) ((i)->len == 2 ? ((i)->raw & 0xffff) : (i)->raw)
+
 #define TLB_SIZE 256
 typedef struct {
   uint64_t tag;    /* virtual page number + 1 (0 = invalid) */
@@ -99,12 +102,11 @@ struct Cpu {
   uint64_t f[32];
   uint64_t pc;
   int priv;
-  /* slice control: the run loop executes while slice_left > 0 */
-  int64_t slice_left;
+  /* slice control (see cpu_run) */
+  int stop, first, redo;
   uint64_t insn_count; /* retired instructions before the current slice */
-  int64_t slice_len;
-  /* fetch fast path */
-  uint64_t fetch_tag; /* page va + 1, 0 = invalid */
+  /* fetch fast path (see fetch_invalidate) */
+  uint64_t fetch_page;
   uint8_t *fetch_base;
   /* CSRs */
   uint64_t sstatus, sie, sip, stvec, sscratch, sepc, scause, stval, satp;
@@ -149,7 +151,9 @@ typedef struct Machine {
 } Machine;
 
 /* End the current run slice after this instruction (keeps counts exact). */
-#define END_SLICE(c) ((c)->slice_len -= (c)->slice_left, (c)->slice_left = 0)
+#define END_SLICE(c) ((c)->stop = 1)
+#define FETCH_INVALID 0x0000800000000000ULL
+void fetch_invalidate(Cpu *c);
 
 /* util.c: printf-free formatting (stderr) */
 void emu_log(const char *fmt, ...);

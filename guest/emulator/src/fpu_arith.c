@@ -18,7 +18,7 @@ static int fp_rm(Cpu *c, const Insn *i) {
 int fp_enter(Cpu *c, const Insn *i) {
   int rm = fp_rm(c, i);
   if (!(c->sstatus & SST_FS) || rm < 0) {
-    raise_exception(c, EXC_ILLEGAL, i->raw);
+    raise_exception(c, EXC_ILLEGAL, INSN_BITS(i));
     return -1;
   }
   return rm;

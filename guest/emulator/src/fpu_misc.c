@@ -7,7 +7,7 @@ int fp_enter(Cpu *c, const Insn *i);
 
 static int fs_on(Cpu *c, const Insn *i) {
   if (c->sstatus & SST_FS) return 1;
-  raise_exception(c, EXC_ILLEGAL, i->raw);
+  raise_exception(c, EXC_ILLEGAL, INSN_BITS(i));
   return 0;
 }
 #define NEXT() (c->pc += i->len)

@@ -56,7 +56,7 @@ void tlb_flush(Cpu *c) {
   memset(c->tlb_r, 0, sizeof(c->tlb_r));
   memset(c->tlb_w, 0, sizeof(c->tlb_w));
   memset(c->tlb_x, 0, sizeof(c->tlb_x));
-  c->fetch_tag = 0;
+  fetch_invalidate(c);
 }
 
 static uint64_t page_fault_cause(int acc) {
@@ -206,7 +206,7 @@ static int fetch16(Cpu *c, uint64_t va, uint32_t *half, int set_fast) {
     }
   }
   if (set_fast) {
-    c->fetch_tag = (va >> 12) + 1;
+    c->fetch_page = va & ~0xfffULL;
     c->fetch_base = host;
   }
   uint16_t h;
@@ -219,12 +219,12 @@ int fetch_slow(Cpu *c, uint32_t *raw) {
   uint64_t pc = c->pc;
   uint32_t lo, hi;
   if (!fetch16(c, pc, &lo, 1)) return 0;
-  if ((lo & 3) != 3) {
-    *raw = lo;
+  if ((pc & 0xfff) != 0xffe) { /* same 32 bits as the fast path */
+    memcpy(raw, c->fetch_base + (pc & 0xfff), 4);
     return 1;
   }
-  if ((pc & 0xfff) != 0xffe) {
-    memcpy(raw, c->fetch_base + (pc & 0xfff), 4);
+  if ((lo & 3) != 3) {
+    *raw = lo;
     return 1;
   }
   if (!fetch16(c, pc + 2, &hi, 0)) return 0;

@@ -13,7 +13,7 @@ static void trap_enter(Cpu *c, uint64_t cause, uint64_t tval, int is_irq) {
   c->priv = PRV_S;
   c->pc = c->stvec & ~3ULL;
   if ((c->stvec & 1) && is_irq) c->pc += 4 * cause;
-  c->fetch_tag = 0;
+  fetch_invalidate(c);
   c->resv_valid = 0;
 }
 
@@ -54,7 +54,7 @@ void cpu_update_timer_irq(Cpu *c) {
 #define SIE_MASK ((1ULL << IRQ_SSI) | (1ULL << IRQ_STI) | (1ULL << IRQ_SEI))
 
 static uint64_t retired(Cpu *c) {
-  return c->insn_count + (uint64_t)(c->slice_len - c->slice_left);
+  return c->insn_count; /* exact: counter reads run first in a slice */
 }
 
 static int counter_allowed(Cpu *c, int csr) {
