@@ -4,7 +4,8 @@
 #     qemu-system-riscv64 (differential: same output expected);
 #   - a boot test (kernel + initramfs + our init running `echo hello`) natively
 #     and under Node, when the kernel is in the cache (kernel/build.sh builds it;
-#     set C2W_BUILD_KERNEL=1 to build it here, ~10-20 min).
+#     set C2W_BUILD_KERNEL=1 to build it here, ~10-20 min; C2W_KERNEL_IMAGE=path
+#     uses a given Image instead).
 # Prints "N passed, M failed" last; exits non-zero on any failure.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -56,7 +57,9 @@ if [ $rc = 2 ] && grep -q 'bad --memory' "$OUT/badarg.out"; then ok "bad argumen
 if [ $rc = 1 ] && grep -q 'cannot open' "$OUT/nofile.out"; then ok "missing kernel reported"; else bad "missing kernel reported" "exit $rc"; fi
 
 # Boot test.
-if [ "${C2W_BUILD_KERNEL:-0}" = 1 ]; then KERNEL=$("$HERE/kernel/build.sh"); else KERNEL=$("$HERE/kernel/build.sh" --print-path 2>/dev/null); fi
+if [ -n "${C2W_KERNEL_IMAGE:-}" ]; then KERNEL=$C2W_KERNEL_IMAGE
+elif [ "${C2W_BUILD_KERNEL:-0}" = 1 ]; then KERNEL=$("$HERE/kernel/build.sh")
+else KERNEL=$("$HERE/kernel/build.sh" --print-path 2>/dev/null); fi
 if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
   BOOT=$OUT/boot; mkdir -p "$BOOT"
   if "$HERE/init/build.sh" "$BOOT/init" && \
@@ -74,6 +77,43 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
     C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" "${ARGS[@]}" </dev/null >"$BOOT/node.out" 2>&1; rc=$?
     if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/node.out"); then ok "boot to init: echo (node wasm)"
     else tail -5 "$BOOT/node.out"; bad "boot to init: echo (node wasm)" "exit $rc"; fi
+    # An idle guest sleeps in the host instead of spinning: a 3 s guest sleep
+    # must end in few host waits and few guest instructions.
+    timeout 120 "$EMU" --stats --initrd "$BOOT/initrd.cpio" --append "console=hvc0 quiet -- /bin/sleep 3" \
+      "$BOOT/Image" </dev/null >"$BOOT/idle.out" 2>&1; rc=$?
+    waits=$(sed -n 's/.* \([0-9]*\) idle waits.*/\1/p' "$BOOT/idle.out")
+    insns=$(sed -n 's/^c2w-emu: \([0-9]*\) instructions.*/\1/p' "$BOOT/idle.out")
+    if [ $rc = 0 ] && [ -n "$waits" ] && [ "$waits" -gt 0 ] && [ "$waits" -lt 2000 ] && [ "$insns" -lt 200000000 ]; then
+      ok "idle guest waits in the host ($waits waits, $insns instructions)"
+    else tail -3 "$BOOT/idle.out"; bad "idle guest waits in the host" "exit $rc, waits=$waits, insns=$insns"; fi
+    # Debian's riscv64 busybox-static (glibc, uses the FPU): a shell command
+    # whose exit status becomes the emulator's, and floating point in awk.
+    DEBS=${C2W_DEBS_CACHE:-$HOME/.cache/c2w-java/debs}
+    BB=$DEBS/root/usr/bin/busybox
+    if [ ! -x "$BB" ]; then
+      "$HERE/tools/fetch-riscv64-debs.sh" "$DEBS" busybox-static >"$BOOT/fetch.log" 2>&1 &&
+        dpkg-deb -x "$DEBS"/debs/busybox-static_*.deb "$DEBS/root" >>"$BOOT/fetch.log" 2>&1
+    fi
+    if [ -x "$BB" ] && python3 "$HERE/tools/mkinitramfs.py" "$BOOT/bb.cpio" dir:/dev dev:/dev/console=c,5,1 \
+         dir:/bin dir:/proc dir:/sys dir:/tmp dir:/run dir:/etc file:/init="$BOOT/init" \
+         file:/bin/busybox="$BB" link:/bin/sh=busybox; then
+      BBARGS=(--max-insns 400000000 --initrd "$BOOT/bb.cpio" "$BOOT/Image")
+      timeout 120 "$EMU" --append 'console=hvc0 quiet -- /bin/sh -c "echo hello from busybox; exit 7"' \
+        "${BBARGS[@]}" </dev/null >"$BOOT/bb1.out" 2>&1; rc=$?
+      if [ $rc = 7 ] && grep -qx 'hello from busybox' <(tr -d '\r' <"$BOOT/bb1.out"); then ok "busybox sh, exit status 7 reaches the host (native)"
+      else tail -5 "$BOOT/bb1.out"; bad "busybox sh, exit status 7 reaches the host (native)" "exit $rc"; fi
+      C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" \
+        --append 'console=hvc0 quiet -- /bin/sh -c "echo hello from busybox; exit 7"' \
+        "${BBARGS[@]}" </dev/null >"$BOOT/bb1n.out" 2>&1; rc=$?
+      if [ $rc = 7 ] && grep -qx 'hello from busybox' <(tr -d '\r' <"$BOOT/bb1n.out"); then ok "busybox sh, exit status 7 reaches the host (node wasm)"
+      else tail -5 "$BOOT/bb1n.out"; bad "busybox sh, exit status 7 reaches the host (node wasm)" "exit $rc"; fi
+      timeout 120 "$EMU" --append 'console=hvc0 quiet -- /bin/busybox awk BEGIN{printf("%.17g,%d,%s,%.3f\n",1/3,int(7.9),2.5*4,-1e300*1e10)}' \
+        "${BBARGS[@]}" </dev/null >"$BOOT/bb2.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && grep -qx '0.33333333333333331,7,10,-inf' <(tr -d '\r' <"$BOOT/bb2.out"); then ok "busybox awk floating point"
+      else tail -5 "$BOOT/bb2.out"; bad "busybox awk floating point" "exit $rc"; fi
+    else
+      cat "$BOOT/fetch.log" 2>/dev/null | tail -5; bad "busybox-static (riscv64) fetched and packed"
+    fi
     # virtio-net with QEMU stream framing (native; Node's WASI has no sockets)
     timeout 240 python3 "$HERE/tests/net_test.py" "$EMU" "$BOOT/Image" "$BOOT/initrd.cpio" >"$BOOT/net.out" 2>&1
     while IFS= read -r line; do

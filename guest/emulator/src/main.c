@@ -39,11 +39,17 @@ static int parse_u64(const char *s, uint64_t *out) {
   return *end == 0;
 }
 
+/* "--name=V", "--name V", and the single-dash forms upstream guests accept. */
 static const char *opt_value(int argc, char **argv, int *k, const char *name) {
-  size_t n = strlen(name);
-  if (strncmp(argv[*k], name, n) != 0) return 0;
-  if (argv[*k][n] == '=') return argv[*k] + n + 1;
-  if (argv[*k][n] == 0 && *k + 1 < argc) return argv[++*k];
+  const char *a = argv[*k];
+  if (a[0] != '-') return 0;
+  a += a[1] == '-' ? 2 : 1;
+  const char *nm = name + 2; /* name is given as "--x" */
+  size_t n = strlen(nm);
+  if (strncmp(a, nm, n) != 0) return 0;
+  a += n;
+  if (*a == '=') return a + 1;
+  if (*a == 0 && *k + 1 < argc) return argv[++*k];
   return 0;
 }
 
@@ -168,7 +174,10 @@ static int machine_setup(Machine *m, const Options *o) {
 }
 
 /* Sleeps until the next timer deadline or host input while the hart waits. */
+static uint64_t g_idle_waits;
+
 static void idle_wait(Machine *m) {
+  g_idle_waits++;
   Cpu *c = &m->cpu;
   uint64_t now = machine_time(m);
   uint64_t ticks = c->stimecmp > now ? c->stimecmp - now : 0;
@@ -210,9 +219,10 @@ int main(int argc, char **argv) {
   if (o.stats) {
     uint64_t us = (host_now_ns() - t0) / 1000;
     uint64_t mips10 = us ? m.cpu.insn_count * 10 / us : 0;
-    emu_log("c2w-emu: %llu instructions in %llu ms = %llu.%llu MIPS\n",
+    emu_log("c2w-emu: %llu instructions in %llu ms = %llu.%llu MIPS, %llu idle waits\n",
             (unsigned long long)m.cpu.insn_count, (unsigned long long)(us / 1000),
-            (unsigned long long)(mips10 / 10), (unsigned long long)(mips10 % 10));
+            (unsigned long long)(mips10 / 10), (unsigned long long)(mips10 % 10),
+            (unsigned long long)g_idle_waits);
   }
   return rc;
 }
