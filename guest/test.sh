@@ -111,6 +111,18 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
         "${BBARGS[@]}" </dev/null >"$BOOT/bb2.out" 2>&1; rc=$?
       if [ $rc = 0 ] && grep -qx '0.33333333333333331,7,10,-inf' <(tr -d '\r' <"$BOOT/bb2.out"); then ok "busybox awk floating point"
       else tail -5 "$BOOT/bb2.out"; bad "busybox awk floating point" "exit $rc"; fi
+      # virtio-9p: a host directory read through 9P2000.L; writes are refused.
+      SHARE=$BOOT/share; rm -rf "$SHARE"; mkdir -p "$SHARE/sub"
+      echo "hello from the host" >"$SHARE/hello.txt"; echo x >"$SHARE/sub/a"; ln -s hello.txt "$SHARE/link"
+      P9CMD='console=hvc0 quiet -- /bin/sh -c "mkdir -p /mnt && mount -t 9p -o trans=virtio,version=9p2000.L share /mnt && cat /mnt/hello.txt /mnt/sub/a && readlink /mnt/link && ls -1 /mnt && (echo y >/mnt/new) 2>/dev/null && echo WRITE-OK || echo WRITE-REFUSED"'
+      P9WANT=$'hello from the host\nx\nhello.txt\nhello.txt\nlink\nsub\nWRITE-REFUSED'
+      timeout 120 "$EMU" --9p "share=$SHARE" --append "$P9CMD" "${BBARGS[@]}" </dev/null >"$BOOT/p9.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9.out" | grep -v '^reboot:')" = "$P9WANT" ]; then ok "virtio-9p read-only share (native)"
+      else tail -8 "$BOOT/p9.out"; bad "virtio-9p read-only share (native)" "exit $rc"; fi
+      C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" --9p "share=$SHARE" --append "$P9CMD" \
+        "${BBARGS[@]}" </dev/null >"$BOOT/p9n.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9n.out" | grep -v '^reboot:')" = "$P9WANT" ]; then ok "virtio-9p read-only share (node wasm)"
+      else tail -8 "$BOOT/p9n.out"; bad "virtio-9p read-only share (node wasm)" "exit $rc"; fi
     else
       cat "$BOOT/fetch.log" 2>/dev/null | tail -5; bad "busybox-static (riscv64) fetched and packed"
     fi

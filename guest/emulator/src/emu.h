@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <string.h>
 
+/* keeps request handlers out of their dispatcher (Wasm function size limit) */
+#define NOINLINE __attribute__((noinline))
+
 #if defined(__GNUC__)
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)

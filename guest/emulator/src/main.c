@@ -16,6 +16,7 @@ typedef struct {
   int stats;
   int verbose;
   int net_fd; /* listening socket for virtio-net, -1: no network */
+  const char *p9_tag, *p9_dir;
   uint8_t mac[6];
 } Options;
 
@@ -27,6 +28,7 @@ static void usage(void) {
           "  --max-insns N       stop with exit code 125 after N instructions\n"
           "  --net=socket        virtio-net over the listening socket on fd 3\n"
           "  --net=socket=listenfd=N  ... on fd N\n"
+          "  --9p TAG=DIR        export host directory DIR (read-only) as 9p TAG\n"
           "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n"
           "  --stats             print instruction count and MIPS to stderr at exit\n"
           "  -v                  verbose (repeat for traps)\n");
@@ -79,6 +81,14 @@ static int parse_args(int argc, char **argv, Options *o) {
         return 0;
       }
       o->net_fd = (int)fd;
+    } else if ((v = opt_value(argc, argv, &k, "--9p"))) {
+      const char *eq = strchr(v, '=');
+      if (!eq || eq == v || !eq[1]) { emu_log("c2w-emu: bad --9p %s (TAG=DIR)\n", v); return 0; }
+      static char tag[64];
+      emu_snprintf(tag, sizeof(tag), "%s", v);
+      tag[eq - v < 63 ? eq - v : 63] = 0;
+      o->p9_tag = tag;
+      o->p9_dir = eq + 1;
     } else if ((v = opt_value(argc, argv, &k, "--mac"))) {
       if (!virtio_net_parse_mac(v, o->mac)) { emu_log("c2w-emu: bad --mac %s\n", v); return 0; }
     } else if (!strcmp(argv[k], "--stats")) o->stats = 1;
@@ -149,7 +159,15 @@ static int machine_setup(Machine *m, const Options *o) {
   machine_add_mmio(m, EXITDEV_BASE, EXITDEV_SIZE, m, exitdev_read, exitdev_write);
   virtio_console_new(m, 0, 1);
   virtio_rng_new(m, 1, 2);
-  if (o->net_fd >= 0 && !virtio_net_new(m, 2, 3, o->net_fd, o->mac)) return 0;
+  int vidx = 2;
+  if (o->net_fd >= 0) {
+    if (!virtio_net_new(m, vidx, vidx + 1, o->net_fd, o->mac)) return 0;
+    vidx++;
+  }
+  if (o->p9_tag) {
+    if (!virtio_9p_new(m, vidx, vidx + 1, o->p9_tag, o->p9_dir)) return 0;
+    vidx++;
+  }
   uint64_t kbase = RAM_BASE + KERNEL_OFFSET;
   uint64_t dtb_pa = RAM_BASE + m->ram_size - 0x10000;
   uint64_t initrd_start = 0, initrd_end = 0;
