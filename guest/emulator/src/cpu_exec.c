@@ -147,9 +147,8 @@ ALU(remuw, (uint32_t)b == 0 ? SEXT32(a) : SEXT32((uint32_t)a % (uint32_t)b))
 /* ---- system ---- */
 OP(nop) { NEXT(); }
 OP(illegal) {
-  uint32_t raw;
   if (UNLIKELY(c->fetch_page == FETCH_INVALID)) { /* see fetch_invalidate */
-    if (!fetch_slow(c, &raw)) return;
+    if (fetch_slow(c) < 0) return;
   }
   raise_exception(c, EXC_ILLEGAL, INSN_BITS(i));
 }
@@ -189,13 +188,13 @@ OP(sfence_vma) {
   NEXT();
 }
 
-/* CSR instructions: imm = csr number, rs1 = register or uimm, rs3 = kind
+/* CSR instructions: imm = csr number | kind << 12, rs1 = register or uimm; kind
  * (bit0..1: 1 write, 2 set, 3 clear; bit2: immediate form). */
 OP(csr) {
-  int kind = i->rs3 & 3, isimm = i->rs3 & 4;
+  int kind = (i->imm >> 12) & 3, isimm = (i->imm >> 12) & 4;
   uint64_t src = isimm ? i->rs1 : X(rs1);
   uint64_t old = 0;
-  int csr = i->imm;
+  int csr = i->imm & 0xfff;
   int writes = kind == 1 || i->rs1 != 0;
   if ((csr == 0xc00 || csr == 0xc02) && !c->first) { /* exact count: re-run first in a slice */
     c->redo = 1;
@@ -259,7 +258,7 @@ OP(sc_d) {
   c->resv_valid = 0; NEXT();
 }
 
-/* AMO: rs3 holds the operation (funct5). A store-permission check comes first
+/* AMO: imm holds the operation (funct5). A store-permission check comes first
  * so that a read-only page raises a store fault, as the spec requires. */
 static uint64_t amo_op(int op, uint64_t old, uint64_t b, int w) {
   int64_t so = w ? (int32_t)old : (int64_t)old, sb = w ? (int32_t)b : (int64_t)b;
@@ -286,14 +285,14 @@ OP(amo_w) {
   uint64_t a, old;
   if (!amo_addr(c, i, 4, &a) || !amo_probe_write(c, a)) return;
   if (!ld_u32(c, a, &old)) return;
-  if (!st_u32(c, a, amo_op(i->rs3, old, X(rs2), 1))) return;
+  if (!st_u32(c, a, amo_op(i->imm, old, X(rs2), 1))) return;
   c->x[i->rd] = SEXT32(old); NEXT();
 }
 OP(amo_d) {
   uint64_t a, old;
   if (!amo_addr(c, i, 8, &a) || !amo_probe_write(c, a)) return;
   if (!ld_u64(c, a, &old)) return;
-  if (!st_u64(c, a, amo_op(i->rs3, old, X(rs2), 0))) return;
+  if (!st_u64(c, a, amo_op(i->imm, old, X(rs2), 0))) return;
   c->x[i->rd] = old; NEXT();
 }
 
@@ -315,8 +314,10 @@ static inline void step(Cpu *c, Insn *cache) {
   uint32_t raw;
   if (LIKELY((pc ^ c->fetch_page) <= 0xffc)) {
     memcpy(&raw, c->fetch_base + (pc & 0xfff), 4);
-  } else if (!fetch_slow(c, &raw)) {
-    return;
+  } else {
+    int64_t r = fetch_slow(c);
+    if (r < 0) return;
+    raw = (uint32_t)r;
   }
   Insn *d = &cache[(pc >> 1) & (DCACHE_SIZE - 1)];
   if (UNLIKELY(d->raw != raw)) decode(raw, d);

@@ -83,14 +83,13 @@ static void dec_system(uint32_t r, Insn *d) {
   }
   if (f3 == 4) return;
   d->fn = op_csr;
-  d->imm = r >> 20;
-  d->rs3 = (uint8_t)((f3 & 3) | (f3 & 4));
+  d->imm = (int32_t)((r >> 20) | ((uint32_t)f3 << 12));
 }
 static void dec_amo(uint32_t r, Insn *d) {
   int f3 = (r >> 12) & 7, f5 = r >> 27;
   set(d, op_illegal, 0);
   if (f3 != 2 && f3 != 3) return;
-  d->rs3 = (uint8_t)f5;
+  d->imm = f5;
   if (f5 == 0x02) {
     if (((r >> 20) & 0x1f) == 0) d->fn = f3 == 2 ? op_lr_w : op_lr_d;
   } else if (f5 == 0x03) {

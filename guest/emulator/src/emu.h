@@ -79,8 +79,8 @@ typedef void (*OpFn)(Cpu *c, const Insn *i);
 struct Insn {
   uint32_t raw;
   OpFn fn;
-  int32_t imm;
-  uint8_t rd, rs1, rs2, rs3;
+  int32_t imm; /* also: CSR number | kind << 12, AMO funct5, FMA rm | rs3 << 3 */
+  uint8_t rd, rs1, rs2;
   uint8_t len;
 };
 
@@ -185,7 +185,7 @@ void cpu_update_timer_irq(Cpu *c);
 /* mem.c */
 int mem_load_slow(Cpu *c, uint64_t va, int size, uint64_t *out);
 int mem_store_slow(Cpu *c, uint64_t va, int size, uint64_t val);
-int fetch_slow(Cpu *c, uint32_t *raw);
+int64_t fetch_slow(Cpu *c); /* raw bits at pc, or -1 after raising a fault */
 int translate(Cpu *c, uint64_t va, int acc, uint64_t *pa, int fill_tlb);
 uint8_t *phys_ram_ptr(Machine *m, uint64_t pa, uint64_t len);
 int phys_read(Machine *m, uint64_t pa, int size, uint64_t *val);

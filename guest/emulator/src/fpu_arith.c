@@ -183,8 +183,7 @@ ARITH(fmul_s, arith_s, OP_MUL)
 ARITH(fdiv_s, arith_s, OP_DIV)
 ARITH(fsqrt_s, arith_s, OP_SQRT)
 
-/* ---- fused multiply-add: rs3 = c; i->rs3 selects fmadd/fmsub/fnmsub/fnmadd
- * via the low two bits of the opcode stored in i->rd's neighbour field. ---- */
+/* ---- fused multiply-add: the third source register is imm >> 3 ---- */
 static int fma_tie;
 static int fma_err_basic(double a, double b, double c3, double r) {
   double p = a * b, e1 = fma(a, b, -p);
@@ -212,11 +211,11 @@ static int fma_err(double a, double b, double c3, double r) {
 static void fused_d(Cpu *c, const Insn *i, int negp, int negc) {
   int rm = fp_enter(c, i), err = 0;
   if (rm < 0) return;
-  double a = rs_d(c, i->rs1), b = rs_d(c, i->rs2), c3 = rs_d(c, i->rs3);
+  double a = rs_d(c, i->rs1), b = rs_d(c, i->rs2), c3 = rs_d(c, i->imm >> 3);
   if (negp) a = -a;
   if (negc) c3 = -c3;
   double r = fma(a, b, c3);
-  int snan = is_snan_d(c->f[i->rs1]) || is_snan_d(c->f[i->rs2]) || is_snan_d(c->f[i->rs3]);
+  int snan = is_snan_d(c->f[i->rs1]) || is_snan_d(c->f[i->rs2]) || is_snan_d(c->f[i->imm >> 3]);
   int inv = ((isinf(a) && b == 0) || (isinf(b) && a == 0)) ||
             ((isinf(a) || isinf(b)) && isinf(c3) && signbit(a * b) != signbit(c3) && a == a && b == b);
   if (r != r || inv) {
@@ -234,12 +233,12 @@ static void fused_d(Cpu *c, const Insn *i, int negp, int negc) {
 static void fused_s(Cpu *c, const Insn *i, int negp, int negc) {
   int rm = fp_enter(c, i), tie = 0;
   if (rm < 0) return;
-  double a = rs_f(c, i->rs1), b = rs_f(c, i->rs2), c3 = rs_f(c, i->rs3);
+  double a = rs_f(c, i->rs1), b = rs_f(c, i->rs2), c3 = rs_f(c, i->imm >> 3);
   if (negp) a = -a;
   if (negc) c3 = -c3;
   double d = a * b + c3; /* product exact in double; one rounding here */
   float f = (float)d;
-  int snan = is_snan_f(unbox(c->f[i->rs1])) || is_snan_f(unbox(c->f[i->rs2])) || is_snan_f(unbox(c->f[i->rs3]));
+  int snan = is_snan_f(unbox(c->f[i->rs1])) || is_snan_f(unbox(c->f[i->rs2])) || is_snan_f(unbox(c->f[i->imm >> 3]));
   int inv = ((isinf(a) && b == 0) || (isinf(b) && a == 0)) ||
             ((isinf(a) || isinf(b)) && isinf(c3) && signbit(a * b) != signbit(c3) && a == a && b == b);
   if (d != d || inv) {

@@ -9,8 +9,7 @@ static void dec_fma(uint32_t r, Insn *d) {
   int fmt = B(r, 26, 25);
   if (fmt > 1) return;
   d->fn = t[fmt][B(r, 3, 2)];
-  d->rs3 = (uint8_t)B(r, 31, 27);
-  d->imm = (int32_t)B(r, 14, 12);
+  d->imm = (int32_t)(B(r, 14, 12) | (B(r, 31, 27) << 3));
 }
 
 /* ops whose destination is an integer register keep the x0 sink mapping */

@@ -215,19 +215,15 @@ static int fetch16(Cpu *c, uint64_t va, uint32_t *half, int set_fast) {
   return 1;
 }
 
-int fetch_slow(Cpu *c, uint32_t *raw) {
+int64_t fetch_slow(Cpu *c) {
   uint64_t pc = c->pc;
-  uint32_t lo, hi;
-  if (!fetch16(c, pc, &lo, 1)) return 0;
+  uint32_t lo, hi, raw;
+  if (!fetch16(c, pc, &lo, 1)) return -1;
   if ((pc & 0xfff) != 0xffe) { /* same 32 bits as the fast path */
-    memcpy(raw, c->fetch_base + (pc & 0xfff), 4);
-    return 1;
+    memcpy(&raw, c->fetch_base + (pc & 0xfff), 4);
+    return raw;
   }
-  if ((lo & 3) != 3) {
-    *raw = lo;
-    return 1;
-  }
-  if (!fetch16(c, pc + 2, &hi, 0)) return 0;
-  *raw = lo | (hi << 16);
-  return 1;
+  if ((lo & 3) != 3) return lo;
+  if (!fetch16(c, pc + 2, &hi, 0)) return -1;
+  return lo | (hi << 16);
 }
