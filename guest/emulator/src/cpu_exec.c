@@ -334,12 +334,13 @@ static inline void step(Cpu *c, Insn *cache) {
 int64_t cpu_run(Cpu *c, int64_t n) {
   Insn *cache = c->dcache;
   if (n <= 0) return 0;
+  if (n > 1000000000) n = 1000000000;
   c->stop = 0;
   c->redo = 0;
   c->first = 1;
   step(c, cache);
   c->first = 0;
-  int64_t left = n - 1;
+  int32_t left = (int32_t)(n - 1); /* slices are small */
   while (left > 0 && !c->stop) {
     left--;
     step(c, cache);
