@@ -111,18 +111,34 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
         "${BBARGS[@]}" </dev/null >"$BOOT/bb2.out" 2>&1; rc=$?
       if [ $rc = 0 ] && grep -qx '0.33333333333333331,7,10,-inf' <(tr -d '\r' <"$BOOT/bb2.out"); then ok "busybox awk floating point"
       else tail -5 "$BOOT/bb2.out"; bad "busybox awk floating point" "exit $rc"; fi
-      # virtio-9p: a host directory read through 9P2000.L; writes are refused.
-      SHARE=$BOOT/share; rm -rf "$SHARE"; mkdir -p "$SHARE/sub"
-      echo "hello from the host" >"$SHARE/hello.txt"; echo x >"$SHARE/sub/a"; ln -s hello.txt "$SHARE/link"
-      P9CMD='console=hvc0 quiet -- /bin/sh -c "mkdir -p /mnt && mount -t 9p -o trans=virtio,version=9p2000.L share /mnt && cat /mnt/hello.txt /mnt/sub/a && readlink /mnt/link && ls -1 /mnt && (echo y >/mnt/new) 2>/dev/null && echo WRITE-OK || echo WRITE-REFUSED"'
-      P9WANT=$'hello from the host\nx\nhello.txt\nhello.txt\nlink\nsub\nWRITE-REFUSED'
+      # virtio-9p: a host directory shared through 9P2000.L, read and changed
+      # by the guest (checked on the host), and a read-only share.
+      p9_share() {
+        rm -rf "$1"; mkdir -p "$1/sub"
+        echo "hello from the host" >"$1/hello.txt"; echo x >"$1/sub/a"; ln -s hello.txt "$1/link"
+      }
+      P9MNT='mkdir -p /mnt && mount -t 9p -o trans=virtio,version=9p2000.L share /mnt'
+      P9CMD="console=hvc0 quiet -- /bin/sh -c \"$P9MNT && cat /mnt/hello.txt /mnt/sub/a && readlink /mnt/link && ls -1 /mnt && echo written >/mnt/new.txt && mkdir /mnt/d && mv /mnt/new.txt /mnt/d/moved.txt && echo more >>/mnt/d/moved.txt && rm /mnt/sub/a && truncate -s 3 /mnt/hello.txt && sync && echo done\""
+      P9WANT=$'hello from the host\nx\nhello.txt\nhello.txt\nlink\nsub\ndone'
+      p9_check() { # $1 = share, $2 = output, $3 = exit status
+        [ "$3" = 0 ] && [ "$(tr -d '\r' <"$2" | grep -v '^reboot:')" = "$P9WANT" ] &&
+          [ "$(cat "$1/d/moved.txt")" = $'written\nmore' ] && [ ! -e "$1/sub/a" ] && [ "$(cat "$1/hello.txt")" = hel ]
+      }
+      SHARE=$BOOT/share; p9_share "$SHARE"
       timeout 120 "$EMU" --9p "share=$SHARE" --append "$P9CMD" "${BBARGS[@]}" </dev/null >"$BOOT/p9.out" 2>&1; rc=$?
-      if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9.out" | grep -v '^reboot:')" = "$P9WANT" ]; then ok "virtio-9p read-only share (native)"
-      else tail -8 "$BOOT/p9.out"; bad "virtio-9p read-only share (native)" "exit $rc"; fi
+      if p9_check "$SHARE" "$BOOT/p9.out" $rc; then ok "virtio-9p share read and written (native)"
+      else tail -8 "$BOOT/p9.out"; bad "virtio-9p share read and written (native)" "exit $rc"; fi
+      p9_share "$SHARE"
       C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" --9p "share=$SHARE" --append "$P9CMD" \
         "${BBARGS[@]}" </dev/null >"$BOOT/p9n.out" 2>&1; rc=$?
-      if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9n.out" | grep -v '^reboot:')" = "$P9WANT" ]; then ok "virtio-9p read-only share (node wasm)"
-      else tail -8 "$BOOT/p9n.out"; bad "virtio-9p read-only share (node wasm)" "exit $rc"; fi
+      if p9_check "$SHARE" "$BOOT/p9n.out" $rc; then ok "virtio-9p share read and written (node wasm)"
+      else tail -8 "$BOOT/p9n.out"; bad "virtio-9p share read and written (node wasm)" "exit $rc"; fi
+      p9_share "$SHARE"
+      timeout 120 "$EMU" --9p-ro "share=$SHARE" --append "console=hvc0 quiet -- /bin/sh -c \"$P9MNT && cat /mnt/hello.txt && (echo y >/mnt/new) 2>/dev/null && echo WRITE-OK || echo WRITE-REFUSED\"" \
+        "${BBARGS[@]}" </dev/null >"$BOOT/p9ro.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9ro.out" | grep -v '^reboot:')" = $'hello from the host\nWRITE-REFUSED' ] && [ ! -e "$SHARE/new" ]; then
+        ok "virtio-9p read-only share refuses writes"
+      else tail -8 "$BOOT/p9ro.out"; bad "virtio-9p read-only share refuses writes" "exit $rc"; fi
     else
       cat "$BOOT/fetch.log" 2>/dev/null | tail -5; bad "busybox-static (riscv64) fetched and packed"
     fi

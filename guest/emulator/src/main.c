@@ -17,6 +17,7 @@ typedef struct {
   int verbose;
   int net_fd; /* listening socket for virtio-net, -1: no network */
   const char *p9_tag, *p9_dir;
+  int p9_ro;
   uint8_t mac[6];
 } Options;
 
@@ -28,7 +29,7 @@ static void usage(void) {
           "  --max-insns N       stop with exit code 125 after N instructions\n"
           "  --net=socket        virtio-net over the listening socket on fd 3\n"
           "  --net=socket=listenfd=N  ... on fd N\n"
-          "  --9p TAG=DIR        export host directory DIR (read-only) as 9p TAG\n"
+          "  --9p TAG=DIR        export host directory DIR as 9p TAG (--9p-ro: read-only)\n"
           "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n"
           "  --stats             print instruction count and MIPS to stderr at exit\n"
           "  -v                  verbose (repeat for traps)\n");
@@ -53,6 +54,22 @@ static const char *opt_value(int argc, char **argv, int *k, const char *name) {
   if (*a == '=') return a + 1;
   if (*a == 0 && *k + 1 < argc) return argv[++*k];
   return 0;
+}
+
+/* TAG=DIR */
+static int parse_share(const char *v, Options *o, int ro) {
+  static char tag[64];
+  const char *eq = strchr(v, '=');
+  if (!eq || eq == v || !eq[1] || eq - v >= (long)sizeof(tag)) {
+    emu_log("c2w-emu: bad 9p share %s (TAG=DIR)\n", v);
+    return 0;
+  }
+  memcpy(tag, v, (size_t)(eq - v));
+  tag[eq - v] = 0;
+  o->p9_tag = tag;
+  o->p9_dir = eq + 1;
+  o->p9_ro = ro;
+  return 1;
 }
 
 static int parse_args(int argc, char **argv, Options *o) {
@@ -82,13 +99,9 @@ static int parse_args(int argc, char **argv, Options *o) {
       }
       o->net_fd = (int)fd;
     } else if ((v = opt_value(argc, argv, &k, "--9p"))) {
-      const char *eq = strchr(v, '=');
-      if (!eq || eq == v || !eq[1]) { emu_log("c2w-emu: bad --9p %s (TAG=DIR)\n", v); return 0; }
-      static char tag[64];
-      emu_snprintf(tag, sizeof(tag), "%s", v);
-      tag[eq - v < 63 ? eq - v : 63] = 0;
-      o->p9_tag = tag;
-      o->p9_dir = eq + 1;
+      if (!parse_share(v, o, 0)) return 0;
+    } else if ((v = opt_value(argc, argv, &k, "--9p-ro"))) {
+      if (!parse_share(v, o, 1)) return 0;
     } else if ((v = opt_value(argc, argv, &k, "--mac"))) {
       if (!virtio_net_parse_mac(v, o->mac)) { emu_log("c2w-emu: bad --mac %s\n", v); return 0; }
     } else if (!strcmp(argv[k], "--stats")) o->stats = 1;
@@ -165,7 +178,7 @@ static int machine_setup(Machine *m, const Options *o) {
     vidx++;
   }
   if (o->p9_tag) {
-    if (!virtio_9p_new(m, vidx, vidx + 1, o->p9_tag, o->p9_dir)) return 0;
+    if (!virtio_9p_new(m, vidx, vidx + 1, o->p9_tag, o->p9_dir, o->p9_ro)) return 0;
     vidx++;
   }
   uint64_t kbase = RAM_BASE + KERNEL_OFFSET;

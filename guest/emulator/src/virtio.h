@@ -53,5 +53,5 @@ struct pollfd;
 VirtioDev *virtio_net_new(Machine *m, int index, int irq, int listen_fd, const uint8_t mac[6]);
 int virtio_net_pollfds(struct pollfd *p, int max);
 int virtio_net_parse_mac(const char *str, uint8_t mac[6]);
-VirtioDev *virtio_9p_new(Machine *m, int index, int irq, const char *tag, const char *dir);
+VirtioDev *virtio_9p_new(Machine *m, int index, int irq, const char *tag, const char *dir, int read_only);
 #endif

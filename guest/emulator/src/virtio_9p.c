@@ -1,13 +1,16 @@
 /* virtio-9p: exports one host directory (a pre-opened directory under WASI)
- * to the guest with 9P2000.L. This first version is read-only: version,
- * attach, walk, getattr, lopen, read, readdir, readlink, statfs, clunk;
- * anything else is answered with an error (EROFS for writes, EOPNOTSUPP). */
+ * to the guest with 9P2000.L: version, attach, walk, getattr, setattr (size,
+ * mode, times), lopen, lcreate, read, write, readdir, readlink, mkdir,
+ * symlink, link, renameat/rename, unlinkat, fsync, statfs, clunk, flush.
+ * With read_only set, every change is answered EROFS. Anything else gets
+ * EOPNOTSUPP. */
 #define _GNU_SOURCE
 #include "emu.h"
 #include "virtio.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h> /* rename */
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +33,9 @@
 #define L_ENOSYS 38
 #define L_ELOOP 40
 #define L_EOPNOTSUPP 95
+#define L_ENOTEMPTY 39
+#define L_EXDEV 18
+#define L_ENOSPC 28
 
 typedef struct {
   int used;
@@ -40,6 +46,7 @@ typedef struct {
 
 typedef struct {
   char *root;
+  int read_only, verbose;
   Fid fids[MAX_FIDS];
   uint8_t req[P9_MSIZE], resp[P9_MSIZE];
   uint32_t msize;
@@ -61,6 +68,9 @@ static int linux_errno(int e) {
   case ENAMETOOLONG: return L_ENAMETOOLONG;
   case ELOOP: return L_ELOOP;
   case EBADF: return L_EBADF;
+  case ENOTEMPTY: return L_ENOTEMPTY;
+  case EXDEV: return L_EXDEV;
+  case ENOSPC: return L_ENOSPC;
   default: return L_EIO;
   }
 }
@@ -140,6 +150,16 @@ static Fid *fid_new(P9 *s, uint32_t fid, const char *path) {
   f->fid = fid;
   f->fd = -1;
   return f;
+}
+
+/* Linux open flags (from the guest) to the host's */
+static int host_open_flags(uint32_t lf) {
+  int fl = (lf & 3) == 1 ? O_WRONLY : (lf & 3) == 2 ? O_RDWR : O_RDONLY;
+  if (lf & 0100) fl |= O_CREAT;
+  if (lf & 0200) fl |= O_EXCL;
+  if (lf & 01000) fl |= O_TRUNC;
+  if (lf & 02000) fl |= O_APPEND;
+  return fl;
 }
 
 /* ---- qids and attributes ---- */
@@ -247,10 +267,11 @@ NOINLINE static void t_lopen(P9 *s, Rd *r, uint16_t tag) {
   Fid *f = fid_get(s, (uint32_t)get(r, 4));
   uint32_t flags = (uint32_t)get(r, 4);
   if (!f) { error(s, tag, L_EBADF); return; }
-  if ((flags & 3) != 0 || (flags & 01000 /* O_TRUNC */)) { error(s, tag, L_EROFS); return; }
+  int writes = (flags & 3) != 0 || (flags & 01000 /* O_TRUNC */);
+  if (writes && s->read_only) { error(s, tag, L_EROFS); return; }
   if (lstat(f->path, &st) != 0) { error(s, tag, linux_errno(errno)); return; }
   if (!S_ISDIR(st.st_mode)) {
-    int fd = open(f->path, O_RDONLY);
+    int fd = open(f->path, host_open_flags(flags));
     if (fd < 0) { error(s, tag, linux_errno(errno)); return; }
     if (f->fd >= 0) close(f->fd);
     f->fd = fd;
@@ -273,6 +294,18 @@ NOINLINE static void t_read(P9 *s, Rd *r, uint16_t tag) {
   s->resp[7] = (uint8_t)n; s->resp[8] = (uint8_t)(n >> 8);
   s->resp[9] = (uint8_t)(n >> 16); s->resp[10] = (uint8_t)(n >> 24);
   s->rlen += (uint32_t)n;
+}
+
+NOINLINE static void t_write(P9 *s, Rd *r, uint16_t tag) {
+  Fid *f = fid_get(s, (uint32_t)get(r, 4));
+  uint64_t off = get(r, 8);
+  uint32_t count = (uint32_t)get(r, 4);
+  if (!f || f->fd < 0) { error(s, tag, L_EBADF); return; }
+  if (r->bad || r->off + count > r->len) { error(s, tag, L_EINVAL); return; }
+  ssize_t n = pwrite(f->fd, r->p + r->off, count, (off_t)off);
+  if (n < 0) { error(s, tag, linux_errno(errno)); return; }
+  begin(s, 119, tag);
+  put(s, (uint64_t)n, 4);
 }
 
 static int dt_type(const struct stat *st) {
@@ -341,7 +374,175 @@ NOINLINE static void t_clunk(P9 *s, Rd *r, uint16_t tag) {
   begin(s, 121, tag);
 }
 
+/* Resolves (directory fid, name) to a host path; names may not contain '/'
+ * or be "." / "..". Returns 0 (and answers the error) on failure. */
+static int dir_child(P9 *s, Rd *r, uint32_t dfid, uint16_t tag, char *out, size_t cap) {
+  char name[256];
+  Fid *d = fid_get(s, dfid);
+  get_str(r, name, sizeof(name));
+  if (!d) { error(s, tag, L_EBADF); return 0; }
+  if (r->bad || !name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+    error(s, tag, L_EINVAL);
+    return 0;
+  }
+  if (emu_snprintf(out, cap, "%s/%s", d->path, name) >= (int)cap) { error(s, tag, L_ENAMETOOLONG); return 0; }
+  return 1;
+}
+
+static int reply_qid_of(P9 *s, uint16_t tag, int type, const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0) { error(s, tag, linux_errno(errno)); return 0; }
+  begin(s, type, tag);
+  put_qid(s, &st);
+  return 1;
+}
+
+NOINLINE static void t_lcreate(P9 *s, Rd *r, uint16_t tag) {
+  static char path[4096];
+  uint32_t fid = (uint32_t)get(r, 4);
+  if (!dir_child(s, r, fid, tag, path, sizeof(path))) return;
+  uint32_t flags = (uint32_t)get(r, 4), mode = (uint32_t)get(r, 4);
+  get(r, 4);
+  int fd = open(path, host_open_flags(flags) | O_CREAT, (mode_t)(mode & 07777));
+  if (fd < 0) { error(s, tag, linux_errno(errno)); return; }
+  Fid *f = fid_get(s, fid);
+  if (f->fd >= 0) close(f->fd);
+  f->fd = fd;
+  char *np = strdup(path);
+  if (np) { free(f->path); f->path = np; }
+  if (reply_qid_of(s, tag, 15, path)) put(s, s->msize - 24, 4);
+}
+
+NOINLINE static void t_mkdir(P9 *s, Rd *r, uint16_t tag) {
+  static char path[4096];
+  if (!dir_child(s, r, (uint32_t)get(r, 4), tag, path, sizeof(path))) return;
+  uint32_t mode = (uint32_t)get(r, 4);
+  get(r, 4);
+  if (mkdir(path, (mode_t)(mode & 07777)) != 0) { error(s, tag, linux_errno(errno)); return; }
+  reply_qid_of(s, tag, 73, path);
+}
+
+NOINLINE static void t_symlink(P9 *s, Rd *r, uint16_t tag) {
+  static char path[4096], target[4096];
+  if (!dir_child(s, r, (uint32_t)get(r, 4), tag, path, sizeof(path))) return;
+  get_str(r, target, sizeof(target));
+  get(r, 4);
+  if (r->bad) { error(s, tag, L_EINVAL); return; }
+  if (symlink(target, path) != 0) { error(s, tag, linux_errno(errno)); return; }
+  reply_qid_of(s, tag, 17, path);
+}
+
+NOINLINE static void t_link(P9 *s, Rd *r, uint16_t tag) {
+  static char path[4096];
+  uint32_t dfid = (uint32_t)get(r, 4);
+  Fid *f = fid_get(s, (uint32_t)get(r, 4));
+  if (!dir_child(s, r, dfid, tag, path, sizeof(path))) return;
+  if (!f) { error(s, tag, L_EBADF); return; }
+  if (link(f->path, path) != 0) { error(s, tag, linux_errno(errno)); return; }
+  begin(s, 71, tag);
+}
+
+NOINLINE static void t_unlinkat(P9 *s, Rd *r, uint16_t tag) {
+  static char path[4096];
+  if (!dir_child(s, r, (uint32_t)get(r, 4), tag, path, sizeof(path))) return;
+  uint32_t flags = (uint32_t)get(r, 4);
+  int rc = (flags & 0x200) ? rmdir(path) : unlink(path);
+  if (rc != 0) { error(s, tag, linux_errno(errno)); return; }
+  begin(s, 77, tag);
+}
+
+NOINLINE static void t_renameat(P9 *s, Rd *r, uint16_t tag) {
+  static char from[4096], to[4096];
+  if (!dir_child(s, r, (uint32_t)get(r, 4), tag, from, sizeof(from))) return;
+  if (!dir_child(s, r, (uint32_t)get(r, 4), tag, to, sizeof(to))) return;
+  if (rename(from, to) != 0) { error(s, tag, linux_errno(errno)); return; }
+  begin(s, 75, tag);
+}
+
+/* Trename: fid is renamed into directory dfid under name */
+NOINLINE static void t_rename(P9 *s, Rd *r, uint16_t tag) {
+  static char to[4096];
+  Fid *f = fid_get(s, (uint32_t)get(r, 4));
+  if (!dir_child(s, r, (uint32_t)get(r, 4), tag, to, sizeof(to))) return;
+  if (!f) { error(s, tag, L_EBADF); return; }
+  if (rename(f->path, to) != 0) { error(s, tag, linux_errno(errno)); return; }
+  char *np = strdup(to);
+  if (np) { free(f->path); f->path = np; }
+  begin(s, 21, tag);
+}
+
+/* ftruncate on the fid's file, opening it for writing if needed (WASI
+ * runtimes differ in path-based truncate support) */
+static int truncate_path(Fid *f, off_t size) {
+  if (f->fd >= 0 && ftruncate(f->fd, size) == 0) return 0;
+  int fd = open(f->path, O_WRONLY);
+  if (fd < 0) return -1;
+  int rc = ftruncate(fd, size);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return rc;
+}
+
+NOINLINE static void t_setattr(P9 *s, Rd *r, uint16_t tag) {
+  Fid *f = fid_get(s, (uint32_t)get(r, 4));
+  uint32_t valid = (uint32_t)get(r, 4), mode = (uint32_t)get(r, 4);
+  get(r, 4); get(r, 4);
+  uint64_t size = get(r, 8);
+  struct timespec ts[2];
+  ts[0].tv_sec = (time_t)get(r, 8); ts[0].tv_nsec = (long)get(r, 8);
+  ts[1].tv_sec = (time_t)get(r, 8); ts[1].tv_nsec = (long)get(r, 8);
+  if (!f) { error(s, tag, L_EBADF); return; }
+  if ((valid & 8) && truncate_path(f, (off_t)size) != 0) { error(s, tag, linux_errno(errno)); return; }
+#if !defined(__wasi__)
+  if ((valid & 1) && chmod(f->path, (mode_t)(mode & 07777)) != 0) { error(s, tag, linux_errno(errno)); return; }
+#else
+  (void)mode; /* WASI has no permission bits */
+#endif
+  if (valid & (0x10 | 0x20)) { /* ATIME, MTIME; without *_SET: now */
+    if (!(valid & 0x80)) ts[0].tv_nsec = (valid & 0x10) ? UTIME_NOW : UTIME_OMIT;
+    if (!(valid & 0x100)) ts[1].tv_nsec = (valid & 0x20) ? UTIME_NOW : UTIME_OMIT;
+    /* best effort: some WASI runtimes reject "now" timestamps (EINVAL), and
+       the kernel sends these with every truncate */
+    if (utimensat(AT_FDCWD, f->path, ts, AT_SYMLINK_NOFOLLOW) != 0 && s->verbose)
+      emu_log("c2w-emu: 9p: cannot set times on %s\n", f->path);
+  }
+  begin(s, 27, tag);
+}
+
+NOINLINE static void t_fsync(P9 *s, Rd *r, uint16_t tag) {
+  Fid *f = fid_get(s, (uint32_t)get(r, 4));
+  if (!f) { error(s, tag, L_EBADF); return; }
+  if (f->fd >= 0 && fsync(f->fd) != 0) { error(s, tag, linux_errno(errno)); return; }
+  begin(s, 51, tag);
+}
+
+static int is_change(int type) {
+  return type == 14 || type == 16 || type == 18 || type == 20 || type == 26 || type == 70 ||
+         type == 72 || type == 74 || type == 76 || type == 118;
+}
+
+static void dispatch_change(P9 *s, Rd *r, int type, uint16_t tag) {
+  switch (type) {
+  case 14: t_lcreate(s, r, tag); break;
+  case 16: t_symlink(s, r, tag); break;
+  case 20: t_rename(s, r, tag); break;
+  case 26: t_setattr(s, r, tag); break;
+  case 70: t_link(s, r, tag); break;
+  case 72: t_mkdir(s, r, tag); break;
+  case 74: t_renameat(s, r, tag); break;
+  case 76: t_unlinkat(s, r, tag); break;
+  case 118: t_write(s, r, tag); break;
+  default: error(s, tag, L_EPERM); break; /* mknod */
+  }
+}
+
 static void dispatch(P9 *s, Rd *r, int type, uint16_t tag) {
+  if (is_change(type)) {
+    if (s->read_only) error(s, tag, L_EROFS);
+    else dispatch_change(s, r, type, tag);
+    return;
+  }
   switch (type) {
   case 100: t_version(s, r, tag); break;
   case 104: t_attach(s, r, tag); break;
@@ -354,8 +555,7 @@ static void dispatch(P9 *s, Rd *r, int type, uint16_t tag) {
   case 8: t_statfs(s, r, tag); break;
   case 120: t_clunk(s, r, tag); break;
   case 108: begin(s, 109, tag); break; /* flush: requests complete synchronously */
-  case 14: case 16: case 18: case 26: case 72: case 74: case 76: case 118:
-    error(s, tag, L_EROFS); break; /* lcreate symlink mknod setattr mkdir renameat unlinkat write */
+  case 50: t_fsync(s, r, tag); break;
   default: error(s, tag, L_EOPNOTSUPP); break;
   }
 }
@@ -382,13 +582,15 @@ static void p9_notify(VirtioDev *d, int q) {
   }
 }
 
-VirtioDev *virtio_9p_new(Machine *m, int index, int irq, const char *tag, const char *dir) {
+VirtioDev *virtio_9p_new(Machine *m, int index, int irq, const char *tag, const char *dir, int read_only) {
   size_t tl = strlen(tag);
   if (tl == 0 || tl > 32) { emu_log("c2w-emu: bad 9p tag %s\n", tag); return 0; }
   VirtioDev *d = virtio_new(m, index, irq, 9, 1);
   P9 *s = calloc(1, sizeof(P9));
   if (!d || !s) return 0;
   s->root = strdup(dir);
+  s->read_only = read_only;
+  s->verbose = m->verbose;
   size_t rl = strlen(s->root);
   while (rl > 1 && s->root[rl - 1] == '/') s->root[--rl] = 0;
   s->msize = P9_MSIZE;
