@@ -142,8 +142,10 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
     else
       cat "$BOOT/fetch.log" 2>/dev/null | tail -5; bad "busybox-static (riscv64) fetched and packed"
     fi
-    # virtio-net with QEMU stream framing (native; Node's WASI has no sockets)
-    timeout 240 python3 "$HERE/tests/net_test.py" "$EMU" "$BOOT/Image" "$BOOT/initrd.cpio" >"$BOOT/net.out" 2>&1
+    # virtio-net with QEMU stream framing, and init's DHCP client (native;
+    # Node's WASI has no sockets)
+    BBINIT=(); [ -f "$BOOT/bb.cpio" ] && BBINIT=("$BOOT/bb.cpio") # adds the DHCP checks
+    timeout 240 python3 "$HERE/tests/net_test.py" "$EMU" "$BOOT/Image" "$BOOT/initrd.cpio" "${BBINIT[@]}" >"$BOOT/net.out" 2>&1
     while IFS= read -r line; do
       case "$line" in
         "PASS "*) ok "net: ${line#PASS }" ;;

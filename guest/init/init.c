@@ -2,11 +2,11 @@
  * floating point, so it runs on any RV64 core (built -march=rv64imac).
  *
  * Current stage: mounts /proc, /sys, /dev, /tmp and /run, brings up lo and
- * eth0 (static address from C2W_IP=a.b.c.d if given), then runs the
+ * eth0 (DHCP with C2W_NET=dhcp, or a static address from C2W_IP=a.b.c.d),
+ * then runs the
  * command given after "--" on the kernel command line (argv[1..]) with
  * /dev/console as stdio, waits for it, reports its status and powers off.
- * Not yet: run configuration from the host (9p "info"), DHCP,
- * /etc/resolv.conf and /etc/hosts, exit-status channel to the emulator. */
+ * Not yet: run configuration from the host (9p "info"), container mounts. */
 
 typedef unsigned long ulong;
 typedef long slong;
@@ -117,6 +117,11 @@ static int if_set_ip4(int sock, const char *name, const unsigned char ip[4], int
   return (int)SYS(SYS_ioctl, sock, 0x891c /* SIOCSIFNETMASK */, &r, 0, 0);
 }
 
+static int strcmp_(const char *a, const char *b) {
+  while (*a && *a == *b) { a++; b++; }
+  return (unsigned char)*a - (unsigned char)*b;
+}
+
 static const char *getenv_(char **envp, const char *key) {
   for (; *envp; envp++) {
     const char *e = *envp, *k = key;
@@ -126,16 +131,21 @@ static const char *getenv_(char **envp, const char *key) {
   return 0;
 }
 
-/* Brings up lo and eth0. C2W_IP=a.b.c.d (kernel command line, passed to init
- * as environment) gives eth0 a static /24 address until DHCP is done. */
+#include "dhcp.c"
+
+/* Brings up lo and eth0. Kernel command line words (passed to init as
+ * environment): C2W_NET=dhcp configures eth0 by DHCP (and writes
+ * /etc/resolv.conf and /etc/hosts); C2W_IP=a.b.c.d gives it a static /24. */
 static void setup_network(char **envp) {
   slong sock = SYS(SYS_socket, 2 /* AF_INET */, 2 /* SOCK_DGRAM */, 0, 0, 0);
   if (sock < 0) { out("init: no socket for interface setup\n"); return; }
   if_up((int)sock, "lo");
   if (if_up((int)sock, "eth0") == 0) {
-    const char *ip = getenv_(envp, "C2W_IP");
+    const char *ip = getenv_(envp, "C2W_IP"), *net = getenv_(envp, "C2W_NET");
     unsigned char a[4];
-    if (ip && parse_ip4(ip, a)) {
+    if (net && !strcmp_(net, "dhcp")) {
+      dhcp_eth0((int)sock);
+    } else if (ip && parse_ip4(ip, a)) {
       if (if_set_ip4((int)sock, "eth0", a, 24) < 0) out("init: cannot set eth0 address\n");
     } else if (ip) {
       out("init: bad C2W_IP "); out(ip); out("\n");

@@ -3,8 +3,10 @@
 script over a Unix stream socket (no IP traffic leaves the process pair) with
 QEMU stream framing: 4-byte big-endian length + raw Ethernet frame.
 
-usage: net_test.py EMULATOR KERNEL INITRD
-Prints one "PASS name" / "FAIL name: why" line per check; exits 1 on failure.
+usage: net_test.py EMULATOR KERNEL INITRD [BUSYBOX_INITRD]
+With BUSYBOX_INITRD, also checks init's DHCP client against a small DHCP
+server in this script (then /etc/resolv.conf, /etc/hosts and the default
+route in the guest). Prints one "PASS name" / "FAIL name: why" line per check; exits 1 on failure.
 """
 import os
 import select
@@ -94,11 +96,118 @@ def wait_arp_reply(peer, timeout):
     return False, seen
 
 
+GW_MAC = bytes.fromhex("5a94efe40cdd")
+GW_IP = bytes([192, 168, 127, 1])
+LEASE_IP = bytes([192, 168, 127, 3])
+
+
+def ip_checksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def dhcp_request_of(frame):
+    """(msg type, xid, chaddr) of a DHCP client message, else None."""
+    if frame is None or len(frame) < 14 + 20 + 8 + 240 or frame[12:14] != b"\x08\x00":
+        return None
+    ihl = (frame[14] & 15) * 4
+    if frame[23] != 17:
+        return None
+    udp = 14 + ihl
+    if struct.unpack("!H", frame[udp + 2:udp + 4])[0] != 67:
+        return None
+    d = frame[udp + 8:]
+    if d[236:240] != b"\x63\x82\x53\x63":
+        return None
+    o, mtype = 240, None
+    while o + 1 < len(d) and d[o] != 255:
+        if d[o] == 0:
+            o += 1
+            continue
+        if d[o] == 53:
+            mtype = d[o + 2]
+        o += 2 + d[o + 1]
+    return mtype, d[4:8], d[28:34]
+
+
+def dhcp_reply(mtype, xid, chaddr):
+    d = bytearray(240)
+    d[0], d[1], d[2] = 2, 1, 6
+    d[4:8] = xid
+    d[10] = 0x80
+    d[16:20] = LEASE_IP
+    d[20:24] = GW_IP
+    d[28:34] = chaddr
+    d[236:240] = b"\x63\x82\x53\x63"
+    opts = bytes([53, 1, mtype, 54, 4]) + GW_IP + bytes([51, 4, 0, 0, 14, 16, 1, 4, 255, 255, 255, 0, 3, 4])
+    opts += GW_IP + bytes([6, 8]) + GW_IP + bytes([8, 8, 4, 4]) + b"\xff"
+    d += opts
+    udp = struct.pack("!HHHH", 67, 68, 8 + len(d), 0) + bytes(d)
+    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, GW_IP, b"\xff" * 4))
+    ip[10:12] = struct.pack("!H", ip_checksum(bytes(ip)))
+    return b"\xff" * 6 + GW_MAC + b"\x08\x00" + bytes(ip) + udp
+
+
+def dhcp_phase(emu, kernel, bb_initrd, tmp):
+    path = os.path.join(tmp, "dhcp.sock")
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(path)
+    lsock.listen(1)
+    lfd = lsock.fileno()
+    cmd = [emu, "--net=socket=listenfd=%d" % lfd, "--initrd", bb_initrd, "--append",
+           'console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c "busybox cat /etc/resolv.conf /etc/hosts; '
+           'busybox route -n; busybox sleep 60"', kernel]
+    logpath = os.path.join(tmp, "dhcp.log")
+    log = open(logpath, "wb")
+    proc = subprocess.Popen(cmd, pass_fds=(lfd,), stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    lsock.close()
+    try:
+        peer = Peer(path)
+        seen = []
+        for frame in peer.frames(30):
+            req = dhcp_request_of(frame)
+            if req is None:
+                continue
+            mtype, xid, chaddr = req
+            seen.append(mtype)
+            if mtype == 1:
+                peer.send_frame(dhcp_reply(2, xid, chaddr))
+            elif mtype == 3:
+                peer.send_frame(dhcp_reply(5, xid, chaddr))
+                break
+        check("DHCP: guest sends DISCOVER then REQUEST", seen[:1] == [1] and 3 in seen, "messages %s" % seen)
+        global GUEST_IP
+        GUEST_IP = LEASE_IP
+        ok, _ = wait_arp_reply(peer, 20)
+        check("DHCP: guest uses the leased address (answers ARP for it)", ok, "no ARP reply for 192.168.127.3")
+        out = b""
+        for _ in range(50):
+            out = open(logpath, "rb").read()
+            if b"Kernel IP routing table" in out and b"\n" in out.split(b"Kernel IP routing table")[1][60:]:
+                break
+            time.sleep(0.2)
+        text = out.decode(errors="replace").replace("\r", "")
+        check("DHCP: /etc/resolv.conf from the lease",
+              "nameserver 192.168.127.1\nnameserver 8.8.4.4\n" in text, text[-400:])
+        check("DHCP: /etc/hosts written", "127.0.0.1\tlocalhost" in text, text[-400:])
+        check("DHCP: default route via the router",
+              any(l.split()[:2] == ["0.0.0.0", "192.168.127.1"] for l in text.splitlines()), text[-400:])
+        peer.close()
+    finally:
+        proc.kill()
+        proc.wait()
+        log.close()
+
+
 def main(argv):
-    if len(argv) != 4:
+    if len(argv) not in (4, 5):
         print(__doc__, file=sys.stderr)
         return 2
-    emu, kernel, initrd = argv[1:]
+    emu, kernel, initrd = argv[1:4]
     tmp = tempfile.mkdtemp(prefix="c2w-net-")
     path = os.path.join(tmp, "net.sock")
     lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -142,6 +251,8 @@ def main(argv):
         proc.kill()
         proc.wait()
         log.close()
+    if len(argv) == 5:
+        dhcp_phase(emu, kernel, argv[4], tmp)
     if not all(results):
         sys.stdout.write(open(os.path.join(tmp, "emu.log"), errors="replace").read()[-2000:])
     return 0 if all(results) else 1
