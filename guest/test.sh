@@ -111,6 +111,11 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
         "${BBARGS[@]}" </dev/null >"$BOOT/bb2.out" 2>&1; rc=$?
       if [ $rc = 0 ] && grep -qx '0.33333333333333331,7,10,-inf' <(tr -d '\r' <"$BOOT/bb2.out"); then ok "busybox awk floating point"
       else tail -5 "$BOOT/bb2.out"; bad "busybox awk floating point" "exit $rc"; fi
+      # Console input: stdin reaches the guest's console (SBI getchar path).
+      echo "typed text" | timeout 120 "$EMU" --append 'console=hvc0 quiet -- /bin/sh -c "read x; echo got:$x"' \
+        "${BBARGS[@]}" >"$BOOT/stdin.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && grep -qx 'got:typed text' <(tr -d '\r' <"$BOOT/stdin.out"); then ok "console input from stdin (native)"
+      else tail -5 "$BOOT/stdin.out"; bad "console input from stdin (native)" "exit $rc"; fi
       # virtio-9p: a host directory shared through 9P2000.L, read and changed
       # by the guest (checked on the host), and a read-only share.
       p9_share() {

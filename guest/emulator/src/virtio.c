@@ -206,21 +206,25 @@ VirtioDev *virtio_new(Machine *m, int index, int irq, uint32_t device_id, int nq
 typedef struct {
   uint8_t in[CONS_BUF];
   size_t in_head, in_len;
+  int active; /* the guest writes its console output here (not via SBI) */
 } ConsoleState;
 
 static void console_tx(VirtioDev *d) {
   VirtChain ch;
   while (virtq_pop(d, 1, &ch)) {
+    if (ch.rlen) ((ConsoleState *)d->priv)->active = 1;
     for (int k = 0; k < ch.n; k++)
       if (!ch.seg[k].writable) host_console_write(ch.seg[k].p, ch.seg[k].len);
     virtq_push(d, 1, &ch, 0);
   }
 }
 
+/* Input goes to the virtio console once the guest uses it for output;
+ * until then it stays queued for SBI getchar (console=hvc0 on SBI). */
 static void console_rx(VirtioDev *d) {
   ConsoleState *s = d->priv;
   VirtChain ch;
-  while (s->in_len && virtq_has_avail(d, 0)) {
+  while (s->active && s->in_len && virtq_has_avail(d, 0)) {
     if (!virtq_pop(d, 0, &ch)) return;
     uint8_t tmp[CONS_BUF];
     size_t n = s->in_len;
