@@ -50,6 +50,20 @@ for src in "$HERE"/tests/isa/*.S; do
   fi
 done
 
+# Robustness: random instruction streams under ASan/UBSan cause guest
+# exceptions only, never an emulator crash or memory error.
+ASAN=$HERE/emulator/build/asan/c2w-emu
+if make -s -C "$HERE/emulator" asan >"$OUT/asan.log" 2>&1 &&
+   riscv64-linux-gnu-gcc -nostdlib -nostartfiles -no-pie -march=rv64imafdc_zicsr_zifencei -mabi=lp64 \
+     -mcmodel=medany -T "$HERE/tests/isa/link.ld" -Wl,--no-warn-rwx-segments -Wl,--build-id=none \
+     -o "$OUT/fuzz_prologue.elf" "$HERE/tests/fuzz_prologue.S" &&
+   riscv64-linux-gnu-objcopy -O binary "$OUT/fuzz_prologue.elf" "$OUT/fuzz_prologue.bin"; then
+  if python3 "$HERE/tests/fuzz.py" "$ASAN" "$OUT/fuzz_prologue.bin" 40 >"$OUT/fuzz.out" 2>&1; then ok "$(tail -n 1 "$OUT/fuzz.out" | sed 's/^PASS //') (asan)"
+  else tail -5 "$OUT/fuzz.out"; bad "fuzz (asan)"; fi
+else
+  tail -5 "$OUT/asan.log"; bad "asan build and fuzz prologue"
+fi
+
 # Host-side errors are reported, not crashes.
 "$EMU" --memory abc x >"$OUT/badarg.out" 2>&1; rc=$?
 if [ $rc = 2 ] && grep -q 'bad --memory' "$OUT/badarg.out"; then ok "bad argument rejected"; else bad "bad argument rejected" "exit $rc"; fi
@@ -74,6 +88,11 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
     timeout 120 "$EMU" "${ARGS[@]}" </dev/null >"$BOOT/native.out" 2>&1; rc=$?
     if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/native.out"); then ok "boot to init: echo (native)"
     else tail -5 "$BOOT/native.out"; bad "boot to init: echo (native)" "exit $rc"; fi
+    if [ -x "$ASAN" ]; then
+      timeout 300 "$ASAN" "${ARGS[@]}" </dev/null >"$BOOT/asan.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/asan.out"); then ok "boot to init: echo (asan)"
+      else tail -5 "$BOOT/asan.out"; bad "boot to init: echo (asan)" "exit $rc"; fi
+    fi
     C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" "${ARGS[@]}" </dev/null >"$BOOT/node.out" 2>&1; rc=$?
     if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/node.out"); then ok "boot to init: echo (node wasm)"
     else tail -5 "$BOOT/node.out"; bad "boot to init: echo (node wasm)" "exit $rc"; fi
@@ -133,6 +152,10 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
       timeout 120 "$EMU" --9p "share=$SHARE" --append "$P9CMD" "${BBARGS[@]}" </dev/null >"$BOOT/p9.out" 2>&1; rc=$?
       if p9_check "$SHARE" "$BOOT/p9.out" $rc; then ok "virtio-9p share read and written (native)"
       else tail -8 "$BOOT/p9.out"; bad "virtio-9p share read and written (native)" "exit $rc"; fi
+      p9_share "$SHARE"
+      timeout 300 "$ASAN" --9p "share=$SHARE" --append "$P9CMD" "${BBARGS[@]}" </dev/null >"$BOOT/p9a.out" 2>&1; rc=$?
+      if p9_check "$SHARE" "$BOOT/p9a.out" $rc; then ok "virtio-9p share read and written (asan)"
+      else tail -8 "$BOOT/p9a.out"; bad "virtio-9p share read and written (asan)" "exit $rc"; fi
       p9_share "$SHARE"
       C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" --9p "share=$SHARE" --append "$P9CMD" \
         "${BBARGS[@]}" </dev/null >"$BOOT/p9n.out" 2>&1; rc=$?

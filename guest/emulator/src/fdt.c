@@ -17,7 +17,7 @@ static void put32(uint8_t *p, uint32_t v) {
 static void emit(Fdt *f, const void *data, size_t len) {
   size_t padded = (len + 3) & ~(size_t)3;
   if (f->st_len + padded > sizeof(f->st)) { f->overflow = 1; return; }
-  memcpy(f->st + f->st_len, data, len);
+  if (len) memcpy(f->st + f->st_len, data, len);
   memset(f->st + f->st_len + len, 0, padded - len);
   f->st_len += padded;
 }
