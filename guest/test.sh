@@ -181,6 +181,11 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
       esac
     done <"$BOOT/net.out"
     grep -q '^PASS ' "$BOOT/net.out" || { tail -20 "$BOOT/net.out"; bad "net test ran"; }
+    if [ -x "$ASAN" ]; then # the same on the sanitizer build (no DHCP part)
+      timeout 300 python3 "$HERE/tests/net_test.py" "$ASAN" "$BOOT/Image" "$BOOT/initrd.cpio" >"$BOOT/net-asan.out" 2>&1
+      if [ $? = 0 ] && grep -q '^PASS ' "$BOOT/net-asan.out"; then ok "net test (asan)"
+      else tail -20 "$BOOT/net-asan.out"; bad "net test (asan)"; fi
+    fi
   else
     bad "boot test: build init/initramfs"
   fi

@@ -239,6 +239,20 @@ def main(argv):
         peer = Peer(path)
         ok, _ = wait_arp_reply(peer, 20)
         check("new peer accepted after disconnect", ok, "no ARP reply on the new connection")
+        # Random bytes from a peer are data, not a crash: frames with random
+        # contents and lengths are delivered or dropped, a random length
+        # prefix ends the connection, and the emulator keeps running.
+        rng = __import__("random").Random(99)
+        junk = b"".join(struct.pack(">I", n) + bytes(rng.getrandbits(8) for _ in range(n))
+                        for n in [rng.randrange(1, 1600) for _ in range(40)])
+        peer.s.sendall(junk + bytes(rng.getrandbits(8) for _ in range(4096)))
+        for _ in peer.frames(5):
+            pass
+        peer.close()
+        check("emulator survives random frames and garbage", proc.poll() is None, "exit %s" % proc.poll())
+        peer = Peer(path)
+        ok, _ = wait_arp_reply(peer, 20)
+        check("link works again after garbage", ok, "no ARP reply")
         # A frame split over several writes is reassembled.
         frame = struct.pack(">I", 42) + arp_request()
         for k in range(0, len(frame), 5):
