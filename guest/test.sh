@@ -161,7 +161,12 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
         "${BBARGS[@]}" </dev/null >"$BOOT/p9n.out" 2>&1; rc=$?
       if p9_check "$SHARE" "$BOOT/p9n.out" $rc; then ok "virtio-9p share read and written (node wasm)"
       else tail -8 "$BOOT/p9n.out"; bad "virtio-9p share read and written (node wasm)" "exit $rc"; fi
-      p9_share "$SHARE"
+      p9_share "$SHARE"; rm -rf "$BOOT/share2"; mkdir -p "$BOOT/share2"; echo second >"$BOOT/share2/f"
+      timeout 120 "$EMU" --9p "share=$SHARE" --9p "two=$BOOT/share2" --append \
+        'console=hvc0 quiet -- /bin/sh -c "mkdir -p /a /b && mount -t 9p -o trans=virtio share /a && mount -t 9p -o trans=virtio two /b && cat /a/sub/a /b/f"' \
+        "${BBARGS[@]}" </dev/null >"$BOOT/p9two.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9two.out" | grep -v '^reboot:')" = $'x\nsecond' ]; then ok "two 9p shares"
+      else tail -8 "$BOOT/p9two.out"; bad "two 9p shares" "exit $rc"; fi
       timeout 120 "$EMU" --9p-ro "share=$SHARE" --append "console=hvc0 quiet -- /bin/sh -c \"$P9MNT && cat /mnt/hello.txt && (echo y >/mnt/new) 2>/dev/null && echo WRITE-OK || echo WRITE-REFUSED\"" \
         "${BBARGS[@]}" </dev/null >"$BOOT/p9ro.out" 2>&1; rc=$?
       if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9ro.out" | grep -v '^reboot:')" = $'hello from the host\nWRITE-REFUSED' ] && [ ! -e "$SHARE/new" ]; then

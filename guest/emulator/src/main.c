@@ -16,8 +16,9 @@ typedef struct {
   int stats;
   int verbose;
   int net_fd; /* listening socket for virtio-net, -1: no network */
-  const char *p9_tag, *p9_dir;
-  int p9_ro;
+#define MAX_SHARES 4
+  const char *p9_tag[MAX_SHARES], *p9_dir[MAX_SHARES];
+  int p9_ro[MAX_SHARES], n_shares;
   uint8_t mac[6];
 } Options;
 
@@ -29,7 +30,8 @@ static void usage(void) {
           "  --max-insns N       stop with exit code 125 after N instructions\n"
           "  --net=socket        virtio-net over the listening socket on fd 3\n"
           "  --net=socket=listenfd=N  ... on fd N\n"
-          "  --9p TAG=DIR        export host directory DIR as 9p TAG (--9p-ro: read-only)\n"
+          "  --9p TAG=DIR        export host directory DIR as 9p TAG (--9p-ro: read-only;\n"
+          "                      repeatable, up to 4 shares)\n"
           "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n"
           "  --stats             print instruction count and MIPS to stderr at exit\n"
           "  -v                  verbose (repeat for traps)\n");
@@ -56,19 +58,22 @@ static const char *opt_value(int argc, char **argv, int *k, const char *name) {
   return 0;
 }
 
-/* TAG=DIR */
+/* TAG=DIR (repeatable, up to MAX_SHARES) */
 static int parse_share(const char *v, Options *o, int ro) {
-  static char tag[64];
+  static char tags[MAX_SHARES][64];
   const char *eq = strchr(v, '=');
-  if (!eq || eq == v || !eq[1] || eq - v >= (long)sizeof(tag)) {
+  if (o->n_shares == MAX_SHARES) { emu_log("c2w-emu: at most %d 9p shares\n", MAX_SHARES); return 0; }
+  if (!eq || eq == v || !eq[1] || eq - v >= 64) {
     emu_log("c2w-emu: bad 9p share %s (TAG=DIR)\n", v);
     return 0;
   }
+  char *tag = tags[o->n_shares];
   memcpy(tag, v, (size_t)(eq - v));
   tag[eq - v] = 0;
-  o->p9_tag = tag;
-  o->p9_dir = eq + 1;
-  o->p9_ro = ro;
+  o->p9_tag[o->n_shares] = tag;
+  o->p9_dir[o->n_shares] = eq + 1;
+  o->p9_ro[o->n_shares] = ro;
+  o->n_shares++;
   return 1;
 }
 
@@ -177,10 +182,8 @@ static int machine_setup(Machine *m, const Options *o) {
     if (!virtio_net_new(m, vidx, vidx + 1, o->net_fd, o->mac)) return 0;
     vidx++;
   }
-  if (o->p9_tag) {
-    if (!virtio_9p_new(m, vidx, vidx + 1, o->p9_tag, o->p9_dir, o->p9_ro)) return 0;
-    vidx++;
-  }
+  for (int k = 0; k < o->n_shares; k++, vidx++)
+    if (!virtio_9p_new(m, vidx, vidx + 1, o->p9_tag[k], o->p9_dir[k], o->p9_ro[k])) return 0;
   uint64_t kbase = RAM_BASE + KERNEL_OFFSET;
   uint64_t dtb_pa = RAM_BASE + m->ram_size - 0x10000;
   uint64_t initrd_start = 0, initrd_end = 0;
