@@ -4,25 +4,26 @@
 
 #define X(r) (c->x[i->r])
 #define NEXT() (c->pc += i->len)
-#define OP(name) void op_##name(Cpu *c, const Insn *i)
+/* fast handlers: never trap, never read c->pc */
+#define OP(name) uint64_t op_##name(Cpu *c, const Insn *i, uint64_t pc)
+#define FALL (pc + i->len)
 
 /* ---- upper immediates and jumps ---- */
-OP(lui) { c->x[i->rd] = (uint64_t)(int64_t)i->imm; NEXT(); }
-OP(auipc) { c->x[i->rd] = c->pc + (int64_t)i->imm; NEXT(); }
+OP(lui) { c->x[i->rd] = (uint64_t)(int64_t)i->imm; return FALL; }
+OP(auipc) { c->x[i->rd] = pc + (int64_t)i->imm; return FALL; }
 OP(jal) {
-  uint64_t link = c->pc + i->len;
-  c->pc += (int64_t)i->imm;
-  c->x[i->rd] = link;
+  c->x[i->rd] = FALL;
+  return pc + (int64_t)i->imm;
 }
 OP(jalr) {
-  uint64_t link = c->pc + i->len;
-  c->pc = (X(rs1) + (int64_t)i->imm) & ~1ULL;
-  c->x[i->rd] = link;
+  uint64_t target = (X(rs1) + (int64_t)i->imm) & ~1ULL;
+  c->x[i->rd] = FALL;
+  return target;
 }
 
 #define BRANCH(name, cond)                                   \
   OP(name) {                                                 \
-    if (cond) c->pc += (int64_t)i->imm; else NEXT();         \
+    return (cond) ? pc + (int64_t)i->imm : FALL;             \
   }
 BRANCH(beq, X(rs1) == X(rs2))
 BRANCH(bne, X(rs1) != X(rs2))
@@ -32,13 +33,15 @@ BRANCH(bltu, X(rs1) < X(rs2))
 BRANCH(bgeu, X(rs1) >= X(rs2))
 
 /* ---- loads and stores ---- */
+/* loads and stores publish pc only on their slow path (which may trap) */
 #define LOAD(name, fn, conv)                                  \
   OP(name) {                                                  \
     uint64_t v;                                               \
-    if (fn(c, X(rs1) + (int64_t)i->imm, &v)) {                \
+    if (fn##_pc(c, X(rs1) + (int64_t)i->imm, &v, pc)) {       \
       c->x[i->rd] = conv;                                     \
-      NEXT();                                                 \
+      return FALL;                                            \
     }                                                         \
+    return c->pc;                                             \
   }
 LOAD(lb, ld_u8, (uint64_t)(int64_t)(int8_t)v)
 LOAD(lh, ld_u16, (uint64_t)(int64_t)(int16_t)v)
@@ -50,7 +53,8 @@ LOAD(lwu, ld_u32, v)
 
 #define STORE(name, fn)                                       \
   OP(name) {                                                  \
-    if (fn(c, X(rs1) + (int64_t)i->imm, X(rs2))) NEXT();      \
+    if (fn##_pc(c, X(rs1) + (int64_t)i->imm, X(rs2), pc)) return FALL; \
+    return c->pc;                                             \
   }
 STORE(sb, st_u8)
 STORE(sh, st_u16)
@@ -59,8 +63,8 @@ STORE(sd, st_u64)
 
 /* ---- ALU ---- */
 #define SEXT32(v) ((uint64_t)(int64_t)(int32_t)(uint32_t)(v))
-#define ALUI(name, expr) OP(name) { uint64_t a = X(rs1); int64_t imm = i->imm; c->x[i->rd] = (expr); NEXT(); }
-#define ALU(name, expr) OP(name) { uint64_t a = X(rs1), b = X(rs2); c->x[i->rd] = (expr); NEXT(); }
+#define ALUI(name, expr) OP(name) { uint64_t a = X(rs1); int64_t imm = i->imm; c->x[i->rd] = (expr); return FALL; }
+#define ALU(name, expr) OP(name) { uint64_t a = X(rs1), b = X(rs2); c->x[i->rd] = (expr); return FALL; }
 
 ALUI(addi, a + imm)
 ALUI(slti, (int64_t)a < imm)
@@ -145,15 +149,15 @@ ALU(remw, rem32((int32_t)a, (int32_t)b))
 ALU(remuw, (uint32_t)b == 0 ? SEXT32(a) : SEXT32((uint32_t)a % (uint32_t)b))
 
 /* ---- system ---- */
-OP(nop) { NEXT(); }
-OP(illegal) {
+OP(nop) { (void)c; return FALL; }
+SLOW_OP(illegal) {
   if (UNLIKELY(c->fetch_page == FETCH_INVALID)) { /* see fetch_invalidate */
     if (fetch_slow(c) < 0) return;
   }
   raise_exception(c, EXC_ILLEGAL, INSN_BITS(i));
 }
-OP(ebreak) { raise_exception(c, EXC_BREAKPOINT, c->pc); }
-OP(ecall) {
+SLOW_OP(ebreak) { raise_exception(c, EXC_BREAKPOINT, c->pc); }
+SLOW_OP(ecall) {
   if (c->priv == PRV_S) {
     sbi_call(c);
     NEXT();
@@ -162,8 +166,8 @@ OP(ecall) {
     raise_exception(c, EXC_ECALL_U, 0);
   }
 }
-OP(fence_i) { NEXT(); }
-OP(sret) {
+SLOW_OP(fence_i) { NEXT(); }
+SLOW_OP(sret) {
   if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
   uint64_t s = c->sstatus;
   c->priv = (s & SST_SPP) ? PRV_S : PRV_U;
@@ -176,13 +180,13 @@ OP(sret) {
   fetch_invalidate(c);
   END_SLICE(c); /* re-check interrupts */
 }
-OP(wfi) {
+SLOW_OP(wfi) {
   if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
   NEXT();
   if (!(c->sip & c->sie)) c->wfi = 1;
   END_SLICE(c);
 }
-OP(sfence_vma) {
+SLOW_OP(sfence_vma) {
   if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
   tlb_flush(c);
   NEXT();
@@ -190,7 +194,7 @@ OP(sfence_vma) {
 
 /* CSR instructions: imm = csr number | kind << 12, rs1 = register or uimm; kind
  * (bit0..1: 1 write, 2 set, 3 clear; bit2: immediate form). */
-OP(csr) {
+SLOW_OP(csr) {
   int kind = (i->imm >> 12) & 3, isimm = (i->imm >> 12) & 4;
   uint64_t src = isimm ? i->rs1 : X(rs1);
   uint64_t old = 0;
@@ -221,21 +225,21 @@ static int amo_addr(Cpu *c, const Insn *i, int size, uint64_t *a) {
   }
   return 1;
 }
-OP(lr_w) {
+SLOW_OP(lr_w) {
   uint64_t a = X(rs1), v;
   if (a & 3) { raise_exception(c, EXC_LOAD_MISALIGNED, a); return; }
   if (!ld_u32(c, a, &v)) return;
   c->resv_addr = a; c->resv_valid = 1;
   c->x[i->rd] = SEXT32(v); NEXT();
 }
-OP(lr_d) {
+SLOW_OP(lr_d) {
   uint64_t a = X(rs1), v;
   if (a & 7) { raise_exception(c, EXC_LOAD_MISALIGNED, a); return; }
   if (!ld_u64(c, a, &v)) return;
   c->resv_addr = a; c->resv_valid = 1;
   c->x[i->rd] = v; NEXT();
 }
-OP(sc_w) {
+SLOW_OP(sc_w) {
   uint64_t a;
   if (!amo_addr(c, i, 4, &a)) return;
   if (c->resv_valid && c->resv_addr == a) {
@@ -246,7 +250,7 @@ OP(sc_w) {
   }
   c->resv_valid = 0; NEXT();
 }
-OP(sc_d) {
+SLOW_OP(sc_d) {
   uint64_t a;
   if (!amo_addr(c, i, 8, &a)) return;
   if (c->resv_valid && c->resv_addr == a) {
@@ -281,14 +285,14 @@ static int amo_probe_write(Cpu *c, uint64_t a) {
   if (e->tag == (a >> 12) + 1) return 1;
   return translate(c, a, ACC_WRITE, &pa, 1);
 }
-OP(amo_w) {
+SLOW_OP(amo_w) {
   uint64_t a, old;
   if (!amo_addr(c, i, 4, &a) || !amo_probe_write(c, a)) return;
   if (!ld_u32(c, a, &old)) return;
   if (!st_u32(c, a, amo_op(i->imm, old, X(rs2), 1))) return;
   c->x[i->rd] = SEXT32(old); NEXT();
 }
-OP(amo_d) {
+SLOW_OP(amo_d) {
   uint64_t a, old;
   if (!amo_addr(c, i, 8, &a) || !amo_probe_write(c, a)) return;
   if (!ld_u64(c, a, &old)) return;
@@ -309,19 +313,20 @@ void fetch_invalidate(Cpu *c) {
   c->fetch_base = (uint8_t *)zero_page;
 }
 
-static inline void step(Cpu *c, Insn *cache) {
-  uint64_t pc = c->pc;
+/* Executes the instruction at pc; returns the next pc. */
+static inline uint64_t step(Cpu *c, Insn *cache, uint64_t pc) {
   uint32_t raw;
   if (LIKELY((pc ^ c->fetch_page) <= 0xffc)) {
     memcpy(&raw, c->fetch_base + (pc & 0xfff), 4);
   } else {
+    c->pc = pc;
     int64_t r = fetch_slow(c);
-    if (r < 0) return;
+    if (r < 0) return c->pc;
     raw = (uint32_t)r;
   }
   Insn *d = &cache[(pc >> 1) & (DCACHE_SIZE - 1)];
   if (UNLIKELY(d->raw != raw)) decode(raw, d);
-  d->fn(c, d);
+  return d->fn(c, d, pc);
 }
 
 /* Runs at most n instructions; a handler ends the slice early with
@@ -338,13 +343,14 @@ int64_t cpu_run(Cpu *c, int64_t n) {
   c->stop = 0;
   c->redo = 0;
   c->first = 1;
-  step(c, cache);
+  uint64_t pc = step(c, cache, c->pc);
   c->first = 0;
   int32_t left = (int32_t)(n - 1); /* slices are small */
   while (left > 0 && !c->stop) {
     left--;
-    step(c, cache);
+    pc = step(c, cache, pc);
   }
+  c->pc = pc;
   int64_t done = n - left - c->redo;
   c->insn_count += (uint64_t)done;
   return done;

@@ -71,7 +71,21 @@
 
 typedef struct Cpu Cpu;
 typedef struct Insn Insn;
-typedef void (*OpFn)(Cpu *c, const Insn *i);
+/* A handler gets the instruction's pc and returns the next pc. Simple
+ * handlers never touch c->pc (it is only written back at slice end); any
+ * handler that can trap stores pc into c->pc first (see SLOW_OP). */
+typedef uint64_t (*OpFn)(Cpu *c, const Insn *i, uint64_t pc);
+
+/* Defines op_NAME as a wrapper that publishes pc in c->pc, runs a body that
+ * uses c->pc (and may raise exceptions), and returns c->pc. */
+#define SLOW_OP(name)                                                       \
+  static void name##_body(Cpu *c, const Insn *i);                           \
+  uint64_t op_##name(Cpu *c, const Insn *i, uint64_t pc) {                  \
+    c->pc = pc;                                                             \
+    name##_body(c, i);                                                      \
+    return c->pc;                                                           \
+  }                                                                         \
+  static void name##_body(Cpu *c, const Insn *i)
 
 /* One decoded instruction. The decode cache maps pc -> Insn; an entry is
  * valid when its raw bits equal the bits currently in memory at pc, so
@@ -200,8 +214,9 @@ static inline TlbEntry *tlb_slot(TlbEntry *t, uint64_t va) {
   return &t[(va >> 12) & (TLB_SIZE - 1)];
 }
 
+/* pc: published to c->pc before the slow path (which may trap) */
 #define DEFINE_LOAD(NAME, TYPE, SIZE)                                        \
-  static inline int NAME(Cpu *c, uint64_t va, uint64_t *out) {               \
+  static inline int NAME##_pc(Cpu *c, uint64_t va, uint64_t *out, uint64_t pc) { \
     TlbEntry *e = tlb_slot(c->tlb_r[c->priv], va);                           \
     if (LIKELY(e->tag == (va >> 12) + 1 && (va & 0xfff) <= 4096 - SIZE)) {   \
       TYPE v;                                                                \
@@ -209,7 +224,11 @@ static inline TlbEntry *tlb_slot(TlbEntry *t, uint64_t va) {
       *out = (uint64_t)v;                                                    \
       return 1;                                                              \
     }                                                                        \
+    c->pc = pc;                                                              \
     return mem_load_slow(c, va, SIZE, out);                                  \
+  }                                                                          \
+  static inline int NAME(Cpu *c, uint64_t va, uint64_t *out) {               \
+    return NAME##_pc(c, va, out, c->pc);                                     \
   }
 DEFINE_LOAD(ld_u8, uint8_t, 1)
 DEFINE_LOAD(ld_u16, uint16_t, 2)
@@ -217,14 +236,18 @@ DEFINE_LOAD(ld_u32, uint32_t, 4)
 DEFINE_LOAD(ld_u64, uint64_t, 8)
 
 #define DEFINE_STORE(NAME, TYPE, SIZE)                                       \
-  static inline int NAME(Cpu *c, uint64_t va, uint64_t val) {                \
+  static inline int NAME##_pc(Cpu *c, uint64_t va, uint64_t val, uint64_t pc) { \
     TlbEntry *e = tlb_slot(c->tlb_w[c->priv], va);                           \
     if (LIKELY(e->tag == (va >> 12) + 1 && (va & 0xfff) <= 4096 - SIZE)) {   \
       TYPE v = (TYPE)val;                                                    \
       memcpy((void *)(uintptr_t)(va + e->addend), &v, SIZE);                 \
       return 1;                                                              \
     }                                                                        \
+    c->pc = pc;                                                              \
     return mem_store_slow(c, va, SIZE, val);                                 \
+  }                                                                          \
+  static inline int NAME(Cpu *c, uint64_t va, uint64_t val) {                \
+    return NAME##_pc(c, va, val, c->pc);                                     \
   }
 DEFINE_STORE(st_u8, uint8_t, 1)
 DEFINE_STORE(st_u16, uint16_t, 2)

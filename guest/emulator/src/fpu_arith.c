@@ -171,7 +171,7 @@ static void arith_s(Cpu *c, const Insn *i, int op) {
   c->pc += i->len;
 }
 
-#define ARITH(name, fn, op) void op_##name(Cpu *c, const Insn *i) { fn(c, i, op); }
+#define ARITH(name, fn, op) SLOW_OP(name) { fn(c, i, op); }
 ARITH(fadd_d, arith_d, OP_ADD)
 ARITH(fsub_d, arith_d, OP_SUB)
 ARITH(fmul_d, arith_d, OP_MUL)
@@ -254,11 +254,11 @@ static void fused_s(Cpu *c, const Insn *i, int negp, int negc) {
   c->pc += i->len;
 }
 
-void op_fmadd_d(Cpu *c, const Insn *i) { fused_d(c, i, 0, 0); }
-void op_fmsub_d(Cpu *c, const Insn *i) { fused_d(c, i, 0, 1); }
-void op_fnmsub_d(Cpu *c, const Insn *i) { fused_d(c, i, 1, 0); }
-void op_fnmadd_d(Cpu *c, const Insn *i) { fused_d(c, i, 1, 1); }
-void op_fmadd_s(Cpu *c, const Insn *i) { fused_s(c, i, 0, 0); }
-void op_fmsub_s(Cpu *c, const Insn *i) { fused_s(c, i, 0, 1); }
-void op_fnmsub_s(Cpu *c, const Insn *i) { fused_s(c, i, 1, 0); }
-void op_fnmadd_s(Cpu *c, const Insn *i) { fused_s(c, i, 1, 1); }
+SLOW_OP(fmadd_d) { fused_d(c, i, 0, 0); }
+SLOW_OP(fmsub_d) { fused_d(c, i, 0, 1); }
+SLOW_OP(fnmsub_d) { fused_d(c, i, 1, 0); }
+SLOW_OP(fnmadd_d) { fused_d(c, i, 1, 1); }
+SLOW_OP(fmadd_s) { fused_s(c, i, 0, 0); }
+SLOW_OP(fmsub_s) { fused_s(c, i, 0, 1); }
+SLOW_OP(fnmsub_s) { fused_s(c, i, 1, 0); }
+SLOW_OP(fnmadd_s) { fused_s(c, i, 1, 1); }

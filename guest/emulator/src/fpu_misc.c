@@ -13,23 +13,23 @@ static int fs_on(Cpu *c, const Insn *i) {
 #define NEXT() (c->pc += i->len)
 
 /* ---- loads and stores ---- */
-void op_flw(Cpu *c, const Insn *i) {
+SLOW_OP(flw) {
   uint64_t v;
   if (fs_on(c, i) && ld_u32(c, c->x[i->rs1] + (int64_t)i->imm, &v)) { set_f(c, i->rd, box((uint32_t)v)); NEXT(); }
 }
-void op_fld(Cpu *c, const Insn *i) {
+SLOW_OP(fld) {
   uint64_t v;
   if (fs_on(c, i) && ld_u64(c, c->x[i->rs1] + (int64_t)i->imm, &v)) { set_f(c, i->rd, v); NEXT(); }
 }
-void op_fsw(Cpu *c, const Insn *i) {
+SLOW_OP(fsw) {
   if (fs_on(c, i) && st_u32(c, c->x[i->rs1] + (int64_t)i->imm, (uint32_t)c->f[i->rs2])) NEXT();
 }
-void op_fsd(Cpu *c, const Insn *i) {
+SLOW_OP(fsd) {
   if (fs_on(c, i) && st_u64(c, c->x[i->rs1] + (int64_t)i->imm, c->f[i->rs2])) NEXT();
 }
 
 /* ---- sign injection (imm: 0 sgnj, 1 sgnjn, 2 sgnjx) ---- */
-void op_fsgnj_d(Cpu *c, const Insn *i) {
+SLOW_OP(fsgnj_d) {
   if (!fs_on(c, i)) return;
   uint64_t a = c->f[i->rs1], b = c->f[i->rs2], s = b & (1ULL << 63);
   if (i->imm == 1) s ^= 1ULL << 63;
@@ -37,7 +37,7 @@ void op_fsgnj_d(Cpu *c, const Insn *i) {
   set_f(c, i->rd, (a & ~(1ULL << 63)) | s);
   NEXT();
 }
-void op_fsgnj_s(Cpu *c, const Insn *i) {
+SLOW_OP(fsgnj_s) {
   if (!fs_on(c, i)) return;
   uint32_t a = unbox(c->f[i->rs1]), b = unbox(c->f[i->rs2]), s = b & 0x80000000u;
   if (i->imm == 1) s ^= 0x80000000u;
@@ -47,7 +47,7 @@ void op_fsgnj_s(Cpu *c, const Insn *i) {
 }
 
 /* ---- min / max (imm: 0 min, 1 max) ---- */
-void op_fminmax_d(Cpu *c, const Insn *i) {
+SLOW_OP(fminmax_d) {
   if (!fs_on(c, i)) return;
   uint64_t ua = c->f[i->rs1], ub = c->f[i->rs2];
   double a = u2d(ua), b = u2d(ub), r;
@@ -60,7 +60,7 @@ void op_fminmax_d(Cpu *c, const Insn *i) {
   set_f(c, i->rd, d2u(r));
   NEXT();
 }
-void op_fminmax_s(Cpu *c, const Insn *i) {
+SLOW_OP(fminmax_s) {
   if (!fs_on(c, i)) return;
   uint32_t ua = unbox(c->f[i->rs1]), ub = unbox(c->f[i->rs2]);
   float a = u2f(ua), b = u2f(ub), r;
@@ -82,13 +82,13 @@ static uint64_t compare(Cpu *c, double a, double b, int snan, int kind) {
   }
   return kind == 0 ? a <= b : kind == 1 ? a < b : a == b;
 }
-void op_fcmp_d(Cpu *c, const Insn *i) {
+SLOW_OP(fcmp_d) {
   if (!fs_on(c, i)) return;
   int snan = is_snan_d(c->f[i->rs1]) || is_snan_d(c->f[i->rs2]);
   c->x[i->rd] = compare(c, rs_d(c, i->rs1), rs_d(c, i->rs2), snan, i->imm);
   NEXT();
 }
-void op_fcmp_s(Cpu *c, const Insn *i) {
+SLOW_OP(fcmp_s) {
   if (!fs_on(c, i)) return;
   int snan = is_snan_f(unbox(c->f[i->rs1])) || is_snan_f(unbox(c->f[i->rs2]));
   c->x[i->rd] = compare(c, rs_f(c, i->rs1), rs_f(c, i->rs2), snan, i->imm);
@@ -103,7 +103,7 @@ static uint64_t classify(int neg, int inf, int nan, int snan, int zero, int sub)
   if (sub) return neg ? 1 << 2 : 1 << 5;
   return neg ? 1 << 1 : 1 << 6;
 }
-void op_fclass_d(Cpu *c, const Insn *i) {
+SLOW_OP(fclass_d) {
   if (!fs_on(c, i)) return;
   uint64_t u = c->f[i->rs1];
   double d = u2d(u);
@@ -111,7 +111,7 @@ void op_fclass_d(Cpu *c, const Insn *i) {
                          d != 0 && fabs(d) < 2.2250738585072014e-308);
   NEXT();
 }
-void op_fclass_s(Cpu *c, const Insn *i) {
+SLOW_OP(fclass_s) {
   if (!fs_on(c, i)) return;
   uint32_t u = unbox(c->f[i->rs1]);
   float f = u2f(u);
@@ -121,21 +121,21 @@ void op_fclass_s(Cpu *c, const Insn *i) {
 }
 
 /* ---- moves ---- */
-void op_fmv_x_w(Cpu *c, const Insn *i) {
+SLOW_OP(fmv_x_w) {
   if (fs_on(c, i)) { c->x[i->rd] = (uint64_t)(int64_t)(int32_t)(uint32_t)c->f[i->rs1]; NEXT(); }
 }
-void op_fmv_x_d(Cpu *c, const Insn *i) {
+SLOW_OP(fmv_x_d) {
   if (fs_on(c, i)) { c->x[i->rd] = c->f[i->rs1]; NEXT(); }
 }
-void op_fmv_w_x(Cpu *c, const Insn *i) {
+SLOW_OP(fmv_w_x) {
   if (fs_on(c, i)) { set_f(c, i->rd, box((uint32_t)c->x[i->rs1])); NEXT(); }
 }
-void op_fmv_d_x(Cpu *c, const Insn *i) {
+SLOW_OP(fmv_d_x) {
   if (fs_on(c, i)) { set_f(c, i->rd, c->x[i->rs1]); NEXT(); }
 }
 
 /* ---- float <-> float ---- */
-void op_fcvt_s_d(Cpu *c, const Insn *i) {
+SLOW_OP(fcvt_s_d) {
   int rm = fp_enter(c, i), tie = 0;
   if (rm < 0) return;
   double d = rs_d(c, i->rs1);
@@ -150,7 +150,7 @@ void op_fcvt_s_d(Cpu *c, const Insn *i) {
   set_f(c, i->rd, box(f2u(f)));
   NEXT();
 }
-void op_fcvt_d_s(Cpu *c, const Insn *i) {
+SLOW_OP(fcvt_d_s) {
   if (fp_enter(c, i) < 0) return;
   uint32_t u = unbox(c->f[i->rs1]);
   double d = u2f(u);
@@ -190,13 +190,13 @@ static uint64_t to_int(Cpu *c, double x, int rm, int kind) {
   default: return (uint64_t)r;
   }
 }
-void op_fcvt_int_d(Cpu *c, const Insn *i) {
+SLOW_OP(fcvt_int_d) {
   int rm = fp_enter(c, i);
   if (rm < 0) return;
   c->x[i->rd] = to_int(c, rs_d(c, i->rs1), rm, i->rs2 & 3);
   NEXT();
 }
-void op_fcvt_int_s(Cpu *c, const Insn *i) {
+SLOW_OP(fcvt_int_s) {
   int rm = fp_enter(c, i);
   if (rm < 0) return;
   c->x[i->rd] = to_int(c, rs_f(c, i->rs1), rm, i->rs2 & 3);
@@ -224,7 +224,7 @@ static int int_err(double r, uint64_t u, int is_unsigned) {
   int64_t back = (int64_t)r, s = (int64_t)u;
   return s > back ? 1 : s < back ? -1 : 0;
 }
-void op_fcvt_d_int(Cpu *c, const Insn *i) {
+SLOW_OP(fcvt_d_int) {
   int rm = fp_enter(c, i), uns;
   if (rm < 0) return;
   uint64_t u;
@@ -234,7 +234,7 @@ void op_fcvt_d_int(Cpu *c, const Insn *i) {
   set_f(c, i->rd, d2u(round_d(c, r, err, 0, rm)));
   NEXT();
 }
-void op_fcvt_s_int(Cpu *c, const Insn *i) {
+SLOW_OP(fcvt_s_int) {
   int rm = fp_enter(c, i), uns;
   if (rm < 0) return;
   uint64_t u;

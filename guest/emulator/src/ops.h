@@ -2,7 +2,7 @@
 #ifndef C2W_OPS_H
 #define C2W_OPS_H
 #include "emu.h"
-#define D(n) void op_##n(Cpu *c, const Insn *i);
+#define D(n) uint64_t op_##n(Cpu *c, const Insn *i, uint64_t pc);
 D(lui) D(auipc) D(jal) D(jalr) D(beq) D(bne) D(blt) D(bge) D(bltu) D(bgeu)
 D(lb) D(lh) D(lw) D(ld) D(lbu) D(lhu) D(lwu) D(sb) D(sh) D(sw) D(sd)
 D(addi) D(slti) D(sltiu) D(xori) D(ori) D(andi) D(slli) D(srli) D(srai)
