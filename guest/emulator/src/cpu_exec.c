@@ -37,9 +37,10 @@ BRANCH(bgeu, X(rs1) >= X(rs2))
 #define LOAD(name, fn, conv)                                  \
   OP(name) {                                                  \
     uint64_t v;                                               \
-    if (fn##_pc(c, X(rs1) + (int64_t)i->imm, &v, pc)) {       \
+    int r = fn##_pc(c, X(rs1) + (int64_t)i->imm, &v, pc);     \
+    if (r) {                                                  \
       c->x[i->rd] = conv;                                     \
-      return FALL;                                            \
+      return FALL | (uint64_t)(r >> 1);                       \
     }                                                         \
     return c->pc;                                             \
   }
@@ -53,8 +54,8 @@ LOAD(lwu, ld_u32, v)
 
 #define STORE(name, fn)                                       \
   OP(name) {                                                  \
-    if (fn##_pc(c, X(rs1) + (int64_t)i->imm, X(rs2), pc)) return FALL; \
-    return c->pc;                                             \
+    int r = fn##_pc(c, X(rs1) + (int64_t)i->imm, X(rs2), pc); \
+    return r ? FALL | (uint64_t)(r >> 1) : c->pc;             \
   }
 STORE(sb, st_u8)
 STORE(sh, st_u16)
@@ -346,11 +347,11 @@ int64_t cpu_run(Cpu *c, int64_t n) {
   uint64_t pc = step(c, cache, c->pc);
   c->first = 0;
   int32_t left = (int32_t)(n - 1); /* slices are small */
-  while (left > 0 && !c->stop) {
+  while (left > 0 && !(pc & 1)) { /* bit 0: a SLOW_OP ended the slice */
     left--;
     pc = step(c, cache, pc);
   }
-  c->pc = pc;
+  c->pc = pc & ~1ULL;
   int64_t done = n - left - c->redo;
   c->insn_count += (uint64_t)done;
   return done;

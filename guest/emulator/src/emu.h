@@ -77,13 +77,15 @@ typedef struct Insn Insn;
 typedef uint64_t (*OpFn)(Cpu *c, const Insn *i, uint64_t pc);
 
 /* Defines op_NAME as a wrapper that publishes pc in c->pc, runs a body that
- * uses c->pc (and may raise exceptions), and returns c->pc. */
+ * uses c->pc (and may raise exceptions), and returns c->pc. Only these
+ * handlers can end a slice (END_SLICE); they say so in bit 0 of the
+ * returned pc (pcs are even), so the run loop tests a register, not memory. */
 #define SLOW_OP(name)                                                       \
   static void name##_body(Cpu *c, const Insn *i);                           \
   uint64_t op_##name(Cpu *c, const Insn *i, uint64_t pc) {                  \
     c->pc = pc;                                                             \
     name##_body(c, i);                                                      \
-    return c->pc;                                                           \
+    return c->pc | (uint64_t)c->stop;                                       \
   }                                                                         \
   static void name##_body(Cpu *c, const Insn *i)
 
@@ -214,7 +216,9 @@ static inline TlbEntry *tlb_slot(TlbEntry *t, uint64_t va) {
   return &t[(va >> 12) & (TLB_SIZE - 1)];
 }
 
-/* pc: published to c->pc before the slow path (which may trap) */
+/* pc: published to c->pc before the slow path (which may trap). Returns 0
+ * after a trap, 1 on success, 2 on success when the access (MMIO) ended the
+ * slice. */
 #define DEFINE_LOAD(NAME, TYPE, SIZE)                                        \
   static inline int NAME##_pc(Cpu *c, uint64_t va, uint64_t *out, uint64_t pc) { \
     TlbEntry *e = tlb_slot(c->tlb_r[c->priv], va);                           \
@@ -225,7 +229,7 @@ static inline TlbEntry *tlb_slot(TlbEntry *t, uint64_t va) {
       return 1;                                                              \
     }                                                                        \
     c->pc = pc;                                                              \
-    return mem_load_slow(c, va, SIZE, out);                                  \
+    return mem_load_slow(c, va, SIZE, out) ? 1 + c->stop : 0;                \
   }                                                                          \
   static inline int NAME(Cpu *c, uint64_t va, uint64_t *out) {               \
     return NAME##_pc(c, va, out, c->pc);                                     \
@@ -244,7 +248,7 @@ DEFINE_LOAD(ld_u64, uint64_t, 8)
       return 1;                                                              \
     }                                                                        \
     c->pc = pc;                                                              \
-    return mem_store_slow(c, va, SIZE, val);                                 \
+    return mem_store_slow(c, va, SIZE, val) ? 1 + c->stop : 0;               \
   }                                                                          \
   static inline int NAME(Cpu *c, uint64_t va, uint64_t val) {                \
     return NAME##_pc(c, va, val, c->pc);                                     \

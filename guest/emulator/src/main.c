@@ -159,7 +159,7 @@ static int exitdev_read(void *opaque, uint64_t off, int size, uint64_t *val) {
 }
 static int exitdev_write(void *opaque, uint64_t off, int size, uint64_t val) {
   Machine *m = opaque;
-  if (off == 0 && size == 4) {
+  if (off == 0 && size == 4 && !m->cpu.halted) {
     m->cpu.halted = 1;
     m->cpu.exit_code = (int)(val & 0xff);
     END_SLICE(&m->cpu);

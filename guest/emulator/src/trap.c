@@ -158,8 +158,10 @@ static void sbi_set_timer(Cpu *c, uint64_t t) {
 }
 
 static void sbi_halt(Cpu *c, int code) {
+  if (c->halted) return; /* the first reported status wins */
   c->halted = 1;
   c->exit_code = code;
+  END_SLICE(c);
 }
 
 static int64_t sbi_probe(uint64_t ext) {
