@@ -160,9 +160,8 @@ SLOW_OP(illegal) {
 SLOW_OP(ebreak) { raise_exception(c, EXC_BREAKPOINT, c->pc); }
 SLOW_OP(ecall) {
   if (c->priv == PRV_S) {
-    sbi_call(c);
+    sbi_call(c); /* ends the slice itself when interrupt state changes */
     NEXT();
-    END_SLICE(c);
   } else {
     raise_exception(c, EXC_ECALL_U, 0);
   }

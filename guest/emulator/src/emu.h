@@ -269,7 +269,8 @@ size_t fdt_build(Machine *m, uint8_t *out, size_t cap, const char *bootargs,
 
 /* host.c: host services (console, clock, sleep) */
 uint64_t host_now_ns(void);
-void host_console_write(const uint8_t *buf, size_t len);
+void host_console_write(const uint8_t *buf, size_t len); /* buffered */
+void host_console_flush(void);
 int host_console_read(uint8_t *buf, size_t len); /* -1: nothing now, 0: EOF */
 int host_console_readable(void);
 void host_wait(uint64_t timeout_ns, int watch_stdin);

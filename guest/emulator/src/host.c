@@ -15,7 +15,12 @@ uint64_t host_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-void host_console_write(const uint8_t *buf, size_t len) {
+/* Console output is buffered (SBI putchar delivers one byte per call) and
+ * flushed by the main loop after every slice, when full, and at exit. */
+static uint8_t out_buf[4096];
+static size_t out_len;
+
+static void write_all(const uint8_t *buf, size_t len) {
   while (len > 0) {
     ssize_t n = write(1, buf, len);
     if (n < 0) {
@@ -25,6 +30,18 @@ void host_console_write(const uint8_t *buf, size_t len) {
     buf += n;
     len -= (size_t)n;
   }
+}
+
+void host_console_flush(void) {
+  if (out_len) write_all(out_buf, out_len);
+  out_len = 0;
+}
+
+void host_console_write(const uint8_t *buf, size_t len) {
+  if (out_len + len > sizeof(out_buf)) host_console_flush();
+  if (len > sizeof(out_buf)) { write_all(buf, len); return; }
+  memcpy(out_buf + out_len, buf, len);
+  out_len += len;
 }
 
 static int stdin_ready(int timeout_ms) {

@@ -235,6 +235,7 @@ static int run(Machine *m, const Options *o) {
     int irq = check_interrupts(c);
     if (irq >= 0) take_interrupt(c, irq);
     cpu_run(c, SLICE);
+    host_console_flush();
     if (o->max_insns && c->insn_count >= o->max_insns) {
       emu_log("c2w-emu: instruction limit reached (pc=%llx)\n", (unsigned long long)c->pc);
       return 125;
@@ -250,6 +251,7 @@ int main(int argc, char **argv) {
   if (!machine_setup(&m, &o)) return 1;
   uint64_t t0 = host_now_ns();
   int rc = run(&m, &o);
+  host_console_flush();
   if (o.stats) {
     uint64_t us = (host_now_ns() - t0) / 1000;
     uint64_t mips10 = us ? m.cpu.insn_count * 10 / us : 0;

@@ -155,6 +155,7 @@ int csr_write(Cpu *c, int csr, uint64_t v) {
 static void sbi_set_timer(Cpu *c, uint64_t t) {
   c->stimecmp = t;
   cpu_update_timer_irq(c);
+  END_SLICE(c); /* the main loop re-checks interrupts */
 }
 
 static void sbi_halt(Cpu *c, int code) {
@@ -180,8 +181,8 @@ static int sbi_legacy(Cpu *c, uint64_t eid) {
   case 0: sbi_set_timer(c, A(0)); A(0) = 0; return 1;
   case 1: ch = (uint8_t)A(0); host_console_write(&ch, 1); A(0) = 0; return 1;
   case 2: A(0) = (uint64_t)(int64_t)console_getchar(c->m); return 1;
-  case 3: c->sip &= ~(1ULL << IRQ_SSI); A(0) = 0; return 1;
-  case 4: c->sip |= 1ULL << IRQ_SSI; A(0) = 0; return 1;
+  case 3: c->sip &= ~(1ULL << IRQ_SSI); A(0) = 0; END_SLICE(c); return 1;
+  case 4: c->sip |= 1ULL << IRQ_SSI; A(0) = 0; END_SLICE(c); return 1;
   case 5: A(0) = 0; return 1;
   case 6: case 7: tlb_flush(c); A(0) = 0; return 1;
   case 8: sbi_halt(c, 0); A(0) = 0; return 1;
@@ -217,6 +218,7 @@ void sbi_call(Cpu *c) {
   case SBI_EXT_IPI: /* single hart: hart 0 is bit 0 of the mask at base a1 */
     if (A(1) == (uint64_t)-1 || ((A(0) << A(1)) & 1) || (A(1) == 0 && (A(0) & 1)))
       c->sip |= 1ULL << IRQ_SSI;
+    END_SLICE(c);
     break;
   case SBI_EXT_RFENCE: tlb_flush(c); break;
   case SBI_EXT_SRST:
