@@ -1,0 +1,264 @@
+/* c2w-java guest emulator: command line, machine setup and the main loop. */
+#include "emu.h"
+#include "virtio.h"
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SLICE 20000
+
+typedef struct {
+  const char *kernel, *initrd, *append, *isa;
+  uint64_t mem_mib;
+  uint64_t max_insns;
+  int stats;
+  int verbose;
+  int net_fd; /* listening socket for virtio-net, -1: no network */
+#define MAX_SHARES 4
+  const char *p9_tag[MAX_SHARES], *p9_dir[MAX_SHARES];
+  int p9_ro[MAX_SHARES], n_shares;
+  uint8_t mac[6];
+} Options;
+
+static void usage(void) {
+  emu_log("usage: c2w-emu [options] KERNEL\n"
+          "  --memory MiB        guest RAM (default 256)\n"
+          "  --initrd FILE       initramfs image\n"
+          "  --append ARGS       kernel command line\n"
+          "  --max-insns N       stop with exit code 125 after N instructions\n"
+          "  --net=socket        virtio-net over the listening socket on fd 3\n"
+          "  --net=socket=listenfd=N  ... on fd N\n"
+          "  --9p TAG=DIR        export host directory DIR as 9p TAG (--9p-ro: read-only;\n"
+          "                      repeatable, up to 4 shares)\n"
+          "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n"
+          "  --stats             print instruction count and MIPS to stderr at exit\n"
+          "  -v                  verbose (repeat for traps)\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  if (!s || !*s) return 0;
+  *out = strtoull(s, &end, 0);
+  return *end == 0;
+}
+
+/* "--name=V", "--name V", and the single-dash forms upstream guests accept. */
+static const char *opt_value(int argc, char **argv, int *k, const char *name) {
+  const char *a = argv[*k];
+  if (a[0] != '-') return 0;
+  a += a[1] == '-' ? 2 : 1;
+  const char *nm = name + 2; /* name is given as "--x" */
+  size_t n = strlen(nm);
+  if (strncmp(a, nm, n) != 0) return 0;
+  a += n;
+  if (*a == '=') return a + 1;
+  if (*a == 0 && *k + 1 < argc) return argv[++*k];
+  return 0;
+}
+
+/* TAG=DIR (repeatable, up to MAX_SHARES) */
+static int parse_share(const char *v, Options *o, int ro) {
+  static char tags[MAX_SHARES][64];
+  const char *eq = strchr(v, '=');
+  if (o->n_shares == MAX_SHARES) { emu_log("c2w-emu: at most %d 9p shares\n", MAX_SHARES); return 0; }
+  if (!eq || eq == v || !eq[1] || eq - v >= 64) {
+    emu_log("c2w-emu: bad 9p share %s (TAG=DIR)\n", v);
+    return 0;
+  }
+  char *tag = tags[o->n_shares];
+  memcpy(tag, v, (size_t)(eq - v));
+  tag[eq - v] = 0;
+  o->p9_tag[o->n_shares] = tag;
+  o->p9_dir[o->n_shares] = eq + 1;
+  o->p9_ro[o->n_shares] = ro;
+  o->n_shares++;
+  return 1;
+}
+
+static int parse_args(int argc, char **argv, Options *o) {
+  memset(o, 0, sizeof(*o));
+  o->mem_mib = 256;
+  o->isa = "rv64imafdc_zicsr_zifencei";
+  o->net_fd = -1;
+  virtio_net_parse_mac("02:00:00:00:00:01", o->mac);
+  for (int k = 1; k < argc; k++) {
+    const char *v;
+    if ((v = opt_value(argc, argv, &k, "--memory"))) {
+      if (!parse_u64(v, &o->mem_mib) || o->mem_mib < 16 || o->mem_mib > 2048) {
+        emu_log("c2w-emu: bad --memory %s (16..2048 MiB)\n", v);
+        return 0;
+      }
+    } else if ((v = opt_value(argc, argv, &k, "--initrd"))) o->initrd = v;
+    else if ((v = opt_value(argc, argv, &k, "--append"))) o->append = v;
+    else if ((v = opt_value(argc, argv, &k, "--isa"))) o->isa = v;
+    else if ((v = opt_value(argc, argv, &k, "--max-insns"))) {
+      if (!parse_u64(v, &o->max_insns)) { emu_log("c2w-emu: bad --max-insns\n"); return 0; }
+    } else if ((v = opt_value(argc, argv, &k, "--net"))) {
+      uint64_t fd = 3;
+      if (strcmp(v, "socket") != 0 &&
+          (strncmp(v, "socket=listenfd=", 16) != 0 || !parse_u64(v + 16, &fd) || fd > 1000000)) {
+        emu_log("c2w-emu: bad --net %s (socket or socket=listenfd=N)\n", v);
+        return 0;
+      }
+      o->net_fd = (int)fd;
+    } else if ((v = opt_value(argc, argv, &k, "--9p"))) {
+      if (!parse_share(v, o, 0)) return 0;
+    } else if ((v = opt_value(argc, argv, &k, "--9p-ro"))) {
+      if (!parse_share(v, o, 1)) return 0;
+    } else if ((v = opt_value(argc, argv, &k, "--mac"))) {
+      if (!virtio_net_parse_mac(v, o->mac)) { emu_log("c2w-emu: bad --mac %s\n", v); return 0; }
+    } else if (!strcmp(argv[k], "--stats")) o->stats = 1;
+    else if (!strcmp(argv[k], "-v")) o->verbose++;
+    else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) { usage(); exit(0); }
+    else if (argv[k][0] == '-') { emu_log("c2w-emu: unknown option %s\n", argv[k]); return 0; }
+    else if (!o->kernel) o->kernel = argv[k];
+    else { emu_log("c2w-emu: unexpected argument %s\n", argv[k]); return 0; }
+  }
+  if (!o->kernel) { usage(); return 0; }
+  return 1;
+}
+
+/* Size of a host file, or -1. */
+static long file_size(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return -1;
+  return (long)st.st_size;
+}
+
+/* Loads a whole file into guest RAM at pa; returns its size or -1. */
+static int64_t load_file(Machine *m, const char *path, uint64_t pa, uint64_t limit) {
+  long size = file_size(path);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0 || size < 0) {
+    emu_log("c2w-emu: cannot open %s\n", path);
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  uint8_t *dst = phys_ram_ptr(m, pa, (uint64_t)size);
+  if (!dst || (uint64_t)size > limit) {
+    emu_log("c2w-emu: %s (%ld bytes) does not fit in guest RAM\n", path, size);
+    close(fd);
+    return -1;
+  }
+  long got = 0;
+  while (got < size) {
+    ssize_t n = read(fd, dst + got, (size_t)(size - got));
+    if (n <= 0) break;
+    got += n;
+  }
+  close(fd);
+  if (got != size) { emu_log("c2w-emu: short read on %s\n", path); return -1; }
+  return size;
+}
+
+static int exitdev_read(void *opaque, uint64_t off, int size, uint64_t *val) {
+  *val = 0;
+  return 1;
+}
+static int exitdev_write(void *opaque, uint64_t off, int size, uint64_t val) {
+  Machine *m = opaque;
+  if (off == 0 && size == 4 && !m->cpu.halted) {
+    m->cpu.halted = 1;
+    m->cpu.exit_code = (int)(val & 0xff);
+    END_SLICE(&m->cpu);
+  }
+  return 1;
+}
+
+static int machine_setup(Machine *m, const Options *o) {
+  memset(m, 0, sizeof(*m));
+  m->verbose = o->verbose;
+  m->ram_size = o->mem_mib << 20;
+  m->ram = calloc(1, (size_t)m->ram_size);
+  if (!m->ram) { emu_log("c2w-emu: cannot allocate %llu MiB of guest RAM\n", (unsigned long long)o->mem_mib); return 0; }
+  plic_new(m, 31);
+  machine_add_mmio(m, EXITDEV_BASE, EXITDEV_SIZE, m, exitdev_read, exitdev_write);
+  virtio_console_new(m, 0, 1);
+  virtio_rng_new(m, 1, 2);
+  int vidx = 2;
+  if (o->net_fd >= 0) {
+    if (!virtio_net_new(m, vidx, vidx + 1, o->net_fd, o->mac)) return 0;
+    vidx++;
+  }
+  for (int k = 0; k < o->n_shares; k++, vidx++)
+    if (!virtio_9p_new(m, vidx, vidx + 1, o->p9_tag[k], o->p9_dir[k], o->p9_ro[k])) return 0;
+  uint64_t kbase = RAM_BASE + KERNEL_OFFSET;
+  uint64_t dtb_pa = RAM_BASE + m->ram_size - 0x10000;
+  uint64_t initrd_start = 0, initrd_end = 0;
+  if (o->initrd) {
+    long isz = file_size(o->initrd);
+    if (isz < 0) { emu_log("c2w-emu: cannot open %s\n", o->initrd); return 0; }
+    initrd_start = (dtb_pa - (uint64_t)isz) & ~0xfffULL;
+    if (initrd_start < kbase + 0x1000000) { emu_log("c2w-emu: initrd too large for RAM\n"); return 0; }
+    if (load_file(m, o->initrd, initrd_start, dtb_pa - initrd_start) < 0) return 0;
+    initrd_end = initrd_start + (uint64_t)isz;
+  }
+  uint64_t klimit = (initrd_start ? initrd_start : dtb_pa) - kbase;
+  if (load_file(m, o->kernel, kbase, klimit) < 0) return 0;
+  size_t dsz = fdt_build(m, phys_ram_ptr(m, dtb_pa, 0x10000), 0x10000, o->append, initrd_start,
+                         initrd_end, virtio_count(), o->isa);
+  if (!dsz) { emu_log("c2w-emu: device tree too large\n"); return 0; }
+  cpu_reset(&m->cpu, m, kbase);
+  m->cpu.x[10] = 0;      /* a0: hart id */
+  m->cpu.x[11] = dtb_pa; /* a1: device tree */
+  m->time_origin_ns = host_now_ns();
+  return 1;
+}
+
+/* Sleeps until the next timer deadline or host input while the hart waits. */
+static uint64_t g_idle_waits;
+
+static void idle_wait(Machine *m) {
+  g_idle_waits++;
+  Cpu *c = &m->cpu;
+  uint64_t now = machine_time(m);
+  uint64_t ticks = c->stimecmp > now ? c->stimecmp - now : 0;
+  uint64_t ns = ticks > 100000000ULL ? 1000000000ULL : ticks * (1000000000ULL / TIMEBASE_HZ);
+  if (ns) host_wait(ns, !m->console_eof);
+}
+
+static int run(Machine *m, const Options *o) {
+  Cpu *c = &m->cpu;
+  uint64_t last_poll = 0;
+  while (!c->halted) {
+    uint64_t now = host_now_ns();
+    if (c->wfi || now - last_poll > 1000000) {
+      if (c->wfi) idle_wait(m);
+      virtio_poll(m);
+      last_poll = host_now_ns();
+    }
+    cpu_update_timer_irq(c);
+    if (c->wfi && (c->sip & c->sie)) c->wfi = 0;
+    if (c->wfi) continue;
+    int irq = check_interrupts(c);
+    if (irq >= 0) take_interrupt(c, irq);
+    cpu_run(c, SLICE);
+    host_console_flush();
+    if (o->max_insns && c->insn_count >= o->max_insns) {
+      emu_log("c2w-emu: instruction limit reached (pc=%llx)\n", (unsigned long long)c->pc);
+      return 125;
+    }
+  }
+  return c->exit_code;
+}
+
+int main(int argc, char **argv) {
+  Options o;
+  static Machine m;
+  if (!parse_args(argc, argv, &o)) return 2;
+  if (!machine_setup(&m, &o)) return 1;
+  uint64_t t0 = host_now_ns();
+  int rc = run(&m, &o);
+  host_console_flush();
+  if (o.stats) {
+    uint64_t us = (host_now_ns() - t0) / 1000;
+    uint64_t mips10 = us ? m.cpu.insn_count * 10 / us : 0;
+    emu_log("c2w-emu: %llu instructions in %llu ms = %llu.%llu MIPS, %llu idle waits\n",
+            (unsigned long long)m.cpu.insn_count, (unsigned long long)(us / 1000),
+            (unsigned long long)(mips10 / 10), (unsigned long long)(mips10 % 10),
+            (unsigned long long)g_idle_waits);
+  }
+  return rc;
+}

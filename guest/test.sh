@@ -1,0 +1,202 @@
+#!/bin/bash
+# Builds the guest emulator (native and wasm32-wasi) and runs its tests:
+#   - ISA tests (tests/isa/*.S) natively, under Node's WASI, and in
+#     qemu-system-riscv64 (differential: same output expected);
+#   - a boot test (kernel + initramfs + our init running `echo hello`) natively
+#     and under Node, when the kernel is in the cache (kernel/build.sh builds it;
+#     set C2W_BUILD_KERNEL=1 to build it here, ~10-20 min; C2W_KERNEL_IMAGE=path
+#     uses a given Image instead).
+# Prints "N passed, M failed" last; exits non-zero on any failure.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${C2W_TEST_OUT:-$HERE/build/test}
+EMU=$HERE/emulator/build/native/c2w-emu
+WASM=$HERE/emulator/build/wasm/c2w-emu.wasm
+NODE_RUN=$HERE/emulator/tools/run-node.mjs
+passed=0; failed=0
+ok() { echo "PASS $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1${2:+: $2}"; failed=$((failed + 1)); }
+mkdir -p "$OUT"
+
+if make -s -C "$HERE/emulator" all >"$OUT/build.log" 2>&1; then ok "emulator build (native, wasm, function sizes)"
+else cat "$OUT/build.log"; bad "emulator build"; echo "$passed passed, $failed failed"; exit 1; fi
+
+run_native() { timeout 60 "$EMU" --max-insns 50000000 "$@"; }
+run_node() { C2W_PREOPENS="$OUT:$(dirname "${@: -1}")" timeout 120 node --no-warnings "$NODE_RUN" "$WASM" --max-insns 50000000 "$@"; }
+run_qemu() {
+  timeout 60 qemu-system-riscv64 -M virt -m 256M -nographic -bios default -kernel "$1" \
+    -monitor none -serial stdio </dev/null 2>/dev/null | tr -d '\r'
+}
+# The part of a test's output that is compared: from BEGIN on, else the last line.
+result_of() { if grep -q '^BEGIN' "$1"; then sed -n '/^BEGIN/,$p' "$1"; else tail -n 1 "$1"; fi; }
+
+for src in "$HERE"/tests/isa/*.S; do
+  name=$(basename "$src" .S)
+  if ! "$HERE/tests/isa/build-run.sh" "$OUT" "$src" >"$OUT/$name.build.log" 2>&1; then
+    cat "$OUT/$name.build.log"; bad "$name: assemble"; continue; fi
+  bin=$OUT/$name.bin
+  want_rc=0; want_last=PASS
+  if [ "$name" = selfcheck_fail ]; then want_rc=7; want_last="FAIL 0000000000000007"; fi
+  run_native "$bin" >"$OUT/$name.native.out" 2>&1; rc=$?
+  if [ $rc = $want_rc ] && [ "$(tail -n 1 "$OUT/$name.native.out")" = "$want_last" ]; then ok "$name (native)"
+  else bad "$name (native)" "exit $rc, $(tail -n 1 "$OUT/$name.native.out")"; fi
+  run_node "$bin" >"$OUT/$name.node.out" 2>&1; rc=$?
+  if [ $rc = $want_rc ] && cmp -s "$OUT/$name.native.out" "$OUT/$name.node.out"; then ok "$name (node wasm)"
+  else bad "$name (node wasm)" "exit $rc, $(tail -n 1 "$OUT/$name.node.out")"; fi
+  if command -v qemu-system-riscv64 >/dev/null; then
+    run_qemu "$bin" >"$OUT/$name.qemu.out"
+    if [ "$(result_of "$OUT/$name.qemu.out")" = "$(result_of "$OUT/$name.native.out")" ]; then ok "$name (same as qemu)"
+    else bad "$name (same as qemu)" "qemu: $(tail -n 1 "$OUT/$name.qemu.out")"; fi
+  fi
+done
+
+# Robustness: random instruction streams under ASan/UBSan cause guest
+# exceptions only, never an emulator crash or memory error.
+ASAN=$HERE/emulator/build/asan/c2w-emu
+if make -s -C "$HERE/emulator" asan >"$OUT/asan.log" 2>&1 &&
+   riscv64-linux-gnu-gcc -nostdlib -nostartfiles -no-pie -march=rv64imafdc_zicsr_zifencei -mabi=lp64 \
+     -mcmodel=medany -T "$HERE/tests/isa/link.ld" -Wl,--no-warn-rwx-segments -Wl,--build-id=none \
+     -o "$OUT/fuzz_prologue.elf" "$HERE/tests/fuzz_prologue.S" &&
+   riscv64-linux-gnu-objcopy -O binary "$OUT/fuzz_prologue.elf" "$OUT/fuzz_prologue.bin"; then
+  if python3 "$HERE/tests/fuzz.py" "$ASAN" "$OUT/fuzz_prologue.bin" 40 >"$OUT/fuzz.out" 2>&1; then ok "$(tail -n 1 "$OUT/fuzz.out" | sed 's/^PASS //') (asan)"
+  else tail -5 "$OUT/fuzz.out"; bad "fuzz (asan)"; fi
+else
+  tail -5 "$OUT/asan.log"; bad "asan build and fuzz prologue"
+fi
+
+# Host-side errors are reported, not crashes.
+"$EMU" --memory abc x >"$OUT/badarg.out" 2>&1; rc=$?
+if [ $rc = 2 ] && grep -q 'bad --memory' "$OUT/badarg.out"; then ok "bad argument rejected"; else bad "bad argument rejected" "exit $rc"; fi
+"$EMU" "$OUT/does-not-exist.bin" >"$OUT/nofile.out" 2>&1; rc=$?
+if [ $rc = 1 ] && grep -q 'cannot open' "$OUT/nofile.out"; then ok "missing kernel reported"; else bad "missing kernel reported" "exit $rc"; fi
+
+# Boot test.
+if [ -n "${C2W_KERNEL_IMAGE:-}" ]; then KERNEL=$C2W_KERNEL_IMAGE
+elif [ "${C2W_BUILD_KERNEL:-0}" = 1 ]; then KERNEL=$("$HERE/kernel/build.sh")
+else KERNEL=$("$HERE/kernel/build.sh" --print-path 2>/dev/null); fi
+if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
+  BOOT=$OUT/boot; mkdir -p "$BOOT"
+  if "$HERE/init/build.sh" "$BOOT/init" && \
+     riscv64-linux-gnu-gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pic -no-pie \
+       -march=rv64imac -mabi=lp64 -O2 -Wl,--build-id=none -o "$BOOT/echo" "$HERE/tests/guest/echo.c" && \
+     riscv64-linux-gnu-gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pic -no-pie \
+       -march=rv64imac -mabi=lp64 -O2 -Wl,--build-id=none -o "$BOOT/sleep" "$HERE/tests/guest/sleep.c" && \
+     python3 "$HERE/tools/mkinitramfs.py" "$BOOT/initrd.cpio" dir:/dev dev:/dev/console=c,5,1 dir:/bin \
+       dir:/proc dir:/sys dir:/tmp dir:/run file:/init="$BOOT/init" file:/bin/echo="$BOOT/echo" file:/bin/sleep="$BOOT/sleep"; then
+    cp "$KERNEL" "$BOOT/Image"
+    ARGS=(--max-insns 400000000 --initrd "$BOOT/initrd.cpio" --append "console=hvc0 quiet -- /bin/echo hello from c2w" "$BOOT/Image")
+    timeout 120 "$EMU" "${ARGS[@]}" </dev/null >"$BOOT/native.out" 2>&1; rc=$?
+    if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/native.out"); then ok "boot to init: echo (native)"
+    else tail -5 "$BOOT/native.out"; bad "boot to init: echo (native)" "exit $rc"; fi
+    if [ -x "$ASAN" ]; then
+      timeout 300 "$ASAN" "${ARGS[@]}" </dev/null >"$BOOT/asan.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/asan.out"); then ok "boot to init: echo (asan)"
+      else tail -5 "$BOOT/asan.out"; bad "boot to init: echo (asan)" "exit $rc"; fi
+    fi
+    C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" "${ARGS[@]}" </dev/null >"$BOOT/node.out" 2>&1; rc=$?
+    if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/node.out"); then ok "boot to init: echo (node wasm)"
+    else tail -5 "$BOOT/node.out"; bad "boot to init: echo (node wasm)" "exit $rc"; fi
+    # An idle guest sleeps in the host instead of spinning: a 3 s guest sleep
+    # must end in few host waits and few guest instructions.
+    timeout 120 "$EMU" --stats --initrd "$BOOT/initrd.cpio" --append "console=hvc0 quiet -- /bin/sleep 3" \
+      "$BOOT/Image" </dev/null >"$BOOT/idle.out" 2>&1; rc=$?
+    waits=$(sed -n 's/.* \([0-9]*\) idle waits.*/\1/p' "$BOOT/idle.out")
+    insns=$(sed -n 's/^c2w-emu: \([0-9]*\) instructions.*/\1/p' "$BOOT/idle.out")
+    if [ $rc = 0 ] && [ -n "$waits" ] && [ "$waits" -gt 0 ] && [ "$waits" -lt 2000 ] && [ "$insns" -lt 200000000 ]; then
+      ok "idle guest waits in the host ($waits waits, $insns instructions)"
+    else tail -3 "$BOOT/idle.out"; bad "idle guest waits in the host" "exit $rc, waits=$waits, insns=$insns"; fi
+    # Debian's riscv64 busybox-static (glibc, uses the FPU): a shell command
+    # whose exit status becomes the emulator's, and floating point in awk.
+    DEBS=${C2W_DEBS_CACHE:-$HOME/.cache/c2w-java/debs}
+    BB=$DEBS/root/usr/bin/busybox
+    if [ ! -x "$BB" ]; then
+      "$HERE/tools/fetch-riscv64-debs.sh" "$DEBS" busybox-static >"$BOOT/fetch.log" 2>&1 &&
+        dpkg-deb -x "$DEBS"/debs/busybox-static_*.deb "$DEBS/root" >>"$BOOT/fetch.log" 2>&1
+    fi
+    if [ -x "$BB" ] && python3 "$HERE/tools/mkinitramfs.py" "$BOOT/bb.cpio" dir:/dev dev:/dev/console=c,5,1 \
+         dir:/bin dir:/proc dir:/sys dir:/tmp dir:/run dir:/etc file:/init="$BOOT/init" \
+         file:/bin/busybox="$BB" link:/bin/sh=busybox; then
+      BBARGS=(--max-insns 400000000 --initrd "$BOOT/bb.cpio" "$BOOT/Image")
+      timeout 120 "$EMU" --append 'console=hvc0 quiet -- /bin/sh -c "echo hello from busybox; exit 7"' \
+        "${BBARGS[@]}" </dev/null >"$BOOT/bb1.out" 2>&1; rc=$?
+      if [ $rc = 7 ] && grep -qx 'hello from busybox' <(tr -d '\r' <"$BOOT/bb1.out"); then ok "busybox sh, exit status 7 reaches the host (native)"
+      else tail -5 "$BOOT/bb1.out"; bad "busybox sh, exit status 7 reaches the host (native)" "exit $rc"; fi
+      C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" \
+        --append 'console=hvc0 quiet -- /bin/sh -c "echo hello from busybox; exit 7"' \
+        "${BBARGS[@]}" </dev/null >"$BOOT/bb1n.out" 2>&1; rc=$?
+      if [ $rc = 7 ] && grep -qx 'hello from busybox' <(tr -d '\r' <"$BOOT/bb1n.out"); then ok "busybox sh, exit status 7 reaches the host (node wasm)"
+      else tail -5 "$BOOT/bb1n.out"; bad "busybox sh, exit status 7 reaches the host (node wasm)" "exit $rc"; fi
+      timeout 120 "$EMU" --append 'console=hvc0 quiet -- /bin/busybox awk BEGIN{printf("%.17g,%d,%s,%.3f\n",1/3,int(7.9),2.5*4,-1e300*1e10)}' \
+        "${BBARGS[@]}" </dev/null >"$BOOT/bb2.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && grep -qx '0.33333333333333331,7,10,-inf' <(tr -d '\r' <"$BOOT/bb2.out"); then ok "busybox awk floating point"
+      else tail -5 "$BOOT/bb2.out"; bad "busybox awk floating point" "exit $rc"; fi
+      # Console input: stdin reaches the guest's console (SBI getchar path).
+      echo "typed text" | timeout 120 "$EMU" --append 'console=hvc0 quiet -- /bin/sh -c "read x; echo got:$x"' \
+        "${BBARGS[@]}" >"$BOOT/stdin.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && grep -qx 'got:typed text' <(tr -d '\r' <"$BOOT/stdin.out"); then ok "console input from stdin (native)"
+      else tail -5 "$BOOT/stdin.out"; bad "console input from stdin (native)" "exit $rc"; fi
+      # virtio-9p: a host directory shared through 9P2000.L, read and changed
+      # by the guest (checked on the host), and a read-only share.
+      p9_share() {
+        rm -rf "$1"; mkdir -p "$1/sub"
+        echo "hello from the host" >"$1/hello.txt"; echo x >"$1/sub/a"; ln -s hello.txt "$1/link"
+      }
+      P9MNT='mkdir -p /mnt && mount -t 9p -o trans=virtio,version=9p2000.L share /mnt'
+      P9CMD="console=hvc0 quiet -- /bin/sh -c \"$P9MNT && cat /mnt/hello.txt /mnt/sub/a && readlink /mnt/link && ls -1 /mnt && echo written >/mnt/new.txt && mkdir /mnt/d && mv /mnt/new.txt /mnt/d/moved.txt && echo more >>/mnt/d/moved.txt && rm /mnt/sub/a && truncate -s 3 /mnt/hello.txt && sync && echo done\""
+      P9WANT=$'hello from the host\nx\nhello.txt\nhello.txt\nlink\nsub\ndone'
+      p9_check() { # $1 = share, $2 = output, $3 = exit status
+        [ "$3" = 0 ] && [ "$(tr -d '\r' <"$2" | grep -v '^reboot:')" = "$P9WANT" ] &&
+          [ "$(cat "$1/d/moved.txt")" = $'written\nmore' ] && [ ! -e "$1/sub/a" ] && [ "$(cat "$1/hello.txt")" = hel ]
+      }
+      SHARE=$BOOT/share; p9_share "$SHARE"
+      timeout 120 "$EMU" --9p "share=$SHARE" --append "$P9CMD" "${BBARGS[@]}" </dev/null >"$BOOT/p9.out" 2>&1; rc=$?
+      if p9_check "$SHARE" "$BOOT/p9.out" $rc; then ok "virtio-9p share read and written (native)"
+      else tail -8 "$BOOT/p9.out"; bad "virtio-9p share read and written (native)" "exit $rc"; fi
+      p9_share "$SHARE"
+      timeout 300 "$ASAN" --9p "share=$SHARE" --append "$P9CMD" "${BBARGS[@]}" </dev/null >"$BOOT/p9a.out" 2>&1; rc=$?
+      if p9_check "$SHARE" "$BOOT/p9a.out" $rc; then ok "virtio-9p share read and written (asan)"
+      else tail -8 "$BOOT/p9a.out"; bad "virtio-9p share read and written (asan)" "exit $rc"; fi
+      p9_share "$SHARE"
+      C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" --9p "share=$SHARE" --append "$P9CMD" \
+        "${BBARGS[@]}" </dev/null >"$BOOT/p9n.out" 2>&1; rc=$?
+      if p9_check "$SHARE" "$BOOT/p9n.out" $rc; then ok "virtio-9p share read and written (node wasm)"
+      else tail -8 "$BOOT/p9n.out"; bad "virtio-9p share read and written (node wasm)" "exit $rc"; fi
+      p9_share "$SHARE"; rm -rf "$BOOT/share2"; mkdir -p "$BOOT/share2"; echo second >"$BOOT/share2/f"
+      timeout 120 "$EMU" --9p "share=$SHARE" --9p "two=$BOOT/share2" --append \
+        'console=hvc0 quiet -- /bin/sh -c "mkdir -p /a /b && mount -t 9p -o trans=virtio share /a && mount -t 9p -o trans=virtio two /b && cat /a/sub/a /b/f"' \
+        "${BBARGS[@]}" </dev/null >"$BOOT/p9two.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9two.out" | grep -v '^reboot:')" = $'x\nsecond' ]; then ok "two 9p shares"
+      else tail -8 "$BOOT/p9two.out"; bad "two 9p shares" "exit $rc"; fi
+      timeout 120 "$EMU" --9p-ro "share=$SHARE" --append "console=hvc0 quiet -- /bin/sh -c \"$P9MNT && cat /mnt/hello.txt && (echo y >/mnt/new) 2>/dev/null && echo WRITE-OK || echo WRITE-REFUSED\"" \
+        "${BBARGS[@]}" </dev/null >"$BOOT/p9ro.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9ro.out" | grep -v '^reboot:')" = $'hello from the host\nWRITE-REFUSED' ] && [ ! -e "$SHARE/new" ]; then
+        ok "virtio-9p read-only share refuses writes"
+      else tail -8 "$BOOT/p9ro.out"; bad "virtio-9p read-only share refuses writes" "exit $rc"; fi
+    else
+      cat "$BOOT/fetch.log" 2>/dev/null | tail -5; bad "busybox-static (riscv64) fetched and packed"
+    fi
+    # virtio-net with QEMU stream framing, and init's DHCP client (native;
+    # Node's WASI has no sockets)
+    BBINIT=(); [ -f "$BOOT/bb.cpio" ] && BBINIT=("$BOOT/bb.cpio") # adds the DHCP checks
+    timeout 240 python3 "$HERE/tests/net_test.py" "$EMU" "$BOOT/Image" "$BOOT/initrd.cpio" "${BBINIT[@]}" >"$BOOT/net.out" 2>&1
+    while IFS= read -r line; do
+      case "$line" in
+        "PASS "*) ok "net: ${line#PASS }" ;;
+        "FAIL "*) bad "net: ${line#FAIL }" ;;
+      esac
+    done <"$BOOT/net.out"
+    grep -q '^PASS ' "$BOOT/net.out" || { tail -20 "$BOOT/net.out"; bad "net test ran"; }
+    if [ -x "$ASAN" ]; then # the same on the sanitizer build (no DHCP part)
+      timeout 300 python3 "$HERE/tests/net_test.py" "$ASAN" "$BOOT/Image" "$BOOT/initrd.cpio" >"$BOOT/net-asan.out" 2>&1
+      if [ $? = 0 ] && grep -q '^PASS ' "$BOOT/net-asan.out"; then ok "net test (asan)"
+      else tail -20 "$BOOT/net-asan.out"; bad "net test (asan)"; fi
+    fi
+  else
+    bad "boot test: build init/initramfs"
+  fi
+else
+  echo "SKIP boot test: no cached kernel (run guest/kernel/build.sh or set C2W_BUILD_KERNEL=1)"
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
