@@ -201,10 +201,13 @@ def main():
     ap.add_argument("--stacks", default=",".join(STACKS), help="comma-separated subset of " + ",".join(STACKS))
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--jfr", action="store_true", help="record a JFR profile of c2w-net's throughput runs")
+    ap.add_argument("--runs", type=int, help="throughput runs per stack and MTU (default 3, quick 1)")
+    ap.add_argument("--seconds", type=int, help="length of each iperf3 run (default 10, quick 3)")
     args = ap.parse_args()
     stacks = args.stacks.split(",")
     q = args.quick
     runs, secs = (1, 3) if q else (3, 10)
+    runs, secs = args.runs or runs, args.seconds or secs
     rtt_n, conn_n = (2000, 200) if q else (10000, 1000)
     flow_n, flow_secs = (1000, 5) if q else (1000, 10)
     mtus = [1500, 65520]
