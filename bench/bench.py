@@ -115,8 +115,13 @@ class Session:
         stack = subprocess.Popen(cmd, stdout=out, stderr=out)
         self.procs.append(stack)
         self.pid = stack.pid
-        bridge = subprocess.Popen([os.path.join(BIN, "bridge"), NS, TAP, target], stderr=out)
+        bridge = subprocess.Popen([os.path.join(BIN, "bridge"), NS, TAP, target], stdout=subprocess.PIPE, stderr=out)
         self.procs.append(bridge)
+        # DHCP starts once the bridge is connected (it retries until the stack listens): a DISCOVER
+        # sent before would be lost and cost a whole udhcpc retry interval
+        if bridge.stdout.readline().strip() != b"bridge: connected":
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"{self.stack}: the bridge could not connect (see {out.name})")
         dhcp = ns("busybox", "udhcpc", "-i", TAP, "-s", os.path.join(HERE, "native", "udhcpc.script"),
                   "-q", "-n", "-f", "-t", "60", "-T", "1", capture_output=True, check=False)
         self.dhcp_ms = (time.monotonic() - self.t0) * 1000
@@ -278,7 +283,10 @@ def main():
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(res, f, indent=2)
-    print(table(res, stacks))
+    text = table(res, stacks)
+    print(text)
+    with open(os.path.splitext(args.out)[0] + ".md", "w") as f:
+        f.write(text + "\n")
     log(f"wrote {args.out}")
 
 
@@ -332,12 +340,42 @@ def table(res, stacks):
     head = ["", *STACKS, "loopback (ceiling)", "c2w-net vs gvproxy", "c2w-net vs passt"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["", "Goals (issue 5):", ""] + [f"- {g}" for g in goals(res)]
     meta = res["meta"]
     lines.append("")
     lines.append(f"{meta['date_utc']}, {meta['machine']}; median of {meta['runs']} run(s) of "
                  f"{meta['iperf_seconds']} s iperf3. Ratios: >1× means c2w-net is better "
                  f"(for latency, RSS and time: peer ÷ c2w-net).")
     return "\n".join(lines)
+
+
+def goals(res):
+    def tp(s, m, d):
+        return res["throughput"].get(s, {}).get(str(m), {}).get(d, {}).get("gbit_per_s")
+
+    def check(text, ok, detail):
+        return f"{'✓' if ok else '✗'} {text}: {detail}"
+
+    out = []
+    for d, name in (("g2h", "guest→host"), ("h2g", "host→guest")):
+        a, g = tp("c2w-net", 1500, d), tp("gvproxy", 1500, d)
+        if a and g:
+            out.append(check(f"MTU 1500 {name} ≥ 1.5× gvproxy", a >= 1.5 * g, f"{a / g:.2f}×"))
+    a = res["latency"].get("c2w-net", {}).get("p50_us")
+    g = res["latency"].get("gvproxy", {}).get("p50_us")
+    if a and g:
+        out.append(check("request/response p50 ≤ gvproxy's", a <= g, f"{a:.0f} µs vs {g:.0f} µs"))
+    for d, name in (("g2h", "guest→host"), ("h2g", "host→guest")):
+        a, p = tp("c2w-net", 65520, d), tp("passt", 65520, d)
+        if a and p:
+            out.append(check(f"MTU 65520 {name} ≥ 0.8× passt", a >= 0.8 * p, f"{a / p:.2f}×"))
+    f = res["flows"].get("c2w-net")
+    if f:
+        out.append(check("1000 concurrent flows with no errors", f["errors"] == 0, f"{f['errors']} errors"))
+    r = res["startup"].get("c2w-net", {}).get("idle_rss_kib")
+    if r:
+        out.append(check("idle RSS ≤ 64 MiB", r <= 64 * 1024, f"{r / 1024:.0f} MiB"))
+    return out
 
 
 def kib_mib(v):

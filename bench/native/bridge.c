@@ -8,7 +8,7 @@
  * The stream socket is connected in the caller's namespace (so tcp:127.0.0.1 is the host's
  * loopback), then the bridge enters NETNS and attaches to TAPNAME (which must exist there,
  * created with `ip tuntap add dev TAPNAME mode tap`). Connect is retried for 10 s so the bridge
- * can be started together with the stack.
+ * can be started together with the stack; "bridge: connected" on stdout says the path is up.
  *
  * Data path, identical for every stack under test:
  *  - TAP -> stream: each read() of the TAP returns one frame; up to 64 frames are read per turn
@@ -122,6 +122,9 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_signal);
     int sock = connect_stream(argv[3]);
     int tap = open_tap(argv[1], argv[2]);
+    /* tells the caller that frames flow now (it starts DHCP on this line) */
+    printf("bridge: connected\n");
+    fflush(stdout);
     fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
     int bufsz = 4 << 20;
     setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
