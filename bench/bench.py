@@ -36,6 +36,9 @@ JAVA_FLAGS = ["-XX:+UseSerialGC", "-Xss512k", "-XX:-DontCompileHugeMethods",
               "-Dio.netty.allocator.numDirectArenas=1", "-Dio.netty.allocator.numHeapArenas=1"]
 
 STACKS = ["c2w-net", "gvproxy", "passt"]
+# --variant-opts / --variant-jar add a stack "c2w-net-variant": c2w-net with extra JVM options or
+# another build, measured in the same interleaved runs (A/B test of a change)
+VARIANT_OPTS, VARIANT_JAR = [], None
 
 
 def log(msg):
@@ -99,8 +102,10 @@ class Session:
         sock = os.path.join(self.workdir, f"{self.stack}.sock")
         if os.path.exists(sock):
             os.unlink(sock)
-        if self.stack == "c2w-net":
-            cmd = ["java", *JAVA_FLAGS, *self.extra_java(), "-jar", JAR, "--listen-qemu", f"unix://{sock}",
+        if self.stack.startswith("c2w-net"):
+            extra = VARIANT_OPTS if self.stack == "c2w-net-variant" else []
+            jar = VARIANT_JAR if self.stack == "c2w-net-variant" and VARIANT_JAR else JAR
+            cmd = ["java", *JAVA_FLAGS, *extra, *self.extra_java(), "-jar", jar, "--listen-qemu", f"unix://{sock}",
                    "--dns-upstream", DNS_STUB, "--mtu", str(self.mtu)]
             target = f"unix:{sock}"
         elif self.stack == "gvproxy":
@@ -151,6 +156,13 @@ class Session:
 def teardown_ns():
     sh("ip", "netns", "del", NS, check=False, stderr=subprocess.DEVNULL)
     shutil.rmtree(f"/etc/netns/{NS}", ignore_errors=True)
+
+
+def tap_drops():
+    """Frames the guest kernel dropped at the TAP because the bridge did not read them in time."""
+    r = subprocess.run(["ip", "netns", "exec", NS, "cat", f"/sys/class/net/{TAP}/statistics/tx_dropped"],
+                       capture_output=True, text=True)
+    return int(r.stdout.strip() or 0)
 
 
 def run_json(cmd, timeout):
@@ -206,10 +218,16 @@ def main():
     ap.add_argument("--stacks", default=",".join(STACKS), help="comma-separated subset of " + ",".join(STACKS))
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--jfr", action="store_true", help="record a JFR profile of c2w-net's throughput runs")
+    ap.add_argument("--variant-opts", help="JVM options of an extra stack c2w-net-variant (A/B test)")
+    ap.add_argument("--variant-jar", help="c2w-net jar of the extra stack c2w-net-variant (A/B test)")
     ap.add_argument("--runs", type=int, help="throughput runs per stack and MTU (default 3, quick 1)")
     ap.add_argument("--seconds", type=int, help="length of each iperf3 run (default 10, quick 3)")
     args = ap.parse_args()
     stacks = args.stacks.split(",")
+    global VARIANT_OPTS, VARIANT_JAR
+    if args.variant_opts or args.variant_jar:
+        VARIANT_OPTS, VARIANT_JAR = (args.variant_opts or "").split(), args.variant_jar
+        stacks.insert(stacks.index("c2w-net") + 1 if "c2w-net" in stacks else 0, "c2w-net-variant")
     q = args.quick
     runs, secs = (1, 3) if q else (3, 10)
     runs, secs = args.runs or runs, args.seconds or secs
@@ -228,6 +246,7 @@ def main():
     try:
         # throughput: 3 runs, interleaved across stacks, each run in a fresh session per MTU
         tp = {(s, m, d): [] for s in stacks + ["loopback"] for m in mtus for d in ("g2h", "h2g")}
+        tap_dropped = {k: 0 for k in tp}
         for run in range(runs):
             for mtu in mtus:
                 for stack in stacks:
@@ -236,23 +255,32 @@ def main():
                             f"-XX:StartFlightRecording=filename={jfr_dir}/c2w-net-mtu{mtu}-run{run}.jfr,settings=profile")
                     with Session(stack, mtu, workdir) as s:
                         for d in ("g2h", "h2g"):
+                            drops0 = tap_drops()
                             g = iperf(["ip", "netns", "exec", NS], s.server_ip, secs, d == "h2g")
+                            drops = tap_drops() - drops0
                             tp[(stack, mtu, d)].append(g)
-                            log(f"run {run + 1}/{runs} mtu {mtu} {stack} {d}: {g:.2f} Gbit/s")
+                            tap_dropped[(stack, mtu, d)] += drops
+                            log(f"run {run + 1}/{runs} mtu {mtu} {stack} {d}: {g:.2f} Gbit/s"
+                                f" (frames the TAP dropped: {drops})")
                     os.environ.pop("BENCH_JAVA_OPTS", None)
                 for d in ("g2h", "h2g"):
                     g = iperf([], "127.0.0.1", secs, d == "h2g")
                     tp[("loopback", mtu, d)].append(g)
                     log(f"run {run + 1}/{runs} loopback {d}: {g:.2f} Gbit/s")
         for (s, m, d), xs in tp.items():
-            res["throughput"].setdefault(s, {}).setdefault(str(m), {})[d] = {"gbit_per_s": median(xs), "runs": xs}
+            res["throughput"].setdefault(s, {}).setdefault(str(m), {})[d] = {
+                "gbit_per_s": median(xs), "runs": xs, "tap_tx_dropped": tap_dropped[(s, m, d)]}
         # latency, connection rate, many flows, start-up: one session per stack at MTU 1500
         for stack in stacks + ["loopback"]:
             if stack == "loopback":
                 prefix, ip, pid = [], "127.0.0.1", None
                 ctx = None
             else:
+                if args.jfr and stack == "c2w-net":
+                    os.environ["BENCH_JAVA_OPTS"] = (
+                        f"-XX:StartFlightRecording=filename={jfr_dir}/c2w-net-probes.jfr,settings=profile")
                 ctx = Session(stack, 1500, workdir).__enter__()
+                os.environ.pop("BENCH_JAVA_OPTS", None)
                 prefix, ip, pid = ["ip", "netns", "exec", NS], ctx.server_ip, ctx.pid
                 time.sleep(2)
                 res["startup"][stack] = {"dhcp_lease_ms": round(ctx.dhcp_ms, 1), "idle_rss_kib": rss_kib(pid)}
@@ -306,6 +334,8 @@ def machine():
 def table(res, stacks):
     """Markdown table: each figure, then c2w-net's ratio to gvproxy and to passt."""
     rows = []
+    columns = [s for s in STACKS + ["c2w-net-variant"] if s in stacks or s in STACKS]
+    columns.sort(key=lambda s: {"c2w-net": 0, "c2w-net-variant": 1}.get(s, 2))
 
     def add(name, getter, higher_better=True, fmt="{:.2f}"):
         vals = {s: getter(s) for s in stacks + ["loopback"]}
@@ -318,7 +348,7 @@ def table(res, stacks):
             if a is None or b is None or b == 0 or a == 0:
                 return "–"
             return f"{(a / b if higher_better else b / a):.2f}×"
-        rows.append([name] + [f(vals.get(s)) for s in STACKS + ["loopback"]] + [ratio("gvproxy"), ratio("passt")])
+        rows.append([name] + [f(vals.get(s)) for s in columns + ["loopback"]] + [ratio("gvproxy"), ratio("passt")])
 
     def tp(m, d):
         return lambda s: res["throughput"].get(s, {}).get(str(m), {}).get(d, {}).get("gbit_per_s")
@@ -337,7 +367,7 @@ def table(res, stacks):
     st = res["startup"]
     add("idle RSS (MiB)", lambda s: kib_mib(st.get(s, {}).get("idle_rss_kib")), False, "{:.0f}")
     add("start to DHCP lease (ms)", lambda s: st.get(s, {}).get("dhcp_lease_ms"), False, "{:.0f}")
-    head = ["", *STACKS, "loopback (ceiling)", "c2w-net vs gvproxy", "c2w-net vs passt"]
+    head = ["", *columns, "loopback (ceiling)", "c2w-net vs gvproxy", "c2w-net vs passt"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines += ["", "Goals (issue 5):", ""] + [f"- {g}" for g in goals(res)]
