@@ -11,7 +11,6 @@ import dev.c2w.netstack.link.ws.WebSocketServer;
 import dev.c2w.netstack.link.ws.WebSocketServerOptions;
 import dev.c2w.netstack.nat.PortForwarder;
 import dev.c2w.netstack.wire.MacAddress;
-import dev.c2w.proxy.ProxyServer;
 import dev.c2w.runner.wasi.InvokeOptions;
 import dev.c2w.runner.wasi.WasiRunner;
 import io.netty.channel.ChannelFuture;
@@ -203,7 +202,7 @@ public final class C2wNet implements Callable<Integer> {
         }
     }
 
-    NetworkConfig buildConfig(ProxyServer proxy) {
+    NetworkConfig buildConfig(LazyProxy proxy) {
         NetworkConfig.Builder b = NetworkConfig.builder()
             .guestMac(MacAddress.parse(mac))
             .mtu(mtu)
@@ -231,8 +230,8 @@ public final class C2wNet implements Callable<Integer> {
         b.dnsUpstreams(dns);
         if (proxy != null) {
             // the HTTP(S) proxy inside every network: plain HTTP + CONNECT on :80, the same behind TLS on :443
-            b.addTcpService(NetworkConfig.DEFAULT_PROXY_IP, 80, proxy.httpInitializer());
-            b.addTcpService(NetworkConfig.DEFAULT_PROXY_IP, 443, proxy.tlsInitializer());
+            b.addTcpService(NetworkConfig.DEFAULT_PROXY_IP, 80, proxy.httpHandler());
+            b.addTcpService(NetworkConfig.DEFAULT_PROXY_IP, 443, proxy.tlsHandler());
         }
         return b.build();
     }
@@ -248,7 +247,8 @@ public final class C2wNet implements Callable<Integer> {
         HostTransport host = HostTransport.create();
         try {
             NetworkConfig base = buildConfig(null);
-            ProxyServer proxy = new ProxyServer(proxyOptions.configBuilder(host)
+            // the CA is loaded (or created) and checked now; the proxy itself is built on first use
+            LazyProxy proxy = new LazyProxy(proxyOptions.configBuilder(host)
                 .resolver(new GuestViewResolverGroup(base, host))
                 .build());
             NetworkConfig config = buildConfig(proxy);
@@ -356,7 +356,7 @@ public final class C2wNet implements Callable<Integer> {
     }
 
     /** --listen-ws: browser guests, each on its own network unless --shared-network. */
-    private int serveWebSocket(NetworkConfig config, HostTransport host, ProxyServer proxy) throws Exception {
+    private int serveWebSocket(NetworkConfig config, HostTransport host, LazyProxy proxy) throws Exception {
         if (listenQemu != null) {
             throw new UsageException("--listen-ws and --listen-qemu cannot be combined; run two c2w-net processes");
         }
