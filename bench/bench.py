@@ -187,6 +187,7 @@ def sink_stats():
 
 
 def flows(prefix, ip, n, seconds, pid):
+    drops0 = tap_drops() if prefix else 0
     p = subprocess.Popen([*prefix, os.path.join(BIN, "probe"), "flows", ip, str(SINK_PORT), str(n), str(seconds)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stderr.readline().strip() == b"connected"
@@ -202,6 +203,7 @@ def flows(prefix, ip, n, seconds, pid):
     res = json.loads(out)
     res.update(gbit_per_s=(b1 - b0) * 8 / (t1 - t0) / 1e9, sink_open_connections=min(open0, open1),
                rss_kib=rss)
+    res["tap_tx_dropped"] = tap_drops() - drops0 if prefix else 0
     res["errors"] = res["connect_errors"] + res["write_errors"] + max(0, n - res["sink_open_connections"])
     time.sleep(1)  # let the stack drop the closed flows before the next measurement
     return res
