@@ -32,7 +32,8 @@ STATS_PORT = SINK_PORT + 1
 GVPROXY_PORT = 17017
 DNS_STUB = "127.0.0.1:53535"  # nothing answers there: the bench never resolves names
 # the launcher's JVM flags (./c2w-net), so RSS figures match what users run
-JAVA_FLAGS = ["-XX:+UseSerialGC", "-Xss512k", "-XX:-DontCompileHugeMethods",
+JAVA_FLAGS = ["-XX:+UseSerialGC", "-Xss512k", "-Xms8m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
+              "-XX:-UsePerfData", "-XX:-DontCompileHugeMethods",
               "-Dio.netty.allocator.numDirectArenas=1", "-Dio.netty.allocator.numHeapArenas=1"]
 
 STACKS = ["c2w-net", "gvproxy", "passt"]
@@ -117,7 +118,8 @@ class Session:
                    "-n", "24", "-g", "192.168.127.1", "-D", "127.0.0.1", "--no-dhcp-search"]
             target = f"unix:{sock}"
         self.t0 = time.monotonic()
-        stack = subprocess.Popen(cmd, stdout=out, stderr=out)
+        env = dict(os.environ, MALLOC_ARENA_MAX="2") if self.stack.startswith("c2w-net") else None  # as the launcher
+        stack = subprocess.Popen(cmd, stdout=out, stderr=out, env=env)
         self.procs.append(stack)
         self.pid = stack.pid
         bridge = subprocess.Popen([os.path.join(BIN, "bridge"), NS, TAP, target], stdout=subprocess.PIPE, stderr=out)
@@ -187,6 +189,7 @@ def sink_stats():
 
 
 def flows(prefix, ip, n, seconds, pid):
+    drops0 = tap_drops() if prefix else 0
     p = subprocess.Popen([*prefix, os.path.join(BIN, "probe"), "flows", ip, str(SINK_PORT), str(n), str(seconds)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stderr.readline().strip() == b"connected"
@@ -202,6 +205,7 @@ def flows(prefix, ip, n, seconds, pid):
     res = json.loads(out)
     res.update(gbit_per_s=(b1 - b0) * 8 / (t1 - t0) / 1e9, sink_open_connections=min(open0, open1),
                rss_kib=rss)
+    res["tap_tx_dropped"] = tap_drops() - drops0 if prefix else 0
     res["errors"] = res["connect_errors"] + res["write_errors"] + max(0, n - res["sink_open_connections"])
     time.sleep(1)  # let the stack drop the closed flows before the next measurement
     return res
