@@ -316,7 +316,7 @@ public final class C2wNet implements Callable<Integer> {
         List<PortForwarder> forwarders = new ArrayList<>();
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            LOG.log(System.Logger.Level.INFO, "stopping; " + net.stats());
+            Logging.direct("stopping; " + net.stats());
             if (pcapWriter != null) {
                 pcapWriter.close();
             }
@@ -385,7 +385,7 @@ public final class C2wNet implements Callable<Integer> {
                 LOG.log(System.Logger.Level.INFO, "port forwards reach the most recently connected guest");
             }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                LOG.log(System.Logger.Level.INFO, "stopping; " + server.stats());
+                Logging.direct("stopping; " + server.stats());
                 if (pcapWriter != null) {
                     pcapWriter.close();
                 }

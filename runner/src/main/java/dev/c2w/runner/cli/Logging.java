@@ -14,6 +14,15 @@ final class Logging {
 
     private Logging() {}
 
+    /**
+     * A log line written straight to stderr, for shutdown hooks: java.util.logging resets its handlers in
+     * a shutdown hook of its own, which may run first and swallow the line.
+     */
+    static void direct(String message) {
+        System.err.println(LocalTime.now().format(TIME) + " INFO  c2w-net: " + message);
+        System.err.flush();
+    }
+
     static void setup(boolean debug) {
         Logger root = Logger.getLogger("");
         for (Handler h : root.getHandlers()) {
