@@ -45,6 +45,11 @@ final class WsClient implements AutoCloseable {
         ws.sendBinary(ByteBuffer.wrap(data), last).orTimeout(30, TimeUnit.SECONDS).join();
     }
 
+    /** The next message within {@code millis}, or null. */
+    byte[] poll(long millis) throws InterruptedException {
+        return messages.poll(millis, TimeUnit.MILLISECONDS);
+    }
+
     byte[] next() throws InterruptedException {
         byte[] m = messages.poll(30, TimeUnit.SECONDS);
         if (m == null) {
