@@ -1,9 +1,5 @@
 package dev.c2w.netstack.link.ws;
 
-import dev.c2w.netstack.host.HostTransport;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.net.URLEncoder;
@@ -21,28 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * new WebSocket('ws://127.0.0.1:PORT/', 'binary') like upstream's ws-delegate.js and speaks the QEMU
  * stream over it (src/test/resources/browser/ws-test.html).
  */
-class BrowserWebSocketTest {
+class BrowserWebSocketTest extends WsServerTestBase {
     static final long PAGE_MAC = 0x02_bb_00_00_00_01L;
-
-    static HostTransport host;
-    WebSocketServer server;
-
-    @BeforeAll
-    static void startHost() {
-        host = HostTransport.create(1, false);
-    }
-
-    @AfterAll
-    static void stopHost() {
-        host.close();
-    }
-
-    @AfterEach
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
 
     private String page(HeadlessChromium browser, String pageHost, String mode, String id) {
         String ws = "ws://127.0.0.1:" + server.boundAddress().getPort() + "/";

@@ -3,11 +3,7 @@ package dev.c2w.netstack.link.ws;
 import dev.c2w.netstack.VirtualNetwork;
 
 import dev.c2w.netstack.NetworkConfig;
-import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.wire.Ipv4Address;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -20,26 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * DHCP through the real gateway over WebSocket: browser guests have random MACs, never --mac, and
  * must still get 192.168.127.3, each on its own network. Needs the gateway's DHCP server.
  */
-class DhcpOverWebSocketTest {
-    static HostTransport host;
-    WebSocketServer server;
-
-    @BeforeAll
-    static void startHost() {
-        host = HostTransport.create(1, false);
-    }
-
-    @AfterAll
-    static void stopHost() {
-        host.close();
-    }
-
-    @AfterEach
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+class DhcpOverWebSocketTest extends WsServerTestBase {
 
     @Test
     void twoBrowserGuestsAtOnceEachGetTheGuestAddressAndCannotReachEachOther() throws Exception {

@@ -1,9 +1,5 @@
 package dev.c2w.netstack.link.ws;
 
-import dev.c2w.netstack.host.HostTransport;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.DataInputStream;
@@ -20,26 +16,7 @@ import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The test bridge itself, against the real server: a QEMU stream over TCP both ways through it. */
-class WsGuestBridgeTest {
-    static HostTransport host;
-    WebSocketServer server;
-
-    @BeforeAll
-    static void startHost() {
-        host = HostTransport.create(1, false);
-    }
-
-    @AfterAll
-    static void stopHost() {
-        host.close();
-    }
-
-    @AfterEach
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+class WsGuestBridgeTest extends WsServerTestBase {
 
     @Test
     void guestConnectingToTheBridgeIsRelayedBothWaysWithRandomSplits() throws Exception {
