@@ -8,8 +8,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,25 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * virtio-net and on e1000 (which pads short frames). See README.md beside this class.
  */
 @Tag("guest")
-class RealGuestScenarioTest {
-    private static HostPeers peers;
-    private static GuestImage image;
-
-    @BeforeAll
-    static void prepare() throws Exception {
-        String missing = GuestImage.missingPrerequisites();
-        assertThat(missing).as("guest test prerequisites (see guest/README.md)").isNull();
-        image = GuestImage.prepare();
-        peers = new HostPeers();
-    }
-
-    @AfterAll
-    static void cleanUp() {
-        if (peers != null) {
-            peers.close();
-        }
-    }
-
+class RealGuestScenarioTest extends GuestTestBase {
     static Stream<Arguments> cases() {
         return Stream.of(
                 Arguments.of(Mode.DIAL, Nic.VIRTIO),

@@ -14,8 +14,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -36,24 +34,7 @@ import org.junit.jupiter.api.Timeout;
  * guest gets 192.168.127.3 whatever its MAC, which DHCP and the -p forward check.
  */
 @Tag("guest")
-class WsGuestScenarioTest {
-    private static HostPeers peers;
-    private static GuestImage image;
-
-    @BeforeAll
-    static void prepare() throws Exception {
-        String missing = GuestImage.missingPrerequisites();
-        assertThat(missing).as("guest test prerequisites (see guest/README.md)").isNull();
-        image = GuestImage.prepare();
-        peers = new HostPeers();
-    }
-
-    @AfterAll
-    static void cleanUp() {
-        if (peers != null) {
-            peers.close();
-        }
-    }
+class WsGuestScenarioTest extends GuestTestBase {
 
     /** 02:xx:xx:xx:xx:xx (locally administered, unicast), never c2w-net's default --mac. */
     static String randomMac() {
