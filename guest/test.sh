@@ -167,6 +167,24 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
         "${BBARGS[@]}" </dev/null >"$BOOT/p9two.out" 2>&1; rc=$?
       if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9two.out" | grep -v '^reboot:')" = $'x\nsecond' ]; then ok "two 9p shares"
       else tail -8 "$BOOT/p9two.out"; bad "two 9p shares" "exit $rc"; fi
+      # Run configuration from the host (device tree "info", read by init):
+      # environment, clock, a 9p share mounted by init, entrypoint + arguments
+      # with spaces and backslashes, PATH lookup.
+      rm -rf "$BOOT/share3"; mkdir -p "$BOOT/share3"; echo shared-file >"$BOOT/share3/f"
+      RCARGS=(--append 'console=hvc0 quiet' --env 'GREETING=hello world' --env 'BS=a\b' --9p "data=$BOOT/share3"
+        --mount data=/srv/data --entrypoint sh --max-insns 400000000 --initrd "$BOOT/bb.cpio" "$BOOT/Image"
+        -- -c 'echo "[$GREETING][$BS]"; echo "t=$(date +%s)"; cat /srv/data/f; printf "<%s>" "$@"; echo' x 'a b' 'c\d')
+      rc_check() { # $1 = output, $2 = exit status, $3 = host time before the run
+        local t; t=$(tr -d '\r' <"$1" | sed -n 's/^t=//p')
+        [ "$2" = 0 ] && [ -n "$t" ] && [ "$t" -ge "$3" ] && [ "$t" -le $(( $(date +%s) + 1 )) ] &&
+          [ "$(tr -d '\r' <"$1" | grep -v '^t=' | grep -v '^reboot:')" = $'[hello world][a\\b]\nshared-file\n<a b><c\\d>' ]
+      }
+      t0=$(date +%s); timeout 120 "$EMU" "${RCARGS[@]}" </dev/null >"$BOOT/rc.out" 2>&1; rc=$?
+      if rc_check "$BOOT/rc.out" $rc "$t0"; then ok "run configuration: env, clock, mount, command (native)"
+      else tail -8 "$BOOT/rc.out"; bad "run configuration: env, clock, mount, command (native)" "exit $rc"; fi
+      t0=$(date +%s); C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" "${RCARGS[@]}" </dev/null >"$BOOT/rcn.out" 2>&1; rc=$?
+      if rc_check "$BOOT/rcn.out" $rc "$t0"; then ok "run configuration: env, clock, mount, command (node wasm)"
+      else tail -8 "$BOOT/rcn.out"; bad "run configuration: env, clock, mount, command (node wasm)" "exit $rc"; fi
       timeout 120 "$EMU" --9p-ro "share=$SHARE" --append "console=hvc0 quiet -- /bin/sh -c \"$P9MNT && cat /mnt/hello.txt && (echo y >/mnt/new) 2>/dev/null && echo WRITE-OK || echo WRITE-REFUSED\"" \
         "${BBARGS[@]}" </dev/null >"$BOOT/p9ro.out" 2>&1; rc=$?
       if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9ro.out" | grep -v '^reboot:')" = $'hello from the host\nWRITE-REFUSED' ] && [ ! -e "$SHARE/new" ]; then

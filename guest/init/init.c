@@ -1,12 +1,12 @@
 /* c2w-java guest init (PID 1). Freestanding: raw Linux syscalls, no libc, no
  * floating point, so it runs on any RV64 core (built -march=rv64imac).
  *
- * Current stage: mounts /proc, /sys, /dev, /tmp and /run, brings up lo and
- * eth0 (DHCP with C2W_NET=dhcp, or a static address from C2W_IP=a.b.c.d),
- * then runs the
- * command given after "--" on the kernel command line (argv[1..]) with
+ * Mounts /proc, /sys, /dev, /tmp and /run, reads the run configuration from
+ * the host (config.c: clock, environment, 9p mounts, command), brings up lo
+ * and eth0 (DHCP when the host turned networking on or with C2W_NET=dhcp, or
+ * a static address from C2W_IP=a.b.c.d), then runs the command with
  * /dev/console as stdio, waits for it, reports its status and powers off.
- * Not yet: run configuration from the host (9p "info"), container mounts. */
+ * Not yet: the container's root filesystem (overlay over the image). */
 
 typedef unsigned long ulong;
 typedef long slong;
@@ -132,23 +132,24 @@ static const char *getenv_(char **envp, const char *key) {
 }
 
 #include "dhcp.c"
+#include "config.c"
 
 /* Brings up lo and eth0. Kernel command line words (passed to init as
  * environment): C2W_NET=dhcp configures eth0 by DHCP (and writes
  * /etc/resolv.conf and /etc/hosts); C2W_IP=a.b.c.d gives it a static /24. */
-static void setup_network(char **envp) {
+static void setup_network(char **envp, int dhcp_on) {
   slong sock = SYS(SYS_socket, 2 /* AF_INET */, 2 /* SOCK_DGRAM */, 0, 0, 0);
   if (sock < 0) { out("init: no socket for interface setup\n"); return; }
   if_up((int)sock, "lo");
   if (if_up((int)sock, "eth0") == 0) {
     const char *ip = getenv_(envp, "C2W_IP"), *net = getenv_(envp, "C2W_NET");
     unsigned char a[4];
-    if (net && !strcmp_(net, "dhcp")) {
-      dhcp_eth0((int)sock);
-    } else if (ip && parse_ip4(ip, a)) {
+    if (ip && parse_ip4(ip, a)) {
       if (if_set_ip4((int)sock, "eth0", a, 24) < 0) out("init: cannot set eth0 address\n");
     } else if (ip) {
       out("init: bad C2W_IP "); out(ip); out("\n");
+    } else if (dhcp_on || (net && !strcmp_(net, "dhcp"))) {
+      dhcp_eth0((int)sock);
     }
   }
   SYS(SYS_close, sock, 0, 0, 0, 0);
@@ -177,11 +178,35 @@ static void setup_console(void) {
   if (fd > 2) SYS(SYS_close, fd, 0, 0, 0, 0);
 }
 
+/* execve, searching PATH (from envp) when the name has no '/'. */
+static slong exec_path(char **argv, char **envp) {
+  const char *name = argv[0];
+  for (const char *p = name; *p; p++)
+    if (*p == '/') return SYS(SYS_execve, name, argv, envp, 0, 0);
+  const char *path = getenv_(envp, "PATH");
+  slong r = -2; /* ENOENT */
+  static char full[4096];
+  while (path && *path) {
+    ulong n = 0;
+    while (path[n] && path[n] != ':') n++;
+    ulong nl = slen(name);
+    if (n + 1 + nl < sizeof(full)) {
+      for (ulong k = 0; k < n; k++) full[k] = path[k];
+      full[n] = '/';
+      for (ulong k = 0; k <= nl; k++) full[n + 1 + k] = name[k];
+      slong e = SYS(SYS_execve, full, argv, envp, 0, 0);
+      if (e != -2) r = e; /* remember e.g. EACCES, keep looking */
+    }
+    path += n + (path[n] == ':');
+  }
+  return r;
+}
+
 static int run(char **argv, char **envp) {
   slong pid = SYS(SYS_clone, SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) { out("init: fork failed\n"); return 127; }
   if (pid == 0) {
-    slong r = SYS(SYS_execve, argv[0], argv, envp, 0, 0);
+    slong r = exec_path(argv, envp);
     out("init: cannot run "); out(argv[0]); out(": "); out_num(r); out("\n");
     SYS(SYS_exit, 127, 0, 0, 0, 0);
   }
@@ -205,12 +230,14 @@ int cmain(slong *sp) {
   mount_fs("sysfs", "/sys", "sysfs");
   mount_fs("tmpfs", "/tmp", "tmpfs");
   mount_fs("tmpfs", "/run", "tmpfs");
-  setup_network(envp);
+  load_config(envp);
+  setup_network(cfg_env, cfg_net);
   int status = 0;
-  if (argc > 1) {
-    status = run(argv + 1, envp);
+  char **cmd = config_command(argc, argv);
+  if (cmd) {
+    status = run(cmd, cfg_env);
   } else {
-    out("init: no command given (kernel command line: ... -- CMD ARGS)\n");
+    out("init: no command given (emulator: -- ARGS or --entrypoint; kernel command line: ... -- CMD ARGS)\n");
   }
   if (status) { out("init: command exited with status "); out_num(status); out("\n"); }
   power_off(status);

@@ -262,10 +262,24 @@ DEFINE_STORE(st_u64, uint64_t, 8)
 struct Plic *plic_new(Machine *m, int ndev);
 void plic_set_irq(struct Plic *p, int irq, int level);
 
-/* fdt.c */
+/* fdt.c; info (may be NULL) becomes /chosen/c2w,info */
 size_t fdt_build(Machine *m, uint8_t *out, size_t cap, const char *bootargs,
                  uint64_t initrd_start, uint64_t initrd_end, int n_virtio,
-                 const char *isa);
+                 const char *isa, const char *info);
+
+/* info.c: the run configuration for the guest's init (see info.c) */
+#define INFO_MAX 32768
+typedef struct {
+  uint64_t unix_time;
+  const uint8_t *mac; /* NULL: no network */
+  const char *const *env;
+  int n_env;
+  char *const *entrypoint, *const *args;
+  int n_entrypoint, n_args;
+  const char *const *mount_tag, *const *mount_path;
+  int n_mounts;
+} RunInfo;
+size_t info_build(char *out, size_t cap, const RunInfo *ri); /* 0: does not fit */
 
 /* host.c: host services (console, clock, sleep) */
 uint64_t host_now_ns(void);

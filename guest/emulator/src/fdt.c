@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 typedef struct {
-  uint8_t st[8192];
+  uint8_t st[8192 + INFO_MAX];
   size_t st_len;
   char str[2048];
   size_t str_len;
@@ -119,7 +119,8 @@ static void fdt_soc(Fdt *f, int n_virtio) {
 
 /* Builds the DTB into out; returns its size, or 0 if it does not fit. */
 size_t fdt_build(Machine *m, uint8_t *out, size_t cap, const char *bootargs,
-                 uint64_t initrd_start, uint64_t initrd_end, int n_virtio, const char *isa) {
+                 uint64_t initrd_start, uint64_t initrd_end, int n_virtio, const char *isa,
+                 const char *info) {
   Fdt *f = calloc(1, sizeof(Fdt));
   char name[64];
   if (!f) return 0;
@@ -130,6 +131,7 @@ size_t fdt_build(Machine *m, uint8_t *out, size_t cap, const char *bootargs,
   prop_str(f, "model", "c2w-java riscv64 virtual machine");
   begin(f, "chosen");
   prop_str(f, "bootargs", bootargs ? bootargs : "");
+  if (info) prop_str(f, "c2w,info", info);
   if (initrd_end > initrd_start) {
     prop_u64(f, "linux,initrd-start", initrd_start);
     prop_u64(f, "linux,initrd-end", initrd_end);

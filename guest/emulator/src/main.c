@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 
 #define SLICE 20000
 
@@ -20,6 +21,14 @@ typedef struct {
   const char *p9_tag[MAX_SHARES], *p9_dir[MAX_SHARES];
   int p9_ro[MAX_SHARES], n_shares;
   uint8_t mac[6];
+  /* run configuration for init (info.c) */
+#define MAX_RUN_ITEMS 64
+  const char *env[MAX_RUN_ITEMS];
+  char *entrypoint[MAX_RUN_ITEMS];
+  const char *mount_tag[MAX_SHARES], *mount_path[MAX_SHARES];
+  int n_env, n_entrypoint, n_mounts;
+  char **args; /* after "--" */
+  int n_args;
 } Options;
 
 static void usage(void) {
@@ -33,6 +42,12 @@ static void usage(void) {
           "  --9p TAG=DIR        export host directory DIR as 9p TAG (--9p-ro: read-only;\n"
           "                      repeatable, up to 4 shares)\n"
           "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n"
+          "run configuration for the guest's init (see guest/README.md):\n"
+          "  --env KEY=VALUE     environment variable for the command (repeatable; under\n"
+          "                      WASI every variable of the module's environment too)\n"
+          "  --entrypoint WORD   entrypoint word (repeatable); replaces the default command\n"
+          "  --mount TAG=PATH    init mounts 9p share TAG at PATH (repeatable)\n"
+          "  -- ARGS...          arguments for the command\n"
           "  --stats             print instruction count and MIPS to stderr at exit\n"
           "  -v                  verbose (repeat for traps)\n");
 }
@@ -109,6 +124,31 @@ static int parse_args(int argc, char **argv, Options *o) {
       if (!parse_share(v, o, 1)) return 0;
     } else if ((v = opt_value(argc, argv, &k, "--mac"))) {
       if (!virtio_net_parse_mac(v, o->mac)) { emu_log("c2w-emu: bad --mac %s\n", v); return 0; }
+    } else if ((v = opt_value(argc, argv, &k, "--env"))) {
+      if (!strchr(v, '=') || *v == '=' || o->n_env == MAX_RUN_ITEMS) {
+        emu_log("c2w-emu: bad --env %s (KEY=VALUE, at most %d)\n", v, MAX_RUN_ITEMS);
+        return 0;
+      }
+      o->env[o->n_env++] = v;
+    } else if ((v = opt_value(argc, argv, &k, "--entrypoint"))) {
+      if (o->n_entrypoint == MAX_RUN_ITEMS) { emu_log("c2w-emu: too many --entrypoint words\n"); return 0; }
+      o->entrypoint[o->n_entrypoint++] = (char *)v;
+    } else if ((v = opt_value(argc, argv, &k, "--mount"))) {
+      const char *eq = strchr(v, '=');
+      if (!eq || eq == v || eq[1] != '/' || o->n_mounts == MAX_SHARES) {
+        emu_log("c2w-emu: bad --mount %s (TAG=/guest/path, at most %d)\n", v, MAX_SHARES);
+        return 0;
+      }
+      static char mtags[MAX_SHARES][64];
+      size_t tl = (size_t)(eq - v) < 63 ? (size_t)(eq - v) : 63;
+      memcpy(mtags[o->n_mounts], v, tl);
+      mtags[o->n_mounts][tl] = 0;
+      o->mount_tag[o->n_mounts] = mtags[o->n_mounts];
+      o->mount_path[o->n_mounts++] = eq + 1;
+    } else if (!strcmp(argv[k], "--")) {
+      o->args = argv + k + 1;
+      o->n_args = argc - k - 1;
+      break;
     } else if (!strcmp(argv[k], "--stats")) o->stats = 1;
     else if (!strcmp(argv[k], "-v")) o->verbose++;
     else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) { usage(); exit(0); }
@@ -117,7 +157,35 @@ static int parse_args(int argc, char **argv, Options *o) {
     else { emu_log("c2w-emu: unexpected argument %s\n", argv[k]); return 0; }
   }
   if (!o->kernel) { usage(); return 0; }
+  for (int k = 0; k < o->n_mounts; k++) {
+    int found = 0;
+    for (int j = 0; j < o->n_shares; j++) found |= !strcmp(o->mount_tag[k], o->p9_tag[j]);
+    if (!found) { emu_log("c2w-emu: --mount %s: no --9p share with that tag\n", o->mount_tag[k]); return 0; }
+  }
   return 1;
+}
+
+/* The "info" text for init: the options above, the WASI environment, the
+ * host's wall clock. NULL (after a message) if it does not fit. */
+static char *build_info(const Options *o) {
+  static char info[INFO_MAX];
+  const char *env[2 * MAX_RUN_ITEMS];
+  int n_env = 0;
+#ifdef __wasi__
+  extern char **environ;
+  for (char **e = environ; e && *e && n_env < MAX_RUN_ITEMS; e++) env[n_env++] = *e;
+#endif
+  for (int k = 0; k < o->n_env; k++) env[n_env++] = o->env[k];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  RunInfo ri = {(uint64_t)ts.tv_sec, o->net_fd >= 0 ? o->mac : 0, env, n_env,
+                o->entrypoint, o->args, o->n_entrypoint, o->n_args,
+                o->mount_tag, o->mount_path, o->n_mounts};
+  if (!info_build(info, sizeof(info), &ri)) {
+    emu_log("c2w-emu: run configuration (environment, arguments) over %d bytes\n", INFO_MAX);
+    return 0;
+  }
+  return info;
 }
 
 /* Size of a host file, or -1. */
@@ -197,8 +265,10 @@ static int machine_setup(Machine *m, const Options *o) {
   }
   uint64_t klimit = (initrd_start ? initrd_start : dtb_pa) - kbase;
   if (load_file(m, o->kernel, kbase, klimit) < 0) return 0;
+  const char *info = build_info(o);
+  if (!info) return 0;
   size_t dsz = fdt_build(m, phys_ram_ptr(m, dtb_pa, 0x10000), 0x10000, o->append, initrd_start,
-                         initrd_end, virtio_count(), o->isa);
+                         initrd_end, virtio_count(), o->isa, info);
   if (!dsz) { emu_log("c2w-emu: device tree too large\n"); return 0; }
   cpu_reset(&m->cpu, m, kbase);
   m->cpu.x[10] = 0;      /* a0: hart id */
