@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guest MIPS natively and under Node: boots the cached kernel with our init
+# Guest MIPS natively, under Node and in headless Chromium: boots the cached kernel with our init
 # running /bin/echo (build with ./test.sh first). Prints one line per engine.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -9,3 +9,6 @@ ARGS=(--stats --initrd "$BOOT/initrd.cpio" --append "console=hvc0 quiet -- /bin/
 echo -n "native: "; "$HERE/emulator/build/native/c2w-emu" "${ARGS[@]}" </dev/null 2>&1 | grep MIPS
 echo -n "node:   "; C2W_PREOPENS="$BOOT" node --no-warnings "$HERE/emulator/tools/run-node.mjs" \
   "$HERE/emulator/build/wasm/c2w-emu.wasm" "${ARGS[@]}" </dev/null 2>&1 | grep MIPS
+if command -v "${C2W_CHROMIUM:-chromium}" >/dev/null; then
+  echo -n "chromium: "; python3 "$HERE/web/chromium-run.py" --boot "$BOOT" --append "console=hvc0 quiet -- /bin/echo bench" 2>&1 | grep MIPS
+fi

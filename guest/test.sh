@@ -96,6 +96,16 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
     C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" "${ARGS[@]}" </dev/null >"$BOOT/node.out" 2>&1; rc=$?
     if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/node.out"); then ok "boot to init: echo (node wasm)"
     else tail -5 "$BOOT/node.out"; bad "boot to init: echo (node wasm)" "exit $rc"; fi
+    # The same in a browser: headless Chromium runs the emulator in a Worker
+    # with the in-memory WASI host of web/ (sleeps with Atomics.wait, which
+    # needs the page to be cross-origin isolated).
+    if command -v "${C2W_CHROMIUM:-chromium}" >/dev/null; then
+      timeout 300 python3 "$HERE/web/chromium-run.py" --boot "$BOOT" \
+        --append "console=hvc0 quiet -- /bin/echo hello from c2w" >"$BOOT/chromium.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/chromium.out") &&
+         ! grep -q 'not cross-origin isolated' "$BOOT/chromium.out"; then ok "boot to init: echo (chromium wasm)"
+      else tail -5 "$BOOT/chromium.out"; bad "boot to init: echo (chromium wasm)" "exit $rc"; fi
+    fi
     # An idle guest sleeps in the host instead of spinning: a 3 s guest sleep
     # must end in few host waits and few guest instructions.
     timeout 120 "$EMU" --stats --initrd "$BOOT/initrd.cpio" --append "console=hvc0 quiet -- /bin/sleep 3" \
