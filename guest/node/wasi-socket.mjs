@@ -11,7 +11,7 @@
 // path_* call on them is answered here and never reaches the base.
 import { C, S, RING_EOF, RING_BROKEN, bump, openShared } from './bridge-shared.mjs';
 
-const E = { SUCCESS: 0, AGAIN: 6, BADF: 8, INVAL: 28, NOTCONN: 53, NOTDIR: 54, NOTSUP: 58, PIPE: 64, SPIPE: 70 };
+const E = { SUCCESS: 0, AGAIN: 6, BADF: 8, FAULT: 21, INVAL: 28, NOTCONN: 53, NOTDIR: 54, NOTSUP: 58, PIPE: 64, SPIPE: 70 };
 const FDFLAGS_NONBLOCK = 4;
 const FILETYPE_SOCKET_STREAM = 6;
 const EVENTTYPE = { CLOCK: 0, FD_READ: 1, FD_WRITE: 2 };
@@ -399,6 +399,19 @@ export function socketBridgeImports(o) {
     return E.SUCCESS;
   };
   imp.poll_oneoff = pollOneoff;
+  // a pointer outside the module's memory is the module's error (EFAULT), not the host's
+  for (const name of ['fd_close', 'fd_read', 'fd_write', 'fd_fdstat_get', 'fd_fdstat_set_flags', 'fd_filestat_get',
+    'fd_prestat_get', 'fd_prestat_dir_name', 'sock_accept', 'sock_recv', 'sock_send', 'sock_shutdown', 'poll_oneoff']) {
+    const fn = imp[name];
+    imp[name] = (...a) => {
+      try {
+        return fn(...a);
+      } catch (e) {
+        if (e instanceof RangeError) return E.FAULT;
+        throw e;
+      }
+    };
+  }
   imp.proc_exit = code => exitStatus(code);
   Object.defineProperty(imp, 'exitStatus', { value: exitStatus, enumerable: false });
   return imp;

@@ -247,3 +247,11 @@ test('stdin bridge: fd 0 polls and reads from the host side', async () => {
     host.stop();
   }
 });
+
+test('a pointer outside memory is EFAULT, not an exception', () => {
+  const shared = allocateShared({ rx: 1024, tx: 1024, stdin: 16 });
+  const mod = moduleSide(shared, 5);
+  assert.equal(mod.imp.sock_accept(5, NONBLOCK, 1 << 30), E.AGAIN); // no peer: the pointer is not touched
+  assert.equal(mod.imp.poll_oneoff(1 << 30, 0, 1, 0), 21);
+  assert.equal(mod.imp.fd_prestat_get(5, 65536 - 2), 21);
+});
