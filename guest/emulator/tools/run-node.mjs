@@ -63,6 +63,7 @@ while (argv.length > 0 && argv[0].startsWith('--')) {
 }
 const [wasmPath, ...moduleArgs] = argv;
 if (!wasmPath) die(USAGE);
+try { fs.accessSync(wasmPath, fs.constants.R_OK); } catch (e) { die(`cannot read module ${wasmPath}: ${e.code || e.message}`); }
 if (tcplisten !== null) {
   try { parseHostPort(tcplisten); } catch (e) { die(e.message); }
 }
@@ -101,6 +102,10 @@ if (tcplisten !== null) {
       args[++i] = `socket=listenfd=${listenFd}`;
     }
   }
+}
+
+if (tcplisten === null && args.some((a, i) => /^--net=socket/.test(a) || (a === '--net' && /^socket/.test(args[i + 1] ?? '')))) {
+  process.stderr.write('run-node: warning: --net=socket without --tcplisten: the module gets no socket\n');
 }
 
 // --- main thread: transport + stdin; the module runs in a worker ---------------------------
