@@ -194,7 +194,8 @@ export function socketBridgeImports(o) {
       waitChange(seen);
     }
   }
-  const stdinBridged = fd => bridgeStdin && fd === 0 && !stdinClosed;
+  // fd 0 is answered here; the host's fd 0 (which the host side reads) is never touched
+  const stdinBridged = fd => bridgeStdin && fd === 0;
 
   // --- poll_oneoff ----------------------------------------------------------------------
   // Readiness of one fd subscription: null (not ready) or [error, nbytes, flags].
@@ -215,7 +216,9 @@ export function socketBridgeImports(o) {
       const free = sh.tx.free();
       return free > 0 ? [0, free, 0] : null;
     }
-    if (stdinBridged(fd) && type === EVENTTYPE.FD_READ) {
+    if (stdinBridged(fd)) {
+      if (stdinClosed) return [E.BADF, 0, 0];
+      if (type !== EVENTTYPE.FD_READ) return [0, 0, 0];
       wantStdin();
       const used = sh.stdin.used(), eof = (sh.stdin.flags() & RING_EOF) !== 0;
       return used > 0 || eof ? [0, used, eof ? EVENTRWFLAGS_HANGUP : 0] : null;
@@ -318,13 +321,17 @@ export function socketBridgeImports(o) {
 
   imp.fd_close = fd => {
     if (isSock(fd)) return closeSock(fd);
-    if (stdinBridged(fd)) stdinClosed = true;
+    if (stdinBridged(fd)) {
+      if (stdinClosed) return E.BADF;
+      stdinClosed = true;
+      return E.SUCCESS;
+    }
     return base.fd_close(fd);
   };
   imp.fd_read = (fd, iovPtr, iovCnt, nPtr) => {
     if (fd === connFd && connOpen) return recv(iovPtr, iovCnt, 0, nPtr);
     if (isSock(fd)) return sockOpen(fd) ? E.NOTCONN : E.BADF;
-    if (stdinBridged(fd)) return stdinRead(iovPtr, iovCnt, nPtr);
+    if (stdinBridged(fd)) return stdinClosed ? E.BADF : stdinRead(iovPtr, iovCnt, nPtr);
     return base.fd_read(fd, iovPtr, iovCnt, nPtr);
   };
   imp.fd_write = (fd, iovPtr, iovCnt, nPtr) => {
@@ -333,6 +340,7 @@ export function socketBridgeImports(o) {
     return base.fd_write(fd, iovPtr, iovCnt, nPtr);
   };
   imp.fd_fdstat_get = (fd, ptr) => {
+    if (stdinBridged(fd) && stdinClosed) return E.BADF;
     if (!isSock(fd)) return base.fd_fdstat_get(fd, ptr);
     if (!sockOpen(fd)) return E.BADF;
     const v = dv();
@@ -349,7 +357,11 @@ export function socketBridgeImports(o) {
       if (fd === listenFd) listenNonblock = nb; else connNonblock = nb;
       return E.SUCCESS;
     }
-    if (stdinBridged(fd)) { stdinNonblock = nb; return E.SUCCESS; } // the host's fd 0 is left alone
+    if (stdinBridged(fd)) { // the host's fd 0 is left alone
+      if (stdinClosed) return E.BADF;
+      stdinNonblock = nb;
+      return E.SUCCESS;
+    }
     return base.fd_fdstat_set_flags(fd, flags);
   };
   imp.fd_filestat_get = (fd, ptr) => {

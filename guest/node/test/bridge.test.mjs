@@ -243,6 +243,10 @@ test('stdin bridge: fd 0 polls and reads from the host side', async () => {
     const ev = mod.poll([[0, 1]]);
     assert.equal(ev.length, 1);
     assert.equal(ev[0][4] & 1, 1, 'end of input: hangup');
+    // closing fd 0 closes the module's view only (the host keeps its stdin)
+    assert.equal(mod.imp.fd_close(0), E.SUCCESS);
+    assert.equal(mod.imp.fd_read(0, 64, 1, 80), E.BADF);
+    assert.equal(mod.imp.fd_close(0), E.BADF);
   } finally {
     host.stop();
   }
