@@ -70,6 +70,10 @@ if [ $rc = 2 ] && grep -q 'bad --memory' "$OUT/badarg.out"; then ok "bad argumen
 "$EMU" "$OUT/does-not-exist.bin" >"$OUT/nofile.out" 2>&1; rc=$?
 if [ $rc = 1 ] && grep -q 'cannot open' "$OUT/nofile.out"; then ok "missing kernel reported"; else bad "missing kernel reported" "exit $rc"; fi
 
+# Node host's socket/stdin bridge (guest/node/), unit tests over loopback TCP.
+if timeout 120 node --test "$HERE/node/test/" >"$OUT/node-bridge.out" 2>&1; then ok "node socket bridge (unit)"
+else tail -30 "$OUT/node-bridge.out"; bad "node socket bridge (unit)"; fi
+
 # Boot test.
 if [ -n "${C2W_KERNEL_IMAGE:-}" ]; then KERNEL=$C2W_KERNEL_IMAGE
 elif [ "${C2W_BUILD_KERNEL:-0}" = 1 ]; then KERNEL=$("$HERE/kernel/build.sh")
@@ -145,6 +149,10 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
         "${BBARGS[@]}" >"$BOOT/stdin.out" 2>&1; rc=$?
       if [ $rc = 0 ] && grep -qx 'got:typed text' <(tr -d '\r' <"$BOOT/stdin.out"); then ok "console input from stdin (native)"
       else tail -5 "$BOOT/stdin.out"; bad "console input from stdin (native)" "exit $rc"; fi
+      echo "typed text" | C2W_PREOPENS="$BOOT" timeout 120 node --no-warnings "$NODE_RUN" "$WASM" \
+        --append 'console=hvc0 quiet -- /bin/sh -c "read x; echo got:$x"' "${BBARGS[@]}" >"$BOOT/stdin-node.out" 2>&1; rc=$?
+      if [ $rc = 0 ] && grep -qx 'got:typed text' <(tr -d '\r' <"$BOOT/stdin-node.out"); then ok "console input from stdin (node wasm)"
+      else tail -5 "$BOOT/stdin-node.out"; bad "console input from stdin (node wasm)" "exit $rc"; fi
       # virtio-9p: a host directory shared through 9P2000.L, read and changed
       # by the guest (checked on the host), and a read-only share.
       p9_share() {
