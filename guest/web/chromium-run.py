@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Boots the guest in headless Chromium and prints what the page reports.
 
-usage: chromium-run.py [--append CMDLINE] [--boot DIR] [--wasm FILE] [--timeout S]
+usage: chromium-run.py [--append CMDLINE] [--initrd NAME] [--ws URL] [--boot DIR] [--wasm FILE]
+                       [--timeout S]
 
-Serves guest/web/ (run.html, worker.js, wasi-host.js), the emulator and the
-boot files (DIR/Image, DIR/initrd.cpio; default guest/build/test/boot) from a
+Serves guest/web/ (run.html, worker.js, wasi-host.js, ws-link.js), the
+transport-neutral socket bridge of guest/node/, the emulator and the boot
+files (DIR/Image, DIR/NAME; default guest/build/test/boot, initrd.cpio) from a
 loopback HTTP server with cross-origin isolation headers (so the Worker can
 sleep with Atomics.wait), opens run.html?report=1 in Debian's headless
 Chromium (/usr/bin/chromium or $C2W_CHROMIUM, fresh profile, every host name
-mapped to 127.0.0.1) and waits for the page's POST /result. Prints the guest
+mapped to 127.0.0.1) and waits for the page's POST /result. With --ws the page
+connects to that WebSocket (c2w-net --listen-ws) and the guest gets a network
+through it. Prints the guest
 console output, exits with the guest's exit status (3 on a page error or
 timeout)."""
 import argparse
@@ -30,6 +34,8 @@ GUEST = os.path.dirname(HERE)
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--append", default="console=hvc0 quiet -- /bin/echo hello from the browser")
+    ap.add_argument("--initrd", default="initrd.cpio")
+    ap.add_argument("--ws", default=None)
     ap.add_argument("--boot", default=os.path.join(GUEST, "build/test/boot"))
     ap.add_argument("--wasm", default=os.path.join(GUEST, "emulator/build/wasm/c2w-emu.wasm"))
     ap.add_argument("--timeout", type=float, default=300)
@@ -38,10 +44,13 @@ def main():
         "/run.html": (os.path.join(HERE, "run.html"), "text/html; charset=utf-8"),
         "/worker.js": (os.path.join(HERE, "worker.js"), "text/javascript"),
         "/wasi-host.js": (os.path.join(HERE, "wasi-host.js"), "text/javascript"),
+        "/ws-link.js": (os.path.join(HERE, "ws-link.js"), "text/javascript"),
         "/c2w-emu.wasm": (a.wasm, "application/wasm"),
         "/boot/Image": (os.path.join(a.boot, "Image"), "application/octet-stream"),
-        "/boot/initrd.cpio": (os.path.join(a.boot, "initrd.cpio"), "application/octet-stream"),
+        "/boot/" + a.initrd: (os.path.join(a.boot, a.initrd), "application/octet-stream"),
     }
+    for name in ("ring.mjs", "bridge-shared.mjs", "bridge-host.mjs", "wasi-socket.mjs"):
+        routes["/node/" + name] = (os.path.join(GUEST, "node", name), "text/javascript")
     for path, _ in routes.values():
         if not os.path.isfile(path):
             sys.exit(f"chromium-run: missing {path} (run guest/test.sh first)")
@@ -84,8 +93,10 @@ def main():
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    url = "http://127.0.0.1:%d/run.html?report=1&append=%s" % (
-        srv.server_address[1], urllib.parse.quote(a.append))
+    query = {"report": "1", "append": a.append, "initrd": a.initrd}
+    if a.ws:
+        query["ws"] = a.ws
+    url = "http://127.0.0.1:%d/run.html?%s" % (srv.server_address[1], urllib.parse.urlencode(query))
     chromium = os.environ.get("C2W_CHROMIUM", "/usr/bin/chromium")
     profile = tempfile.mkdtemp(prefix="c2w-chromium-")
     log = open(os.path.join(profile, "chromium.log"), "wb")

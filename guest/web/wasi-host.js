@@ -1,28 +1,22 @@
 // A WASI preview-1 host for browsers (and any JavaScript engine), enough for
 // our emulator: arguments and environment, clocks, random, stdout/stderr to
 // callbacks, stdin from a queue, read-only in-memory files under one
-// pre-opened directory "/", poll_oneoff that really sleeps, and the three
-// socket calls (sock_accept/sock_recv/sock_send) handed to an optional
-// network bridge. Calls only 9p writes would need (fd_pwrite, path_* changes,
-// fd_readdir) answer ENOTSUP or EROFS.
+// pre-opened directory "/" (fd 3), and poll_oneoff that really sleeps. Calls
+// only 9p writes would need (fd_pwrite, path_* changes, fd_readdir) answer
+// ENOTSUP or EROFS.
+//
+// Sockets are not here: for networking, the socket bridge of guest/node/
+// (wasi-socket.mjs, transport-neutral) is laid over these imports, and
+// `reserveFds` keeps the fd numbers it uses (4 and 5) free.
 //
 // Sleeping: in a Worker with cross-origin isolation (SharedArrayBuffer), a
-// wait is Atomics.wait on a shared word that wake() (stdin input, network
-// data) notifies; without it the host spins on the clock, which is correct
-// but burns a core while the guest idles.
-//
-// Network bridge (optional, `net` option), all calls synchronous:
-//   net.acceptable() -> bool         a peer is waiting to be accepted
-//   net.accept() -> bool             take it (then the connection is open)
-//   net.recv(u8) -> n | 0 (EOF) | -1 (nothing now)
-//   net.send(u8) -> n (may be short) | -1 (not now) | -2 (connection gone)
-//   net.readable() -> bool           recv would not return -1
-// With a bridge, fd 3 is the listening socket (the emulator's --net=socket
-// default, as with `wasmtime --tcplisten`) and "/" is fd 4; without, "/" is 3.
+// wait is Atomics.wait on a shared word that pushStdin() notifies; without it
+// the host spins on the clock, which is correct but burns a core while the
+// guest idles.
 
-const E = { SUCCESS: 0, ACCES: 2, AGAIN: 6, BADF: 8, INVAL: 28, IO: 29, ISDIR: 31, NOENT: 44,
-  NOSYS: 52, NOTDIR: 54, NOTSUP: 58, ROFS: 69, SPIPE: 70, NOTCONN: 53, PIPE: 64 };
-const FT = { CHAR: 2, DIR: 3, FILE: 4, SOCK_STREAM: 6 };
+const E = { SUCCESS: 0, AGAIN: 6, BADF: 8, INVAL: 28, ISDIR: 31, NOENT: 44, NOTDIR: 54, NOTSUP: 58,
+  ROFS: 69, SPIPE: 70 };
+const FT = { CHAR: 2, DIR: 3, FILE: 4 };
 const ALL_RIGHTS = 0x1fffffffn;
 
 export class WasiExit extends Error {
@@ -36,7 +30,6 @@ export class WasiHost {
     this.files = opts.files || new Map(); // "/path" -> Uint8Array
     this.stdout = opts.stdout || (() => {});
     this.stderr = opts.stderr || (() => {});
-    this.net = opts.net || null;
     this.stdinQueue = [];
     this.stdinEof = !opts.interactive;
     this.wakeWord = typeof SharedArrayBuffer !== 'undefined' && opts.sleep !== 'spin'
@@ -45,10 +38,8 @@ export class WasiHost {
     this.fds.set(0, { kind: 'stdin' });
     this.fds.set(1, { kind: 'out', write: (b) => this.stdout(b) });
     this.fds.set(2, { kind: 'out', write: (b) => this.stderr(b) });
-    let next = 3;
-    if (this.net) this.fds.set(next++, { kind: 'listen' });
-    this.fds.set(next++, { kind: 'dir', path: '/', preopen: '/' });
-    this.nextFd = next;
+    this.fds.set(3, { kind: 'dir', path: '/', preopen: '/' });
+    this.nextFd = 4 + (opts.reserveFds || 0);
     this.memory = null;
     this.t0 = typeof performance !== 'undefined' ? performance.now() : Date.now();
   }
@@ -131,8 +122,6 @@ export class WasiHost {
     const f = this.fds.get(fd);
     if (!f) return true; // let the call report EBADF
     if (f.kind === 'stdin') return this.stdinQueue.length > 0 || this.stdinEof;
-    if (f.kind === 'listen') return this.net.acceptable();
-    if (f.kind === 'sock') return this.net.readable();
     return true;
   }
 
@@ -145,10 +134,6 @@ export class WasiHost {
         const seen = Atomics.load(this.wakeWord, 0);
         if (ready()) return;
         Atomics.wait(this.wakeWord, 0, seen, Math.min(Number(left) / 1e6, 1000));
-      } else if (this.net) {
-        // nothing to wait on: poll the network every millisecond or so
-        const until = this.nowNs(1) + (left < 1000000n ? left : 1000000n);
-        while (this.nowNs(1) < until) { /* spin */ }
       } else {
         while (this.nowNs(1) < deadlineNs) { /* spin */ }
       }
@@ -275,17 +260,16 @@ export class WasiHost {
       fd_close: (fd) => {
         const f = h.fds.get(fd);
         if (!f) return E.BADF;
-        if (f.kind === 'sock') h.net.close && h.net.close();
         h.fds.delete(fd);
         return 0;
       },
       fd_fdstat_get: (fd, out) => {
         const f = h.fds.get(fd);
         if (!f) return E.BADF;
-        const type = { stdin: FT.CHAR, out: FT.CHAR, dir: FT.DIR, file: FT.FILE, listen: FT.SOCK_STREAM, sock: FT.SOCK_STREAM }[f.kind];
+        const type = { stdin: FT.CHAR, out: FT.CHAR, dir: FT.DIR, file: FT.FILE }[f.kind];
         for (let b = 0; b < 24; b++) h.dv.setUint8(out + b, 0);
         h.dv.setUint8(out, type);
-        h.dv.setUint16(out + 2, f.kind === 'sock' || f.kind === 'listen' ? 4 /* NONBLOCK */ : 0, true);
+        h.dv.setUint16(out + 2, 0, true);
         h.dv.setBigUint64(out + 8, ALL_RIGHTS, true);
         h.dv.setBigUint64(out + 16, ALL_RIGHTS, true);
         return 0;
@@ -333,54 +317,15 @@ export class WasiHost {
         else return E.NOENT;
         return 0;
       },
-      sock_accept: (fd, _flags, out) => {
-        const f = h.fds.get(fd);
-        if (!f) return E.BADF;
-        if (f.kind !== 'listen') return E.NOTSUP;
-        if (!h.net.accept()) return E.AGAIN;
-        const nfd = h.nextFd++;
-        h.fds.set(nfd, { kind: 'sock' });
-        h.dv.setUint32(out, nfd, true);
-        return 0;
-      },
-      sock_recv: (fd, iov, n, _flags, nr, oflags) => {
-        const f = h.fds.get(fd);
-        if (!f) return E.BADF;
-        if (f.kind !== 'sock') return E.NOTSUP;
-        let total = 0;
-        for (const [p, l] of h.iovs(iov, n)) {
-          const r = h.net.recv(h.u8.subarray(p, p + l));
-          if (r < 0) { if (total === 0) return E.AGAIN; break; }
-          total += r;
-          if (r < l) break;
-        }
-        h.dv.setUint32(nr, total, true);
-        h.dv.setUint16(oflags, 0, true);
-        return 0;
-      },
-      sock_send: (fd, iov, n, _flags, nw) => {
-        const f = h.fds.get(fd);
-        if (!f) return E.BADF;
-        if (f.kind !== 'sock') return E.NOTSUP;
-        let total = 0;
-        for (const [p, l] of h.iovs(iov, n)) {
-          const r = h.net.send(h.u8.slice(p, p + l));
-          if (r === -2) return total ? (h.dv.setUint32(nw, total, true), 0) : E.PIPE;
-          if (r < 0) { if (total === 0) return E.AGAIN; break; }
-          total += r;
-          if (r < l) break;
-        }
-        h.dv.setUint32(nw, total, true);
-        return 0;
-      },
-      sock_shutdown: () => 0,
       poll_oneoff: (i, o, n, ne) => h.pollOneoff(i, o, n, ne),
     };
     // 9p needs these; in-memory files are read-only here.
     for (const name of ['fd_pwrite', 'fd_sync', 'fd_filestat_set_size', 'path_create_directory',
       'path_filestat_set_times', 'path_link', 'path_remove_directory', 'path_rename', 'path_symlink',
       'path_unlink_file']) w[name] = () => E.ROFS;
-    for (const name of ['fd_readdir', 'path_readlink']) w[name] = () => E.NOTSUP;
+    for (const name of ['fd_readdir', 'path_readlink', 'sock_accept', 'sock_recv', 'sock_send', 'sock_shutdown']) {
+      w[name] = () => E.NOTSUP;
+    }
     return { wasi_snapshot_preview1: w };
   }
 

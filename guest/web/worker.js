@@ -1,8 +1,15 @@
 // Runs one Wasm module under WasiHost in a Worker. Message in:
-//   { wasm: ArrayBuffer | WebAssembly.Module, files: { "/path": Uint8Array }, args: [...], env: [...] }
+//   { wasm: ArrayBuffer | WebAssembly.Module, files: { "/path": Uint8Array }, args: [...], env: [...],
+//     shared?: allocateShared() of guest/node/bridge-shared.mjs }
+// With `shared`, the socket bridge (guest/node/wasi-socket.mjs) is laid over the WASI imports: the
+// module gets a listening socket on fd 4 (its peer is whatever the page attaches to the bridge,
+// e.g. a WebSocket to c2w-net --listen-ws) and fd 5 for the accepted connection.
 // Messages out: { type: "out", fd: 1|2, bytes: Uint8Array }, { type: "exit", code },
-// { type: "error", message }.
+// { type: "error", message }. After "exit" with a bridge the thread parks; the page terminates it.
 import { WasiHost } from './wasi-host.js';
+import { socketBridgeImports } from './node/wasi-socket.mjs';
+
+const LISTEN_FD = 4;
 
 let host = null;
 
@@ -12,13 +19,24 @@ onmessage = async (ev) => {
   try {
     host = new WasiHost({
       args: msg.args, env: msg.env || [], files: new Map(Object.entries(msg.files || {})),
-      interactive: !!msg.interactive,
+      interactive: !!msg.interactive, reserveFds: msg.shared ? 2 : 0,
       stdout: (b) => postMessage({ type: 'out', fd: 1, bytes: b }),
       stderr: (b) => postMessage({ type: 'out', fd: 2, bytes: b }),
     });
+    let inst = null;
+    let wasi = host.imports().wasi_snapshot_preview1;
+    if (msg.shared) {
+      const bridged = socketBridgeImports({ base: wasi, memory: () => inst.exports.memory, shared: msg.shared,
+        listenFd: LISTEN_FD, connFd: LISTEN_FD + 1, nowNs: (id) => host.nowNs(id) });
+      // the exit message goes out before the bridge parks this thread, after all output messages
+      bridged.proc_exit = (code) => { postMessage({ type: 'exit', code }); bridged.exitStatus(code); };
+      wasi = bridged;
+    }
     const mod = msg.wasm instanceof WebAssembly.Module ? msg.wasm : await WebAssembly.compile(msg.wasm);
-    const inst = await WebAssembly.instantiate(mod, host.imports());
-    postMessage({ type: 'exit', code: host.start(inst) });
+    inst = await WebAssembly.instantiate(mod, { wasi_snapshot_preview1: wasi });
+    const code = host.start(inst);
+    postMessage({ type: 'exit', code });
+    if (msg.shared) wasi.exitStatus(code);
   } catch (e) {
     postMessage({ type: 'error', message: String(e && e.stack || e) });
   }
