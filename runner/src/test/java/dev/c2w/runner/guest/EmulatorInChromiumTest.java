@@ -1,23 +1,15 @@
 package dev.c2w.runner.guest;
 
-import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,36 +25,21 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Tag("guest")
 class EmulatorInChromiumTest {
-    static Path root;
     static Path boot;
     static Path runner;
 
     @BeforeAll
     static void locate() {
-        root = Path.of(System.getProperty("user.dir")).getParent();
-        boot = root.resolve("guest/build/test/boot");
-        runner = root.resolve("guest/web/chromium-run.py");
-        Assumptions.assumeTrue(Files.isRegularFile(root.resolve("guest/emulator/build/wasm/c2w-emu.wasm")),
-            "no emulator build: run guest/test.sh first");
-        Assumptions.assumeTrue(Files.isRegularFile(boot.resolve("Image")) && Files.isRegularFile(boot.resolve("bb.cpio")),
-            "no guest kernel/initramfs in guest/build/test/boot: guest/test.sh makes them when the kernel is cached");
+        GuestArtifacts a = GuestArtifacts.require();
+        boot = a.boot;
+        runner = a.root.resolve("guest/web/chromium-run.py");
         String chromium = System.getenv().getOrDefault("C2W_CHROMIUM", "/usr/bin/chromium");
         Assumptions.assumeTrue(Files.isExecutable(Path.of(chromium)), "no Chromium at " + chromium + " (apt-get install chromium)");
     }
 
     @Test
     void getsALeaseOverAWebSocketDownloadsFromTheHostAndReportsTheExitStatus() throws Exception {
-        byte[] blob = new byte[2 * 1024 * 1024];
-        new Random(11).nextBytes(blob);
-        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(blob));
-        HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4);
-        http.createContext("/blob", ex -> {
-            ex.sendResponseHeaders(200, blob.length);
-            try (OutputStream o = ex.getResponseBody()) {
-                o.write(blob);
-            }
-        });
-        http.start();
+        GuestArtifacts.BlobServer http = new GuestArtifacts.BlobServer(11);
         Path logs = Path.of("target/guest-logs/emulator-chromium");
         Files.createDirectories(logs);
         int wsPort = LoopbackPorts.freePort();
@@ -72,8 +49,7 @@ class EmulatorInChromiumTest {
         try {
             net.startWith(List.of("--listen-ws", "127.0.0.1:" + wsPort, "--dns-upstream", "127.0.0.1:9"));
             LoopbackPorts.awaitListening(wsPort, Duration.ofSeconds(60), net::isAlive, "c2w-net --listen-ws");
-            String cmd = "console=hvc0 quiet -- /bin/sh -c \"wget -q -O - http://192.168.127.254:"
-                + http.getAddress().getPort() + "/blob | sha256sum; exit 7\"";
+            String cmd = "console=hvc0 quiet -- /bin/sh -c \"wget -q -O - " + http.guestUrl() + " | sha256sum; exit 7\"";
             Path log = logs.resolve("page.log");
             page = new ProcessBuilder("python3", runner.toString(), "--boot", boot.toString(), "--initrd", "bb.cpio",
                 "--ws", "ws://127.0.0.1:" + wsPort + "/", "--append", cmd, "--timeout", "240")
@@ -83,7 +59,7 @@ class EmulatorInChromiumTest {
             String where = "page output:\n" + out + net.describe();
             assertThat(done).as("page finished within 300 s; " + where).isTrue();
             assertThat(out).as(where).contains("eth0 192.168.127.3 (DHCP)");
-            assertThat(out).as(where).contains(sha);
+            assertThat(out).as(where).contains(http.sha256);
             assertThat(page.exitValue()).as("the guest's exit status through the page; " + where).isEqualTo(7);
             assertThat(net.describe()).contains("WebSocket guest connected");
         } finally {
@@ -91,7 +67,7 @@ class EmulatorInChromiumTest {
                 page.destroyForcibly();
             }
             net.close();
-            http.stop(0);
+            http.close();
         }
     }
 }

@@ -1,24 +1,17 @@
 package dev.c2w.runner.guest;
 
-import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -35,20 +28,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Tag("guest")
 class EmulatorUnderNodeTest {
-    static Path root;
     static Path wasm;
     static Path boot;
     static Path runNode;
 
     @BeforeAll
     static void locate() throws Exception {
-        root = Path.of(System.getProperty("user.dir")).getParent();
-        wasm = root.resolve("guest/emulator/build/wasm/c2w-emu.wasm");
-        boot = root.resolve("guest/build/test/boot");
-        runNode = root.resolve("guest/emulator/tools/run-node.mjs");
-        Assumptions.assumeTrue(Files.isRegularFile(wasm), "no emulator build: run guest/test.sh first");
-        Assumptions.assumeTrue(Files.isRegularFile(boot.resolve("Image")) && Files.isRegularFile(boot.resolve("bb.cpio")),
-            "no guest kernel/initramfs in guest/build/test/boot: guest/test.sh makes them when the kernel is cached");
+        GuestArtifacts a = GuestArtifacts.require();
+        wasm = a.wasm;
+        boot = a.boot;
+        runNode = a.root.resolve("guest/emulator/tools/run-node.mjs");
         Assumptions.assumeTrue(nodeVersion() >= 20, "needs node 20 or later on the PATH (Debian package nodejs)");
     }
 
@@ -105,33 +94,6 @@ class EmulatorUnderNodeTest {
         return net;
     }
 
-    private static HttpServer blobServer(byte[] blob, AtomicBoolean serving) throws IOException {
-        HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4);
-        http.createContext("/blob", ex -> {
-            if (!serving.get()) {
-                ex.sendResponseHeaders(404, -1);
-                ex.close();
-                return;
-            }
-            ex.sendResponseHeaders(200, blob.length);
-            try (OutputStream o = ex.getResponseBody()) {
-                o.write(blob);
-            }
-        });
-        http.start();
-        return http;
-    }
-
-    private static byte[] randomBlob(int seed) {
-        byte[] blob = new byte[2 * 1024 * 1024];
-        new Random(seed).nextBytes(blob);
-        return blob;
-    }
-
-    private static String sha256(byte[] b) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-    }
-
     @Test
     void bootsToEchoHelloWithNoPeerOnItsSocket() throws Exception {
         Path log = Path.of("target/guest-logs/emulator-node/echo.log");
@@ -147,15 +109,14 @@ class EmulatorUnderNodeTest {
 
     @Test
     void getsALeaseDownloadsFromTheHostAndReportsTheExitStatus() throws Exception {
-        byte[] blob = randomBlob(3);
-        HttpServer http = blobServer(blob, new AtomicBoolean(true));
+        GuestArtifacts.BlobServer http = new GuestArtifacts.BlobServer(3);
         Path log = Path.of("target/guest-logs/emulator-node/download.log");
         int port = LoopbackPorts.freePort();
         Process p = null;
         C2wNetStack net = null;
         try {
-            String cmd = "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"wget -q -O - http://192.168.127.254:"
-                + http.getAddress().getPort() + "/blob | sha256sum; exit 7\"";
+            String cmd = "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"wget -q -O - " + http.guestUrl()
+                + " | sha256sum; exit 7\"";
             p = startNode(port, List.of("--net=socket", "--initrd", "/boot/bb.cpio", "--append", cmd, "/boot/Image"), log);
             Process node = p;
             LoopbackPorts.awaitListening(port, Duration.ofSeconds(60), node::isAlive, "node run-node.mjs");
@@ -163,7 +124,7 @@ class EmulatorUnderNodeTest {
             String out = await(p, log);
             String where = "output:\n" + out + net.describe();
             assertThat(out).as(where).contains("eth0 192.168.127.3 (DHCP)");
-            assertThat(out).as(where).contains(sha256(blob));
+            assertThat(out).as(where).contains(http.sha256);
             assertThat(p.exitValue()).as("the guest's exit status; " + where).isEqualTo(7);
         } finally {
             if (p != null) {
@@ -172,15 +133,14 @@ class EmulatorUnderNodeTest {
             if (net != null) {
                 net.close();
             }
-            http.stop(0);
+            http.close();
         }
     }
 
     @Test
     void acceptsTheNextPeerAfterTheFirstOneLeaves() throws Exception {
-        byte[] blob = randomBlob(5);
         AtomicBoolean serving = new AtomicBoolean(false);
-        HttpServer http = blobServer(blob, serving);
+        GuestArtifacts.BlobServer http = new GuestArtifacts.BlobServer(5, serving);
         Path log = Path.of("target/guest-logs/emulator-node/reconnect.log");
         int port = LoopbackPorts.freePort();
         Process p = null;
@@ -188,8 +148,8 @@ class EmulatorUnderNodeTest {
         C2wNetStack second = null;
         try {
             // the guest retries until the download works, which it does only through the second peer
-            String cmd = "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"echo leased-$((1+1)); until wget -q -T 3 -O /tmp/b http://192.168.127.254:"
-                + http.getAddress().getPort() + "/blob; do sleep 1; done; sha256sum /tmp/b\"";
+            String cmd = "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"echo leased-$((1+1)); until wget -q -T 3 -O /tmp/b "
+                + http.guestUrl() + "; do sleep 1; done; sha256sum /tmp/b\"";
             p = startNode(port, List.of("--net=socket", "--initrd", "/boot/bb.cpio", "--append", cmd, "/boot/Image"), log);
             Process node = p;
             LoopbackPorts.awaitListening(port, Duration.ofSeconds(60), node::isAlive, "node run-node.mjs");
@@ -203,7 +163,7 @@ class EmulatorUnderNodeTest {
             String out = await(p, log);
             String where = "output:\n" + out + first.describe() + second.describe();
             assertThat(out).as(where).contains("eth0 192.168.127.3 (DHCP)");
-            assertThat(out).as(where).contains(sha256(blob));
+            assertThat(out).as(where).contains(http.sha256);
             assertThat(p.exitValue()).as("exit status; " + where).isZero();
             assertThat(second.describe()).contains("connected to guest");
         } finally {
@@ -215,7 +175,7 @@ class EmulatorUnderNodeTest {
                     n.close();
                 }
             }
-            http.stop(0);
+            http.close();
         }
     }
 }

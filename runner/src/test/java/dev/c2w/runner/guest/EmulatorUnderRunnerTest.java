@@ -1,22 +1,14 @@
 package dev.c2w.runner.guest;
 
-import com.sun.net.httpserver.HttpServer;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,18 +21,14 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Tag("guest")
 class EmulatorUnderRunnerTest {
-    static Path root;
     static Path wasm;
     static Path boot;
 
     @BeforeAll
     static void locate() {
-        root = Path.of(System.getProperty("user.dir")).getParent();
-        wasm = root.resolve("guest/emulator/build/wasm/c2w-emu.wasm");
-        boot = root.resolve("guest/build/test/boot");
-        Assumptions.assumeTrue(Files.isRegularFile(wasm), "no emulator build: run guest/test.sh first");
-        Assumptions.assumeTrue(Files.isRegularFile(boot.resolve("Image")) && Files.isRegularFile(boot.resolve("bb.cpio")),
-            "no guest kernel/initramfs in guest/build/test/boot: guest/test.sh makes them when the kernel is cached");
+        GuestArtifacts a = GuestArtifacts.require();
+        wasm = a.wasm;
+        boot = a.boot;
     }
 
     private static String run(List<String> c2wNetArgs, Path log) throws Exception {
@@ -75,28 +63,13 @@ class EmulatorUnderRunnerTest {
 
     @Test
     void getsALeaseAndDownloadsFromTheHost() throws Exception {
-        byte[] blob = new byte[2 * 1024 * 1024];
-        new Random(3).nextBytes(blob);
-        String want = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(blob));
-        HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4);
-        http.createContext("/blob", ex -> {
-            ex.sendResponseHeaders(200, blob.length);
-            try (OutputStream o = ex.getResponseBody()) {
-                o.write(blob);
-            }
-        });
-        http.start();
-        try {
-            int port = http.getAddress().getPort();
-            String cmd = "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"wget -q -O - http://192.168.127.254:" + port
-                + "/blob | sha256sum\"";
+        try (GuestArtifacts.BlobServer http = new GuestArtifacts.BlobServer(3)) {
+            String cmd = "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"wget -q -O - " + http.guestUrl() + " | sha256sum\"";
             String out = run(List.of("--invoke", "--dir", boot + "::/boot", wasm.toString(), "--net=socket",
                 "--initrd", "/boot/bb.cpio", "--append", cmd, "/boot/Image"),
                 Path.of("target/guest-logs/emulator/download.log"));
             assertThat(out).contains("eth0 192.168.127.3 (DHCP)");
-            assertThat(out).contains(want);
-        } finally {
-            http.stop(0);
+            assertThat(out).contains(http.sha256);
         }
     }
 }

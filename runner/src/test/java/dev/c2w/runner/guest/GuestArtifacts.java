@@ -1,0 +1,80 @@
+package dev.c2w.runner.guest;
+
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * What the tests of our own guest (the emulator compiled to WASI under the runner, Node or Chromium)
+ * share: the build outputs guest/test.sh leaves behind, and a loopback server with a random blob for
+ * the guest to download and check by sha256.
+ */
+final class GuestArtifacts {
+    final Path root = Path.of(System.getProperty("user.dir")).getParent();
+    final Path wasm = root.resolve("guest/emulator/build/wasm/c2w-emu.wasm");
+    final Path boot = root.resolve("guest/build/test/boot");
+
+    /** The artifacts, or the test is skipped with what to run first. */
+    static GuestArtifacts require() {
+        GuestArtifacts a = new GuestArtifacts();
+        Assumptions.assumeTrue(Files.isRegularFile(a.wasm), "no emulator build: run guest/test.sh first");
+        Assumptions.assumeTrue(Files.isRegularFile(a.boot.resolve("Image")) && Files.isRegularFile(a.boot.resolve("bb.cpio")),
+            "no guest kernel/initramfs in guest/build/test/boot: guest/test.sh makes them when the kernel is cached");
+        return a;
+    }
+
+    /** 2 MiB of seeded random bytes served at /blob on 127.0.0.1 (404 while {@code serving} is false). */
+    static final class BlobServer implements AutoCloseable {
+        final byte[] blob = new byte[2 * 1024 * 1024];
+        final String sha256;
+        private final HttpServer http;
+
+        BlobServer(int seed, AtomicBoolean serving) throws IOException {
+            new Random(seed).nextBytes(blob);
+            try {
+                sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(blob));
+            } catch (NoSuchAlgorithmException e) {
+                throw new AssertionError(e);
+            }
+            http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4);
+            http.createContext("/blob", ex -> {
+                try (ex) {
+                    if (!serving.get()) {
+                        ex.sendResponseHeaders(404, -1);
+                        return;
+                    }
+                    ex.sendResponseHeaders(200, blob.length);
+                    try (OutputStream o = ex.getResponseBody()) {
+                        o.write(blob);
+                    }
+                }
+            });
+            http.start();
+        }
+
+        BlobServer(int seed) throws IOException {
+            this(seed, new AtomicBoolean(true));
+        }
+
+        /** The blob's URL as the guest reaches it: the host's loopback through 192.168.127.254. */
+        String guestUrl() {
+            return "http://192.168.127.254:" + http.getAddress().getPort() + "/blob";
+        }
+
+        @Override
+        public void close() {
+            http.stop(0);
+        }
+    }
+}
