@@ -64,18 +64,6 @@ class EmulatorUnderNodeTest {
             .redirectInput(ProcessBuilder.Redirect.PIPE).start();
     }
 
-    /** Waits for the emulator to end (300 s at most) and returns its output. */
-    private static String await(Process p, Path log) throws Exception {
-        p.getOutputStream().close();
-        boolean done = p.waitFor(300, TimeUnit.SECONDS);
-        if (!done) {
-            p.destroyForcibly();
-        }
-        String out = Files.readString(log, StandardCharsets.UTF_8);
-        assertThat(done).as("guest finished within 300 s; output:\n%s", out).isTrue();
-        return out;
-    }
-
     /** Waits until the log contains text (or the process ends: then the caller's assertions report it). */
     private static void awaitOutput(Process p, Path log, String text) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
@@ -100,7 +88,7 @@ class EmulatorUnderNodeTest {
         int port = LoopbackPorts.freePort();
         Process p = startNode(port, List.of("--net=socket", "--initrd", "/boot/initrd.cpio",
             "--append", "console=hvc0 quiet -- /bin/echo hello from c2w", "/boot/Image"), log);
-        String out = await(p, log);
+        String out = GuestArtifacts.awaitGuest(p, log);
         assertThat(p.exitValue()).as("exit status; output:\n%s", out).isZero();
         assertThat(out.lines().map(String::strip)).contains("hello from c2w");
         // one pre-open (/boot at fd 3): the socket is fd 4 and --net=socket was pointed at it
@@ -121,7 +109,7 @@ class EmulatorUnderNodeTest {
             Process node = p;
             LoopbackPorts.awaitListening(port, Duration.ofSeconds(60), node::isAlive, "node run-node.mjs");
             net = dial(port, Path.of("target/guest-logs/emulator-node/download-c2w-net.log"));
-            String out = await(p, log);
+            String out = GuestArtifacts.awaitGuest(p, log);
             String where = "output:\n" + out + net.describe();
             assertThat(out).as(where).contains("eth0 192.168.127.3 (DHCP)");
             assertThat(out).as(where).contains(http.sha256);
@@ -160,7 +148,7 @@ class EmulatorUnderNodeTest {
             first.close(); // the emulator sees end of stream and accepts again
             second = dial(port, Path.of("target/guest-logs/emulator-node/reconnect-c2w-net-2.log"));
             serving.set(true);
-            String out = await(p, log);
+            String out = GuestArtifacts.awaitGuest(p, log);
             String where = "output:\n" + out + first.describe() + second.describe();
             assertThat(out).as(where).contains("eth0 192.168.127.3 (DHCP)");
             assertThat(out).as(where).contains(http.sha256);

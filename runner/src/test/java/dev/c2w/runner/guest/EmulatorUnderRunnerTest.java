@@ -4,12 +4,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -42,13 +40,7 @@ class EmulatorUnderRunnerTest {
         Files.createDirectories(log.getParent());
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
             .redirectInput(ProcessBuilder.Redirect.PIPE).start();
-        p.getOutputStream().close();
-        boolean done = p.waitFor(300, TimeUnit.SECONDS);
-        if (!done) {
-            p.destroyForcibly();
-        }
-        String out = Files.readString(log, StandardCharsets.UTF_8);
-        assertThat(done).as("guest finished within 300 s; output:\n%s", out).isTrue();
+        String out = GuestArtifacts.awaitGuest(p, log);
         assertThat(p.exitValue()).as("exit status; output:\n%s", out).isZero();
         return out;
     }

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -13,7 +14,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * What the tests of our own guest (the emulator compiled to WASI under the runner, Node or Chromium)
@@ -32,6 +36,18 @@ final class GuestArtifacts {
         Assumptions.assumeTrue(Files.isRegularFile(a.boot.resolve("Image")) && Files.isRegularFile(a.boot.resolve("bb.cpio")),
             "no guest kernel/initramfs in guest/build/test/boot: guest/test.sh makes them when the kernel is cached");
         return a;
+    }
+
+    /** Closes the process's stdin, waits for it to end (300 s at most) and returns its output (the log). */
+    static String awaitGuest(Process p, Path log) throws IOException, InterruptedException {
+        p.getOutputStream().close();
+        boolean done = p.waitFor(300, TimeUnit.SECONDS);
+        if (!done) {
+            p.destroyForcibly();
+        }
+        String out = Files.readString(log, StandardCharsets.UTF_8);
+        assertThat(done).as("guest finished within 300 s; output:\n%s", out).isTrue();
+        return out;
     }
 
     /** 2 MiB of seeded random bytes served at /blob on 127.0.0.1 (404 while {@code serving} is false). */
