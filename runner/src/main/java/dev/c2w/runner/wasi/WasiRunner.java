@@ -2,7 +2,6 @@ package dev.c2w.runner.wasi;
 
 import com.dylibso.chicory.compiler.InterpreterFallback;
 import com.dylibso.chicory.compiler.MachineFactoryCompiler;
-import com.dylibso.chicory.runtime.ByteArrayMemory;
 import com.dylibso.chicory.runtime.ExportFunction;
 import com.dylibso.chicory.runtime.ImportValues;
 import com.dylibso.chicory.runtime.Instance;
@@ -223,7 +222,7 @@ public final class WasiRunner {
             }
             Instance.Builder ib = Instance.builder(module)
                 .withImportValues(ImportValues.builder().withFunctions(new ArrayList<>(host.hostFunctions())).build())
-                .withMemoryFactory(ByteArrayMemory::new)
+                .withMemoryFactory(FlatMemory::new)
                 .withStart(false); // Chicory would call _start itself; we call it below, on the guest thread
             if (machine != null) {
                 ib.withMachineFactory(machine);

@@ -1,0 +1,282 @@
+package dev.c2w.runner.wasi;
+
+import com.dylibso.chicory.runtime.ConstantEvaluators;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.runtime.Memory;
+import com.dylibso.chicory.runtime.WasmRuntimeException;
+import com.dylibso.chicory.wasm.types.ActiveDataSegment;
+import com.dylibso.chicory.wasm.types.DataSegment;
+import com.dylibso.chicory.wasm.types.MemoryLimits;
+import com.dylibso.chicory.wasm.types.PassiveDataSegment;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/*
+ * A Wasm linear memory in one flat byte array, for the modules the runner runs.
+ *
+ * Why not Chicory's ByteArrayMemory: it keeps memory in 64 KiB pages (byte[][]), so every load and
+ * store in compiled code masks the address, loads the page array, bounds-checks and loads the page,
+ * then bounds-checks the offset in it. An emulator compiled to Wasm does several such accesses per
+ * guest instruction (its registers live in linear memory), and in profiles of our guest they were
+ * about 40 % of the run. Here an access is one unsigned compare against the current size and one
+ * array access (whose own bounds check the JIT can merge with ours), through little-endian byte
+ * array views.
+ *
+ * The array has room for the current size only: grow() allocates the new size and copies (a module
+ * grows rarely, an emulator once for its guest RAM), so memory never holds more than the module asked
+ * for. Sizes are capped at Chicory's runtime maximum (2 GiB - 64 KiB, what a Java array can hold).
+ * Out-of-bounds accesses throw WasmRuntimeException ("out of bounds memory access"), the trap
+ * Chicory's own memories raise. Not shared: atomics work (one thread), waits trap.
+ */
+final class FlatMemory implements Memory {
+    private static final VarHandle SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private final MemoryLimits limits;
+    private final int maxPages;
+    private byte[] buf;
+    private int pages;
+    private DataSegment[] dataSegments = new DataSegment[0];
+
+    FlatMemory(MemoryLimits limits) {
+        if (limits.shared()) {
+            throw new WasmRuntimeException("shared memories are not supported by this runner");
+        }
+        this.limits = limits;
+        this.maxPages = Math.min(limits.maximumPages(), RUNTIME_MAX_PAGES);
+        if (limits.initialPages() > maxPages) {
+            throw new WasmRuntimeException("initial memory of " + limits.initialPages() + " pages is over the maximum " + maxPages);
+        }
+        this.pages = limits.initialPages();
+        this.buf = new byte[Memory.bytes(pages)];
+    }
+
+    private WasmRuntimeException outOfBounds(int addr, int size) {
+        return new WasmRuntimeException("out of bounds memory access: attempted to access address " + Integer.toUnsignedString(addr)
+            + " (size " + size + ") but memory is " + buf.length + " bytes");
+    }
+
+    /** addr .. addr+size-1 inside memory, else the trap. */
+    private void check(int addr, int size) {
+        if (addr < 0 || size < 0 || addr > buf.length - size) {
+            throw outOfBounds(addr, size);
+        }
+    }
+
+    @Override
+    public int pages() {
+        return pages;
+    }
+
+    @Override
+    public int grow(int more) {
+        int old = pages;
+        if (more < 0 || more > maxPages - old) {
+            return -1;
+        }
+        if (more == 0) {
+            return old;
+        }
+        // an OutOfMemoryError here reaches the runner, which names -Xmx (README "Memory")
+        buf = Arrays.copyOf(buf, Memory.bytes(old + more));
+        pages = old + more;
+        return old;
+    }
+
+    @Override
+    public int initialPages() {
+        return limits.initialPages();
+    }
+
+    @Override
+    public int maximumPages() {
+        return maxPages;
+    }
+
+    @Override
+    public boolean shared() {
+        return false;
+    }
+
+    @Override
+    public Object lock(int address) {
+        return this;
+    }
+
+    @Override
+    public int waitOn(int address, int expected, long timeout) {
+        throw new WasmRuntimeException("atomic wait on unshared memory");
+    }
+
+    @Override
+    public int waitOn(int address, long expected, long timeout) {
+        throw new WasmRuntimeException("atomic wait on unshared memory");
+    }
+
+    @Override
+    public int notify(int address, int maxThreads) {
+        check(address, 4);
+        return 0;
+    }
+
+    @Override
+    public void initialize(Instance instance, DataSegment[] segments) {
+        initialize(instance, segments, 0);
+    }
+
+    @Override
+    public void initialize(Instance instance, DataSegment[] segments, int memoryIndex) {
+        if (segments == null) {
+            return;
+        }
+        this.dataSegments = segments;
+        for (DataSegment s : segments) {
+            if (s instanceof ActiveDataSegment) {
+                ActiveDataSegment a = (ActiveDataSegment) s;
+                if (a.index() != memoryIndex) {
+                    continue;
+                }
+                int offset = (int) ConstantEvaluators.computeConstantValue(instance, a.offsetInstructions())[0];
+                byte[] data = a.data();
+                write(offset, data, 0, data.length);
+            } else if (!(s instanceof PassiveDataSegment)) {
+                throw new WasmRuntimeException("unknown data segment kind " + s);
+            }
+        }
+    }
+
+    @Override
+    public void initPassiveSegment(int segmentId, int dest, int offset, int size) {
+        byte[] data = dataSegments[segmentId].data();
+        if (offset < 0 || size < 0 || offset > data.length - size) {
+            throw outOfBounds(dest, size);
+        }
+        write(dest, data, offset, size);
+    }
+
+    @Override
+    public void drop(int segment) {
+        dataSegments[segment] = PassiveDataSegment.EMPTY;
+    }
+
+    @Override
+    public void write(int addr, byte[] data, int offset, int size) {
+        check(addr, size);
+        System.arraycopy(data, offset, buf, addr, size);
+    }
+
+    @Override
+    public byte read(int addr) {
+        if (addr < 0 || addr >= buf.length) {
+            throw outOfBounds(addr, 1);
+        }
+        return buf[addr];
+    }
+
+    @Override
+    public byte[] readBytes(int addr, int len) {
+        check(addr, len);
+        return Arrays.copyOfRange(buf, addr, addr + len);
+    }
+
+    @Override
+    public void writeI32(int addr, int v) {
+        check(addr, 4);
+        INT.set(buf, addr, v);
+    }
+
+    @Override
+    public int readInt(int addr) {
+        check(addr, 4);
+        return (int) INT.get(buf, addr);
+    }
+
+    @Override
+    public void writeLong(int addr, long v) {
+        check(addr, 8);
+        LONG.set(buf, addr, v);
+    }
+
+    @Override
+    public long readLong(int addr) {
+        check(addr, 8);
+        return (long) LONG.get(buf, addr);
+    }
+
+    @Override
+    public void writeShort(int addr, short v) {
+        check(addr, 2);
+        SHORT.set(buf, addr, v);
+    }
+
+    @Override
+    public short readShort(int addr) {
+        check(addr, 2);
+        return (short) SHORT.get(buf, addr);
+    }
+
+    @Override
+    public long readU16(int addr) {
+        return readShort(addr) & 0xffffL;
+    }
+
+    @Override
+    public void writeByte(int addr, byte v) {
+        if (addr < 0 || addr >= buf.length) {
+            throw outOfBounds(addr, 1);
+        }
+        buf[addr] = v;
+    }
+
+    @Override
+    public void writeF32(int addr, float v) {
+        writeI32(addr, Float.floatToRawIntBits(v));
+    }
+
+    @Override
+    public long readF32(int addr) {
+        return readInt(addr);
+    }
+
+    @Override
+    public float readFloat(int addr) {
+        return Float.intBitsToFloat(readInt(addr));
+    }
+
+    @Override
+    public void writeF64(int addr, double v) {
+        writeLong(addr, Double.doubleToRawLongBits(v));
+    }
+
+    @Override
+    public double readDouble(int addr) {
+        return Double.longBitsToDouble(readLong(addr));
+    }
+
+    @Override
+    public long readF64(int addr) {
+        return readLong(addr);
+    }
+
+    @Override
+    public void zero() {
+        Arrays.fill(buf, (byte) 0);
+    }
+
+    @Override
+    public void fill(byte value, int fromIndex, int toIndex) {
+        check(fromIndex, toIndex - fromIndex);
+        Arrays.fill(buf, fromIndex, toIndex, value);
+    }
+
+    @Override
+    public void copy(int dest, int src, int size) {
+        check(src, size);
+        check(dest, size);
+        System.arraycopy(buf, src, buf, dest, size);
+    }
+}
