@@ -163,4 +163,45 @@ class QemuFrameDecoderTest {
         ch.close();
         assertThat(pending.refCnt()).isZero();
     }
+
+    @Test
+    void aCutFrameThatFitsIsCompletedInTheSameReadBuffer() {
+        QemuFrameDecoder decoder = new QemuFrameDecoder(128 * 1024);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        io.netty.channel.RecvByteBufAllocator.Handle h = decoder.recvAllocator().newHandle();
+        h.reset(ch.config());
+        Random r = new Random(4);
+        byte[] f1 = new byte[100];
+        byte[] f2 = new byte[500];
+        byte[] f3 = new byte[51];
+        r.nextBytes(f1);
+        r.nextBytes(f2);
+        r.nextBytes(f3);
+        ByteBuf read = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(read.capacity()).isGreaterThanOrEqualTo(4 + 100 + 4 + 500 + 4 + 51);
+        read.writeInt(f1.length).writeBytes(f1).writeInt(f2.length).writeBytes(f2, 0, 200);
+        ch.writeInbound(read);
+        ByteBuf got1 = ch.readInbound();
+        assertThat(TestGuest.bytes(got1)).isEqualTo(f1);
+        assertThat((Object) ch.readInbound()).isNull();
+        // the rest of f2 is read into the same buffer, after what is there
+        ByteBuf again = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(again).isSameAs(read);
+        assertThat(again.writerIndex()).isEqualTo(4 + 100 + 4 + 200);
+        again.writeBytes(f2, 200, 300).writeInt(f3.length).writeBytes(f3);
+        ch.writeInbound(again);
+        ByteBuf got2 = ch.readInbound();
+        ByteBuf got3 = ch.readInbound();
+        assertThat(TestGuest.bytes(got2)).isEqualTo(f2);
+        assertThat(TestGuest.bytes(got3)).isEqualTo(f3);
+        assertThat(got2.unwrap()).isSameAs(read.unwrap() == null ? read : read.unwrap());
+        got1.release();
+        got2.release();
+        got3.release();
+        assertThat(read.refCnt()).isZero();
+        // with nothing cut off, the next read gets a new buffer
+        ByteBuf fresh = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(fresh.refCnt()).isEqualTo(1);
+        fresh.release();
+    }
 }

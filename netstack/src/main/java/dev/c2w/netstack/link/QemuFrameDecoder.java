@@ -12,31 +12,40 @@ import io.netty.channel.RecvByteBufAllocator;
  * copies as the stream allows.
  *
  * A frame that lies wholly inside one read is passed on as a retained slice of the read buffer (no
- * copy). A frame that a read cuts off gets a buffer of exactly its length once its length prefix is
- * known; the bytes already read are copied in, and the rest is filled by the following reads. When
- * the transport uses recvAllocator() (QemuTransport does), those following reads go straight into that
- * frame buffer, so only the head of a cut frame is ever copied. That matters with large frames (MTU
- * 65520): a frame is longer than a typical read, so with a cumulating decoder nearly every byte was
- * copied once more (a quarter of the event loop's time when the guest sends).
+ * copy). A frame that a read cuts off is completed without copying when the transport reads through
+ * recvAllocator() (QemuTransport does): if the rest of the frame fits in the read buffer after it, the
+ * next read appends to that same buffer, and the frame becomes a slice of it; otherwise the frame gets
+ * a buffer of exactly its length, the bytes already read are copied in (a few bytes, typically), and
+ * the next read goes straight into the rest of that buffer. The read buffers are sized from the
+ * largest frame seen, so large frames (MTU 65520: longer than a typical read) usually fit. Without
+ * that allocator (WebSocket, embedded channels) a cut frame is copied into its own buffer.
+ * A cumulating decoder copied nearly every byte once more at MTU 65520: a quarter of the event loop's
+ * time when the guest sends.
  *
- * Every frame comes out as contiguous memory (a slice of one read, or its own buffer), so checksums
- * take their fast path. The length prefix is checked before anything is allocated for it: zero or
- * more than the cap is a broken or hostile peer, and this channel (only) is closed with a logged reason.
+ * Every frame comes out as contiguous memory (a slice of one buffer), so checksums take their fast
+ * path. The length prefix is checked before anything is allocated for it: zero or more than the cap is
+ * a broken or hostile peer, and this channel (only) is closed with a logged reason.
  */
 
 /** Decoder of the QEMU stream framing; see the comment above. One instance per channel. */
 public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger(QemuFrameDecoder.class.getName());
-    /** Bounds of the reads that are not into a cut frame. */
+    /** Bounds of the reads into new buffers (the upper one grows to two of the largest frames seen). */
     static final int MIN_READ = 2048;
     static final int MAX_READ = 64 * 1024;
+    static final int MAX_BIG_READ = 256 * 1024;
 
     private final int maxFrame;
-    /** The frame being assembled (capacity = its length), or null. */
+    /** The frame being assembled by copying (capacity = its length), or null. */
     private ByteBuf pending;
+    /** A read buffer whose last frame is cut off and still fits: the next read appends to it. */
+    private ByteBuf appendTo;
+    /** The last new buffer the receive allocator handed out (only such buffers are appended to). */
+    private ByteBuf lastFresh;
     /** Bytes of a length prefix that a read cut off (0 to 3 of them) and their value so far. */
     private int prefixHave;
     private int prefixValue;
+    private int largestFrame;
     private boolean failed;
 
     public QemuFrameDecoder(int maxFrame) {
@@ -44,9 +53,8 @@ public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * A receive-buffer allocator for the channel this decoder reads from: while a frame is being
-     * assembled, the next read goes straight into the rest of its buffer; otherwise reads are sized
-     * between 2 KiB and 64 KiB by how full the last ones were.
+     * A receive-buffer allocator for the channel this decoder reads from: reads complete a cut frame in
+     * place (see the comment above); other reads get new buffers sized by how full the last ones were.
      */
     public RecvByteBufAllocator recvAllocator() {
         return new FrameReadAllocator();
@@ -59,7 +67,7 @@ public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
             return;
         }
         if (in == pending) {
-            // the transport read straight into the frame being assembled (FrameReadAllocator)
+            // the transport read straight into the frame being assembled
             in.release(); // the read loop's reference; this decoder keeps its own
             if (!pending.isWritable()) {
                 ByteBuf frame = pending;
@@ -68,9 +76,21 @@ public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
             }
             return;
         }
+        boolean appended = in == appendTo;
+        if (appended) {
+            in.release(); // the read loop's reference; appendTo holds this decoder's own
+            appendTo = null;
+        }
+        boolean keep = false;
         try {
             if (!failed) {
                 decode(ctx, in);
+                keep = in.isReadable() && (appended || in == lastFresh) && fitsAfter(in);
+                if (keep) {
+                    appendTo = in;
+                } else if (in.isReadable()) {
+                    moveTailOut(ctx, in);
+                }
             }
         } catch (QemuStreamParser.BadLengthException e) {
             failed = true;
@@ -78,10 +98,16 @@ public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
             LOG.log(System.Logger.Level.WARNING, "closing " + ctx.channel().remoteAddress() + ": " + e.getMessage());
             ctx.close();
         } finally {
-            in.release();
+            if (in == lastFresh) {
+                lastFresh = null;
+            }
+            if (!keep) {
+                in.release();
+            }
         }
     }
 
+    /** Emits every whole frame in {@code in}; stops at a cut one, with the reader index at its prefix. */
     private void decode(ChannelHandlerContext ctx, ByteBuf in) throws QemuStreamParser.BadLengthException {
         while (in.isReadable()) {
             if (pending != null) {
@@ -94,29 +120,58 @@ public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
                 }
                 continue;
             }
-            int len;
-            if (prefixHave == 0 && in.readableBytes() >= QemuStreamParser.PREFIX) {
-                long l = in.readUnsignedInt();
-                checkLength(l);
-                len = (int) l;
-                if (in.readableBytes() >= len) {
-                    ctx.fireChannelRead(in.readRetainedSlice(len)); // whole frame inside this read: no copy
-                    continue;
-                }
-            } else {
-                // a length prefix split across reads: collect it byte by byte
+            if (prefixHave > 0) {
+                // a length prefix split across reads (copying path): collect it byte by byte
                 prefixValue = (prefixValue << 8) | in.readUnsignedByte();
-                if (++prefixHave < QemuStreamParser.PREFIX) {
-                    continue;
+                if (++prefixHave == QemuStreamParser.PREFIX) {
+                    long l = prefixValue & 0xffffffffL;
+                    prefixHave = 0;
+                    prefixValue = 0;
+                    checkLength(l);
+                    pending = ctx.alloc().directBuffer((int) l, (int) l);
                 }
-                long l = prefixValue & 0xffffffffL;
-                prefixHave = 0;
-                prefixValue = 0;
-                checkLength(l);
-                len = (int) l;
+                continue;
             }
-            // the frame continues in later reads: give it its own buffer, filled from here on
+            if (in.readableBytes() < QemuStreamParser.PREFIX) {
+                return;
+            }
+            long l = in.getUnsignedInt(in.readerIndex());
+            checkLength(l);
+            int len = (int) l;
+            if (len > largestFrame) {
+                largestFrame = len;
+            }
+            if (in.readableBytes() - QemuStreamParser.PREFIX < len) {
+                return;
+            }
+            in.skipBytes(QemuStreamParser.PREFIX);
+            ctx.fireChannelRead(in.readRetainedSlice(len)); // whole frame inside this buffer: no copy
+        }
+    }
+
+    /** Whether the cut frame at the reader index of {@code in} can be completed by reading into {@code in}. */
+    private static boolean fitsAfter(ByteBuf in) {
+        if (!in.hasMemoryAddress() || in.writerIndex() >= in.capacity()) {
+            return false;
+        }
+        if (in.readableBytes() < QemuStreamParser.PREFIX) {
+            return in.capacity() - in.writerIndex() >= MIN_READ;
+        }
+        long len = in.getUnsignedInt(in.readerIndex()); // checked by decode
+        return in.readerIndex() + QemuStreamParser.PREFIX + len <= in.capacity();
+    }
+
+    /** Copies a cut frame (or prefix) out of {@code in} so that {@code in} can be released. */
+    private void moveTailOut(ChannelHandlerContext ctx, ByteBuf in) {
+        if (in.readableBytes() >= QemuStreamParser.PREFIX) {
+            int len = in.readInt(); // checked by decode
             pending = ctx.alloc().directBuffer(len, len);
+            pending.writeBytes(in); // fewer than len bytes remain
+        } else {
+            while (in.isReadable()) {
+                prefixValue = (prefixValue << 8) | in.readUnsignedByte();
+                prefixHave++;
+            }
         }
     }
 
@@ -130,6 +185,10 @@ public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
         if (pending != null) {
             pending.release();
             pending = null;
+        }
+        if (appendTo != null) {
+            appendTo.release();
+            appendTo = null;
         }
     }
 
@@ -158,19 +217,30 @@ public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
 
                 @Override
                 public ByteBuf allocate(ByteBufAllocator alloc) {
-                    ByteBuf p = pending;
-                    if (p != null && p.isWritable() && !failed) {
-                        intoPending = true;
-                        return p.retain(); // released by channelRead, or by the read loop when nothing was read
-                    }
                     intoPending = false;
-                    return alloc.ioBuffer(next);
+                    if (!failed) {
+                        ByteBuf p = pending != null ? pending : appendTo;
+                        if (p != null && p.isWritable()) {
+                            intoPending = true;
+                            lastFresh = null;
+                            return p.retain(); // released by channelRead, or by the read loop when nothing was read
+                        }
+                    }
+                    ByteBuf b = alloc.ioBuffer(freshSize());
+                    lastFresh = b;
+                    return b;
                 }
 
                 @Override
                 public int guess() {
-                    ByteBuf p = pending;
-                    return p != null && p.isWritable() ? p.writableBytes() : next;
+                    ByteBuf p = pending != null ? pending : appendTo;
+                    return p != null && p.isWritable() ? p.writableBytes() : freshSize();
+                }
+
+                /** Room for two of the largest frames seen, so that a frame cut off at the end usually still fits. */
+                private int freshSize() {
+                    int big = 2 * (largestFrame + QemuStreamParser.PREFIX);
+                    return big > MAX_READ && next == MAX_READ ? Math.min(MAX_BIG_READ, big) : next;
                 }
 
                 @Override
