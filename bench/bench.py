@@ -33,8 +33,8 @@ GVPROXY_PORT = 17017
 DNS_STUB = "127.0.0.1:53535"  # nothing answers there: the bench never resolves names
 # the launcher's JVM flags (./c2w-net), so RSS figures match what users run
 JAVA_FLAGS = ["-XX:+UseSerialGC", "-Xss512k", "-Xms8m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
-              "-XX:-UsePerfData", "-XX:-DontCompileHugeMethods",
-              "-Dio.netty.allocator.numDirectArenas=1", "-Dio.netty.allocator.numHeapArenas=1"]
+              "-XX:-UsePerfData", "-XX:TrimNativeHeapInterval=1000", "-XX:CompileThresholdScaling=5",
+              "-XX:-DontCompileHugeMethods"]
 
 STACKS = ["c2w-net", "gvproxy", "passt"]
 # --variant-opts / --variant-jar add a stack "c2w-net-variant": c2w-net with extra JVM options or
