@@ -384,6 +384,15 @@ def table(res, stacks):
     for m in (1500, 65520):
         add(f"TCP guest→host, MTU {m} (Gbit/s)", tp(m, "g2h"))
         add(f"TCP host→guest, MTU {m} (Gbit/s)", tp(m, "h2g"))
+    def cpu(m, d):
+        def get(s):
+            xs = res["throughput"].get(s, {}).get(str(m), {}).get(d, {}).get("stack_cpu_s_per_gb")
+            return median([u + k for u, k in xs]) if xs else None
+        return get
+
+    for m in (1500, 65520):
+        add(f"stack CPU per GB guest→host, MTU {m} (s)", cpu(m, "g2h"), False, "{:.2f}")
+        add(f"stack CPU per GB host→guest, MTU {m} (s)", cpu(m, "h2g"), False, "{:.2f}")
     lat = res["latency"]
     add("request/response p50 (µs)", lambda s: lat.get(s, {}).get("p50_us"), False, "{:.0f}")
     add("request/response p99 (µs)", lambda s: lat.get(s, {}).get("p99_us"), False, "{:.0f}")
