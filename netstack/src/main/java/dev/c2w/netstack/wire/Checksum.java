@@ -24,7 +24,7 @@ public final class Checksum {
 
     /** Adds the bytes {@code [index, index+length)} to a running sum (not folded). */
     public static long add(long sum, ByteBuf buf, int index, int length) {
-        if (length >= 32 && buf.hasMemoryAddress() && PlatformDependent.isUnaligned()) {
+        if (length >= 16 && buf.hasMemoryAddress() && PlatformDependent.isUnaligned()) {
             if (index < 0 || index > buf.capacity() - length || buf.refCnt() == 0) {
                 throw new IndexOutOfBoundsException("checksum range " + index + "+" + length + " outside " + buf);
             }
