@@ -33,8 +33,8 @@ GVPROXY_PORT = 17017
 DNS_STUB = "127.0.0.1:53535"  # nothing answers there: the bench never resolves names
 # the launcher's JVM flags (./c2w-net), so RSS figures match what users run
 JAVA_FLAGS = ["-XX:+UseSerialGC", "-Xss512k", "-Xms8m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
-              "-XX:-UsePerfData", "-XX:-DontCompileHugeMethods",
-              "-Dio.netty.allocator.numDirectArenas=1", "-Dio.netty.allocator.numHeapArenas=1"]
+              "-XX:-UsePerfData", "-XX:TrimNativeHeapInterval=1000", "-XX:CompileThresholdScaling=5",
+              "-XX:-DontCompileHugeMethods"]
 
 STACKS = ["c2w-net", "gvproxy", "passt"]
 # --variant-opts / --variant-jar add a stack "c2w-net-variant": c2w-net with extra JVM options or
@@ -63,6 +63,17 @@ def rss_kib(pid):
     except OSError:
         pass
     return None
+
+
+def cpu_seconds(pid):
+    """User and system CPU seconds of a process (all its threads) so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def gvproxy_binary():
@@ -226,6 +237,10 @@ def main():
     ap.add_argument("--variant-jar", help="c2w-net jar of the extra stack c2w-net-variant (A/B test)")
     ap.add_argument("--runs", type=int, help="throughput runs per stack and MTU (default 3, quick 1)")
     ap.add_argument("--seconds", type=int, help="length of each iperf3 run (default 10, quick 3)")
+    ap.add_argument("--mtus", default="1500,65520", help="comma-separated MTUs of the throughput runs")
+    ap.add_argument("--only", choices=["throughput", "probes"],
+                    help="only the throughput runs, or only the probes (latency, connections, flows, idle RSS)")
+    ap.add_argument("--no-loopback", action="store_true", help="skip the loopback (ceiling) figures")
     args = ap.parse_args()
     stacks = args.stacks.split(",")
     global VARIANT_OPTS, VARIANT_JAR
@@ -237,7 +252,7 @@ def main():
     runs, secs = args.runs or runs, args.seconds or secs
     rtt_n, conn_n = (2000, 200) if q else (10000, 1000)
     flow_n, flow_secs = (1000, 5) if q else (1000, 10)
-    mtus = [1500, 65520]
+    mtus = [int(m) for m in args.mtus.split(",")] if args.only != "probes" else []
     workdir = tempfile.mkdtemp(prefix="c2w-bench-")
     os.chmod(workdir, 0o1777)  # passt drops to "nobody" before it binds its socket
     log(f"logs in {workdir}")
@@ -251,6 +266,7 @@ def main():
         # throughput: 3 runs, interleaved across stacks, each run in a fresh session per MTU
         tp = {(s, m, d): [] for s in stacks + ["loopback"] for m in mtus for d in ("g2h", "h2g")}
         tap_dropped = {k: 0 for k in tp}
+        cpu = {k: [] for k in tp}
         for run in range(runs):
             for mtu in mtus:
                 for stack in stacks:
@@ -260,22 +276,30 @@ def main():
                     with Session(stack, mtu, workdir) as s:
                         for d in ("g2h", "h2g"):
                             drops0 = tap_drops()
+                            cpu0 = cpu_seconds(s.pid)
                             g = iperf(["ip", "netns", "exec", NS], s.server_ip, secs, d == "h2g")
+                            cpu1 = cpu_seconds(s.pid)
                             drops = tap_drops() - drops0
                             tp[(stack, mtu, d)].append(g)
                             tap_dropped[(stack, mtu, d)] += drops
+                            # CPU of the stack per GB carried (user, sys): less noisy than throughput
+                            # on a shared machine; iperf3 runs secs + 1 s (-O 1)
+                            gb = g * (secs + 1) / 8
+                            cu, cs = ((cpu1[0] - cpu0[0]) / gb, (cpu1[1] - cpu0[1]) / gb) if cpu0 and cpu1 and gb else (0, 0)
+                            cpu[(stack, mtu, d)].append([round(cu, 3), round(cs, 3)])
                             log(f"run {run + 1}/{runs} mtu {mtu} {stack} {d}: {g:.2f} Gbit/s"
-                                f" (frames the TAP dropped: {drops})")
+                                f" (frames the TAP dropped: {drops}; stack CPU per GB: user {cu:.2f} s, sys {cs:.2f} s)")
                     os.environ.pop("BENCH_JAVA_OPTS", None)
-                for d in ("g2h", "h2g"):
+                for d in ("g2h", "h2g") if not args.no_loopback else ():
                     g = iperf([], "127.0.0.1", secs, d == "h2g")
                     tp[("loopback", mtu, d)].append(g)
                     log(f"run {run + 1}/{runs} loopback {d}: {g:.2f} Gbit/s")
         for (s, m, d), xs in tp.items():
             res["throughput"].setdefault(s, {}).setdefault(str(m), {})[d] = {
-                "gbit_per_s": median(xs), "runs": xs, "tap_tx_dropped": tap_dropped[(s, m, d)]}
+                "gbit_per_s": median(xs), "runs": xs, "tap_tx_dropped": tap_dropped[(s, m, d)],
+                "stack_cpu_s_per_gb": cpu[(s, m, d)]}
         # latency, connection rate, many flows, start-up: one session per stack at MTU 1500
-        for stack in stacks + ["loopback"]:
+        for stack in (stacks + ([] if args.no_loopback else ["loopback"])) if args.only != "throughput" else []:
             if stack == "loopback":
                 prefix, ip, pid = [], "127.0.0.1", None
                 ctx = None
@@ -360,6 +384,15 @@ def table(res, stacks):
     for m in (1500, 65520):
         add(f"TCP guest→host, MTU {m} (Gbit/s)", tp(m, "g2h"))
         add(f"TCP host→guest, MTU {m} (Gbit/s)", tp(m, "h2g"))
+    def cpu(m, d):
+        def get(s):
+            xs = res["throughput"].get(s, {}).get(str(m), {}).get(d, {}).get("stack_cpu_s_per_gb")
+            return median([u + k for u, k in xs]) if xs else None
+        return get
+
+    for m in (1500, 65520):
+        add(f"stack CPU per GB guest→host, MTU {m} (s)", cpu(m, "g2h"), False, "{:.2f}")
+        add(f"stack CPU per GB host→guest, MTU {m} (s)", cpu(m, "h2g"), False, "{:.2f}")
     lat = res["latency"]
     add("request/response p50 (µs)", lambda s: lat.get(s, {}).get("p50_us"), False, "{:.0f}")
     add("request/response p99 (µs)", lambda s: lat.get(s, {}).get("p99_us"), False, "{:.0f}")

@@ -63,4 +63,21 @@ class ChecksumTest {
         b.setShort(10, c);
         assertThat(Checksum.compute(b, 0, 64)).isZero();
     }
+
+    @Test
+    void largeDirectRangesAtEveryAlignmentMatchNaive() {
+        Random r = new Random(11);
+        byte[] data = new byte[65_600];
+        r.nextBytes(data);
+        ByteBuf d = Unpooled.directBuffer(data.length).writeBytes(data);
+        try {
+            for (int off = 0; off < 17; off++) {
+                for (int len : new int[] {65_535 - off, 65_480, 1480, 1481, 31, 32, 33, 47, 48, 49}) {
+                    assertThat(Checksum.compute(d, off, len)).as("off %d len %d", off, len).isEqualTo(naive(data, off, len));
+                }
+            }
+        } finally {
+            d.release();
+        }
+    }
 }

@@ -105,4 +105,103 @@ class QemuFrameDecoderTest {
         assertThat(out2.getInt(out2.readerIndex())).isEqualTo(30);
         out2.release();
     }
+
+    @Test
+    void receiveAllocatorReadsTheRestOfACutFrameIntoItsOwnBuffer() {
+        QemuFrameDecoder decoder = new QemuFrameDecoder(128 * 1024);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        io.netty.channel.RecvByteBufAllocator.ExtendedHandle h =
+            (io.netty.channel.RecvByteBufAllocator.ExtendedHandle) decoder.recvAllocator().newHandle();
+        h.reset(ch.config());
+        byte[] frame = new byte[70_001];
+        new Random(9).nextBytes(frame);
+        byte[] next = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
+        // no frame in progress: a fresh buffer of the handle's own size
+        ByteBuf first = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(first.writableBytes()).isEqualTo(h.guess()).isLessThan(frame.length);
+        first.writeInt(frame.length).writeBytes(frame, 0, 1000);
+        ch.writeInbound(first);
+        assertThat((Object) ch.readInbound()).isNull();
+        // a frame in progress: the next read goes into the rest of that frame's buffer, nothing more
+        ByteBuf into = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(into.writableBytes()).isEqualTo(frame.length - 1000).isEqualTo(h.guess());
+        // a read that returned nothing: the read loop releases its reference, the frame stays
+        into.release();
+        into = h.allocate(ByteBufAllocator.DEFAULT);
+        into.writeBytes(frame, 1000, 30_000);
+        ch.writeInbound(into);
+        assertThat((Object) ch.readInbound()).isNull();
+        into = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(into.writableBytes()).isEqualTo(frame.length - 31_000);
+        into.writeBytes(frame, 31_000, frame.length - 31_000);
+        ch.writeInbound(into);
+        ByteBuf got = ch.readInbound();
+        assertThat(TestGuest.bytes(got)).isEqualTo(frame);
+        assertThat(got.refCnt()).isEqualTo(1);
+        got.release();
+        // back to fresh buffers, and frames inside one read come out as they are
+        ByteBuf again = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(again.refCnt()).isEqualTo(1);
+        again.writeInt(next.length).writeBytes(next);
+        ch.writeInbound(again);
+        ByteBuf small = ch.readInbound();
+        assertThat(TestGuest.bytes(small)).isEqualTo(next);
+        small.release();
+        assertThat(again.refCnt()).isZero();
+    }
+
+    @Test
+    void aFrameInProgressIsFreedWhenTheChannelCloses() {
+        QemuFrameDecoder decoder = new QemuFrameDecoder(128 * 1024);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        io.netty.channel.RecvByteBufAllocator.Handle h = decoder.recvAllocator().newHandle();
+        h.reset(ch.config());
+        ch.writeInbound(Unpooled.directBuffer().writeInt(5000).writeZero(10));
+        ByteBuf pending = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(pending.refCnt()).isEqualTo(2);
+        pending.release();
+        ch.close();
+        assertThat(pending.refCnt()).isZero();
+    }
+
+    @Test
+    void aCutFrameThatFitsIsCompletedInTheSameReadBuffer() {
+        QemuFrameDecoder decoder = new QemuFrameDecoder(128 * 1024);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        io.netty.channel.RecvByteBufAllocator.Handle h = decoder.recvAllocator().newHandle();
+        h.reset(ch.config());
+        Random r = new Random(4);
+        byte[] f1 = new byte[100];
+        byte[] f2 = new byte[500];
+        byte[] f3 = new byte[51];
+        r.nextBytes(f1);
+        r.nextBytes(f2);
+        r.nextBytes(f3);
+        ByteBuf read = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(read.capacity()).isGreaterThanOrEqualTo(4 + 100 + 4 + 500 + 4 + 51);
+        read.writeInt(f1.length).writeBytes(f1).writeInt(f2.length).writeBytes(f2, 0, 200);
+        ch.writeInbound(read);
+        ByteBuf got1 = ch.readInbound();
+        assertThat(TestGuest.bytes(got1)).isEqualTo(f1);
+        assertThat((Object) ch.readInbound()).isNull();
+        // the rest of f2 is read into the same buffer, after what is there
+        ByteBuf again = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(again).isSameAs(read);
+        assertThat(again.writerIndex()).isEqualTo(4 + 100 + 4 + 200);
+        again.writeBytes(f2, 200, 300).writeInt(f3.length).writeBytes(f3);
+        ch.writeInbound(again);
+        ByteBuf got2 = ch.readInbound();
+        ByteBuf got3 = ch.readInbound();
+        assertThat(TestGuest.bytes(got2)).isEqualTo(f2);
+        assertThat(TestGuest.bytes(got3)).isEqualTo(f3);
+        assertThat(got2.unwrap()).isSameAs(read.unwrap() == null ? read : read.unwrap());
+        got1.release();
+        got2.release();
+        got3.release();
+        assertThat(read.refCnt()).isZero();
+        // with nothing cut off, the next read gets a new buffer
+        ByteBuf fresh = h.allocate(ByteBufAllocator.DEFAULT);
+        assertThat(fresh.refCnt()).isEqualTo(1);
+        fresh.release();
+    }
 }

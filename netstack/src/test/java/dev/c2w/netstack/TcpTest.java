@@ -162,4 +162,63 @@ class TcpTest extends NetworkTestBase {
         assertThat(s.has(Tcp.RST)).isTrue();
         assertThat(net.stats().droppedFlowLimit).isEqualTo(1);
     }
+
+    /** Writes {@code data} on activation in pieces of the given sizes (cycled), then flushes once. */
+    static final class PieceWriter extends ChannelInboundHandlerAdapter {
+        final byte[] data;
+        final int[] pieces;
+
+        PieceWriter(byte[] data, int... pieces) {
+            this.data = data;
+            this.pieces = pieces;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            int off = 0;
+            for (int i = 0; off < data.length; i++) {
+                int n = Math.min(pieces[i % pieces.length], data.length - off);
+                ByteBuf b = ctx.alloc().directBuffer(n + 3);
+                b.writerIndex(3).readerIndex(3); // an odd start address inside the buffer
+                b.writeBytes(data, off, n);
+                ctx.write(b);
+                off += n;
+            }
+            ctx.flush();
+            ctx.fireChannelActive();
+        }
+    }
+
+    @Test
+    void segmentsCutAcrossManySmallWritesCarryTheBytesWithValidChecksums() throws Exception {
+        byte[] data = new byte[20_000];
+        new java.util.Random(5).nextBytes(data);
+        // odd piece sizes, so segments start and end inside pieces and at odd offsets within them
+        net.listenTcp(GW, 9, new PieceWriter(data, 1, 7, 333, 2, 1459, 4097, 13));
+        sendSeg(GW, 40010, 9, 100, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+        Seg synAck = nextSeg(2000);
+        int ourSeq = synAck.seq() + 1;
+        sendSeg(GW, 40010, 9, 101, ourSeq, Tcp.ACK, new byte[0], new byte[0]);
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        int segments = 0;
+        while (got.size() < data.length) {
+            Seg s = nextSeg(3000);
+            assertThat(s).as("segment after %d bytes", got.size()).isNotNull();
+            if (s.data().length == 0) {
+                continue;
+            }
+            ByteBuf raw = Unpooled.wrappedBuffer(s.raw());
+            int tcpLen = Ipv4.totalLength(raw, 14) - 20;
+            long sum = dev.c2w.netstack.wire.Checksum.pseudoHeader(GW, GUEST, Ipv4.PROTO_TCP, tcpLen);
+            assertThat(dev.c2w.netstack.wire.Checksum.finish(dev.c2w.netstack.wire.Checksum.add(sum, raw, 34, tcpLen)))
+                .as("checksum of segment %d", segments).isZero();
+            assertThat(s.seq()).isEqualTo(ourSeq + got.size());
+            assertThat(s.data().length).isLessThanOrEqualTo(1460);
+            got.write(s.data());
+            segments++;
+            sendSeg(GW, 40010, 9, 101, ourSeq + got.size(), Tcp.ACK, new byte[0], new byte[0]);
+        }
+        assertThat(got.toByteArray()).isEqualTo(data);
+        assertThat(segments).isGreaterThanOrEqualTo(14);
+    }
 }

@@ -130,4 +130,67 @@ class TransportTest {
             assertThat(text).contains("Who has 192.168.127.1").contains("192.168.127.1 is at 5a:94:ef:e4:0c:dd");
         }
     }
+
+    static byte[] echoRequest(int seq, byte[] data) {
+        ByteBuf b = Unpooled.buffer(8 + data.length);
+        b.writeShort(0x0800).writeShort(0).writeShort(0x1234).writeShort(seq).writeBytes(data);
+        b.setShort(2, dev.c2w.netstack.wire.Checksum.compute(b, 0, b.readableBytes()));
+        int src = dev.c2w.netstack.wire.Ipv4Address.parse("192.168.127.3");
+        int gw = dev.c2w.netstack.wire.Ipv4Address.parse("192.168.127.1");
+        return TestGuest.ether(MacAddress.parse("5a:94:ef:e4:0c:dd"), MacAddress.parse("02:00:00:00:00:01"),
+            Ethernet.TYPE_IPV4, TestGuest.ipv4(dev.c2w.netstack.wire.Ipv4.PROTO_ICMP, src, gw, TestGuest.bytes(b)));
+    }
+
+    @Test
+    void largeFramesCutAnywhereByTheStreamArriveWhole() throws Exception {
+        // MTU 65520: frames longer than a read, cut after the prefix, inside the prefix, and packed together;
+        // the stack answers each echo request, so every frame must have arrived whole and unchanged
+        net = VirtualNetwork.create(NetworkConfig.builder().mtu(65520).build(), host, null);
+        Channel server = QemuTransport.listen(net, new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        java.util.Random r = new java.util.Random(3);
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            DataOutputStream out = new DataOutputStream(s.getOutputStream());
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            byte[][] data = new byte[7][];
+            byte[][] frames = new byte[7][];
+            for (int i = 0; i < frames.length; i++) {
+                data[i] = new byte[i == 6 ? 101 : 65_000 - 999 * i];
+                r.nextBytes(data[i]);
+                frames[i] = echoRequest(i, data[i]);
+            }
+            writeFrame(out, frames[0]); // whole
+            ByteBuffer f1 = ByteBuffer.allocate(4 + frames[1].length).putInt(frames[1].length).put(frames[1]);
+            out.write(f1.array(), 0, 4 + 101); // cut after the prefix: the rest is read into the frame's buffer
+            out.flush();
+            Thread.sleep(50);
+            out.write(f1.array(), 105, f1.capacity() - 105);
+            ByteBuffer f2 = ByteBuffer.allocate(4 + frames[2].length).putInt(frames[2].length).put(frames[2]);
+            out.write(f2.array(), 0, 3); // cut inside the prefix
+            out.flush();
+            Thread.sleep(50);
+            out.write(f2.array(), 3, f2.capacity() - 3);
+            ByteBuffer rest = ByteBuffer.allocate(4 * 4 + frames[3].length + frames[4].length + frames[5].length + frames[6].length);
+            for (int i = 3; i < 7; i++) {
+                rest.putInt(frames[i].length).put(frames[i]);
+            }
+            for (int off = 0; off < rest.capacity(); off += 7777) { // odd-sized writes
+                out.write(rest.array(), off, Math.min(7777, rest.capacity() - off));
+            }
+            out.flush();
+            for (int i = 0; i < frames.length; i++) {
+                byte[] reply = readFrame(in);
+                ByteBuf b = Unpooled.wrappedBuffer(reply);
+                assertThat(b.getUnsignedByte(34)).as("echo reply %d", i).isZero();
+                assertThat(b.getUnsignedShort(34 + 6)).isEqualTo(i);
+                byte[] got = new byte[reply.length - 42];
+                b.getBytes(42, got);
+                assertThat(got).as("payload of reply %d", i).isEqualTo(data[i]);
+            }
+        } finally {
+            server.close();
+        }
+        assertThat(net.stats().droppedMalformed + net.stats().droppedChecksum).isZero();
+    }
 }

@@ -20,7 +20,8 @@ import java.nio.file.Path;
  * wasmtime's --tcplisten, or QEMU -netdev stream,server=on). Listen: accept guests that connect
  * (QEMU -netdev stream,server=off), on TCP (tcp://HOST:PORT) or a UNIX stream socket (unix:///PATH);
  * every accepted connection is a port on the same network, as upstream's switch does.
- * Each connection's pipeline: QemuFrameDecoder (length cap) -> GuestLink, with QemuFrameEncoder outbound.
+ * Each connection's pipeline: QemuFrameDecoder (length cap; its receive allocator reads into frames that
+ * span reads) -> GuestLink, with QemuFrameEncoder outbound.
  */
 
 /** Dial and listen for QEMU-stream guests; see the comment above. */
@@ -67,7 +68,9 @@ public final class QemuTransport {
                 // TCP stops sending new data above the high mark and resumes below the low one
                 ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(512 * 1024, 1024 * 1024));
                 ch.pipeline().addLast(QemuFrameEncoder.INSTANCE);
-                ch.pipeline().addLast(new QemuFrameDecoder(net.config().maxFrameSize()));
+                QemuFrameDecoder decoder = new QemuFrameDecoder(net.config().maxFrameSize());
+                ch.config().setRecvByteBufAllocator(decoder.recvAllocator()); // reads go into cut frames directly
+                ch.pipeline().addLast(decoder);
                 ch.pipeline().addLast(new GuestLink(c -> net));
             }
         };

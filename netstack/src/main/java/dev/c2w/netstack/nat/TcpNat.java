@@ -24,6 +24,9 @@ import java.net.InetSocketAddress;
 /** TCP NAT to host sockets; see the comment above. */
 public final class TcpNat implements TcpStack.FlowAcceptor {
     private static final System.Logger LOG = System.getLogger(TcpNat.class.getName());
+    /** Receive-buffer sizes of host sockets: 2 KiB to start, up to 256 KiB while reads come back full. */
+    static final io.netty.channel.RecvByteBufAllocator HOST_READS =
+        new io.netty.channel.AdaptiveRecvByteBufAllocator(512, 2048, 256 * 1024).maxMessagesPerRead(16);
     private final Gateway gw;
 
     public TcpNat(Gateway gw) {
@@ -48,6 +51,9 @@ public final class TcpNat implements TcpStack.FlowAcceptor {
             .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .option(ChannelOption.AUTO_READ, false)
             .option(ChannelOption.TCP_NODELAY, true)
+            // reads of up to 256 KiB: fewer syscalls, and fewer window updates the kernel sends to the host
+            // peer (each wakes it), when the host sends fast; small reads shrink the buffers again
+            .option(ChannelOption.RCVBUF_ALLOCATOR, HOST_READS)
             .handler(hostSide);
         ChannelFuture f = b.connect(addr);
         f.addListener(done -> {

@@ -769,7 +769,9 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
         ByteBuf b = newSegment(0, len);
         int o = Gateway.payloadOffset(b);
         int pos = seq - sendBufSeq;
-        b.setBytes(o + Tcp.MIN_HEADER, sendBuf, sendBuf.readerIndex() + pos, len);
+        // the composite copies component by component straight into the frame; b.setBytes(.., sendBuf, ..)
+        // would first merge the components into a new heap buffer (Netty's nioBuffer of a composite)
+        sendBuf.getBytes(sendBuf.readerIndex() + pos, b, o + Tcp.MIN_HEADER, len);
         boolean last = seq + len == sendBufSeq + sendBuf.readableBytes();
         finishSegment(b, o, Tcp.MIN_HEADER, Tcp.ACK | (last ? Tcp.PSH : 0), seq, rcvNxt, advertisedWindow(), len);
         if (retransmission) {
