@@ -160,7 +160,9 @@ final class WasmtimeLauncher {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new QemuFrameDecoder(net.config().maxFrameSize()), new Attach(net));
+                        QemuFrameDecoder decoder = new QemuFrameDecoder(net.config().maxFrameSize());
+                        ch.config().setRecvByteBufAllocator(decoder.recvAllocator()); // reads go into cut frames directly
+                        ch.pipeline().addLast(decoder, new Attach(net));
                     }
                 })
                 .connect(addr)
