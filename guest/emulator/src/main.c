@@ -33,7 +33,11 @@ static void usage(void) {
           "  --9p TAG=DIR        export host directory DIR as 9p TAG (--9p-ro: read-only;\n"
           "                      repeatable, up to 4 shares)\n"
           "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n"
-          "  --stats             print instruction count and MIPS to stderr at exit\n"
+          "  --stats             print instruction count and MIPS to stderr (every 100 M\n"
+          "                      instructions and at exit)\n"
+          "  --dispatch=MODE     inline (default): frequent instructions run inside one\n"
+          "                      big loop; calls: one small call per instruction, faster\n"
+          "                      on the JVM (Chicory). Env C2W_EMU_DISPATCH sets the default\n"
           "  -v                  verbose (repeat for traps)\n");
 }
 
@@ -77,8 +81,17 @@ static int parse_share(const char *v, Options *o, int ro) {
   return 1;
 }
 
+static int set_dispatch(const char *v) {
+  if (!strcmp(v, "inline")) cpu_dispatch_calls = 0;
+  else if (!strcmp(v, "calls")) cpu_dispatch_calls = 1;
+  else { emu_log("c2w-emu: bad --dispatch %s (inline or calls)\n", v); return 0; }
+  return 1;
+}
+
 static int parse_args(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof(*o));
+  const char *env = getenv("C2W_EMU_DISPATCH");
+  if (env && *env && !set_dispatch(env)) return 0;
   o->mem_mib = 256;
   o->isa = "rv64imafdc_zicsr_zifencei";
   o->net_fd = -1;
@@ -109,6 +122,8 @@ static int parse_args(int argc, char **argv, Options *o) {
       if (!parse_share(v, o, 1)) return 0;
     } else if ((v = opt_value(argc, argv, &k, "--mac"))) {
       if (!virtio_net_parse_mac(v, o->mac)) { emu_log("c2w-emu: bad --mac %s\n", v); return 0; }
+    } else if ((v = opt_value(argc, argv, &k, "--dispatch"))) {
+      if (!set_dispatch(v)) return 0;
     } else if (!strcmp(argv[k], "--stats")) o->stats = 1;
     else if (!strcmp(argv[k], "-v")) o->verbose++;
     else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) { usage(); exit(0); }
@@ -208,7 +223,7 @@ static int machine_setup(Machine *m, const Options *o) {
 }
 
 /* Sleeps until the next timer deadline or host input while the hart waits. */
-static uint64_t g_idle_waits;
+static uint64_t g_idle_waits, g_slices;
 
 static void idle_wait(Machine *m) {
   g_idle_waits++;
@@ -219,9 +234,27 @@ static void idle_wait(Machine *m) {
   if (ns) host_wait(ns, !m->console_eof);
 }
 
+/* --stats: MIPS of every 100 M instructions (steady state after warm-up) */
+#define STATS_INTERVAL 100000000ULL
+static uint64_t g_interval_t0, g_interval_n0;
+
+static void stats_interval(Cpu *c, uint64_t *next) {
+  uint64_t now = host_now_ns();
+  uint64_t us = (now - g_interval_t0) / 1000;
+  uint64_t mips10 = us ? (c->insn_count - g_interval_n0) * 10 / us : 0;
+  emu_log("c2w-emu: %llu M instructions: %llu.%llu MIPS over the last %llu M\n",
+          (unsigned long long)(c->insn_count / 1000000), (unsigned long long)(mips10 / 10),
+          (unsigned long long)(mips10 % 10),
+          (unsigned long long)((c->insn_count - g_interval_n0) / 1000000));
+  g_interval_t0 = now;
+  g_interval_n0 = c->insn_count;
+  *next = c->insn_count + STATS_INTERVAL;
+}
+
 static int run(Machine *m, const Options *o) {
   Cpu *c = &m->cpu;
-  uint64_t last_poll = 0;
+  uint64_t last_poll = 0, next_report = STATS_INTERVAL;
+  g_interval_t0 = host_now_ns();
   while (!c->halted) {
     uint64_t now = host_now_ns();
     if (c->wfi || now - last_poll > 1000000) {
@@ -235,6 +268,8 @@ static int run(Machine *m, const Options *o) {
     int irq = check_interrupts(c);
     if (irq >= 0) take_interrupt(c, irq);
     cpu_run(c, SLICE);
+    g_slices++;
+    if (o->stats && c->insn_count >= next_report) stats_interval(c, &next_report);
     host_console_flush();
     if (o->max_insns && c->insn_count >= o->max_insns) {
       emu_log("c2w-emu: instruction limit reached (pc=%llx)\n", (unsigned long long)c->pc);
@@ -255,10 +290,12 @@ int main(int argc, char **argv) {
   if (o.stats) {
     uint64_t us = (host_now_ns() - t0) / 1000;
     uint64_t mips10 = us ? m.cpu.insn_count * 10 / us : 0;
-    emu_log("c2w-emu: %llu instructions in %llu ms = %llu.%llu MIPS, %llu idle waits\n",
+    emu_log("c2w-emu: %llu instructions in %llu ms = %llu.%llu MIPS, %llu idle waits, "
+            "%llu slices, %llu code flushes\n",
             (unsigned long long)m.cpu.insn_count, (unsigned long long)(us / 1000),
             (unsigned long long)(mips10 / 10), (unsigned long long)(mips10 % 10),
-            (unsigned long long)g_idle_waits);
+            (unsigned long long)g_idle_waits, (unsigned long long)g_slices,
+            (unsigned long long)m.cpu.block_flushes);
   }
   return rc;
 }

@@ -54,7 +54,7 @@ void cpu_update_timer_irq(Cpu *c) {
 #define SIE_MASK ((1ULL << IRQ_SSI) | (1ULL << IRQ_STI) | (1ULL << IRQ_SEI))
 
 static uint64_t retired(Cpu *c) {
-  return c->insn_count; /* exact: counter reads run first in a slice */
+  return c->insn_count; /* exact: counter reads start their block */
 }
 
 static int counter_allowed(Cpu *c, int csr) {
@@ -183,7 +183,7 @@ static int sbi_legacy(Cpu *c, uint64_t eid) {
   case 2: A(0) = (uint64_t)(int64_t)console_getchar(c->m); return 1;
   case 3: c->sip &= ~(1ULL << IRQ_SSI); A(0) = 0; END_SLICE(c); return 1;
   case 4: c->sip |= 1ULL << IRQ_SSI; A(0) = 0; END_SLICE(c); return 1;
-  case 5: A(0) = 0; return 1;
+  case 5: blocks_flush(c); END_SLICE(c); A(0) = 0; return 1; /* remote fence.i */
   case 6: case 7: tlb_flush(c); A(0) = 0; return 1;
   case 8: sbi_halt(c, 0); A(0) = 0; return 1;
   default: return 0;
@@ -220,7 +220,10 @@ void sbi_call(Cpu *c) {
       c->sip |= 1ULL << IRQ_SSI;
     END_SLICE(c);
     break;
-  case SBI_EXT_RFENCE: tlb_flush(c); break;
+  case SBI_EXT_RFENCE: /* one hart: every remote fence is local */
+    if (fid == 0) { blocks_flush(c); END_SLICE(c); } /* remote fence.i */
+    tlb_flush(c);
+    break;
   case SBI_EXT_SRST:
     if (fid == 0 && A(0) <= 2) sbi_halt(c, A(1) == 0 ? 0 : 1);
     else err = SBI_ERR_NOT_SUPPORTED;
