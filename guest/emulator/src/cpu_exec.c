@@ -389,10 +389,10 @@ static void set_bop(Insn *d) {
   if (op == BOP_ADDI && d->rs1 == 0) op = BOP_LI;
   else if (op == BOP_ADDI && d->imm == 0) op = BOP_MV;
   else if ((op == BOP_ADD || op == BOP_OR || op == BOP_XOR) && (d->rs1 == 0 || d->rs2 == 0)) {
-    if (d->rs1 == 0) d->rs1 = d->rs2;
+    if (d->rs1 == 0) { d->rs1 = d->rs2; d->rs2 = 0; } /* the handler computes the same */
     op = BOP_MV;
   } else if ((op == BOP_BEQ || op == BOP_BNE) && (d->rs1 == 0 || d->rs2 == 0)) {
-    if (d->rs1 == 0) d->rs1 = d->rs2;
+    if (d->rs1 == 0) { d->rs1 = d->rs2; d->rs2 = 0; }
     op = op == BOP_BEQ ? BOP_BEQZ : BOP_BNEZ;
   }
   d->op = op;
@@ -505,7 +505,7 @@ static inline Insn *block_find(Cpu *c, uint64_t pc) {
   case OPC: {                                                                 \
     uint64_t va = RX(rs1) + IMM;                                              \
     TlbEntry *e = &tr[(va >> 12) & (TLB_SIZE - 1)];                           \
-    if (UNLIKELY(e->tag != (va >> 12) + 1 || (va & 0xfff) > 4096 - SIZE)) goto call; \
+    if (UNLIKELY(!tlb_hit(e, va, SIZE))) goto call;                           \
     TYPE v;                                                                   \
     memcpy(&v, (void *)(uintptr_t)(va + e->addend), SIZE);                    \
     x[d->rd] = CONV;                                                          \
@@ -516,7 +516,7 @@ static inline Insn *block_find(Cpu *c, uint64_t pc) {
   case OPC: {                                                                 \
     uint64_t va = RX(rs1) + IMM;                                              \
     TlbEntry *e = &tw[(va >> 12) & (TLB_SIZE - 1)];                           \
-    if (UNLIKELY(e->tag != (va >> 12) + 1 || (va & 0xfff) > 4096 - SIZE)) goto call; \
+    if (UNLIKELY(!tlb_hit(e, va, SIZE))) goto call;                           \
     TYPE v = (TYPE)RX(rs2);                                                   \
     memcpy((void *)(uintptr_t)(va + e->addend), &v, SIZE);                    \
     d++;                                                                      \
@@ -691,28 +691,31 @@ static NOINLINE int64_t run_calls(Cpu *c, int64_t n) {
       continue;
     }
     for (;;) {
-      uint64_t ipc = pc + d->off, npc;
+      /* fields first: HotSpot inlines the memory accessors in parse order */
+      uint64_t ipc = pc + d->off, fall = ipc + d->len, npc;
       switch (d->op) {
       case BOP_END:
         c->insn_count += (uint64_t)(d - b);
         pc = ipc;
         goto next;
-      CALL_CASE(BOP_ADDI) CALL_CASE(BOP_LI) CALL_CASE(BOP_MV) CALL_CASE(BOP_ADDIW)
-      CALL_CASE(BOP_ANDI) CALL_CASE(BOP_ORI) CALL_CASE(BOP_XORI) CALL_CASE(BOP_SLLI)
-      CALL_CASE(BOP_SRLI) CALL_CASE(BOP_SRAI) CALL_CASE(BOP_SLLIW) CALL_CASE(BOP_SRLIW)
-      CALL_CASE(BOP_SRAIW) CALL_CASE(BOP_SLTIU) CALL_CASE(BOP_ADD) CALL_CASE(BOP_SUB)
-      CALL_CASE(BOP_ADDW) CALL_CASE(BOP_SUBW) CALL_CASE(BOP_AND) CALL_CASE(BOP_OR)
-      CALL_CASE(BOP_XOR) CALL_CASE(BOP_SLL) CALL_CASE(BOP_SRL) CALL_CASE(BOP_SLTU)
-      CALL_CASE(BOP_SLT) CALL_CASE(BOP_MUL) CALL_CASE(BOP_LUI) CALL_CASE(BOP_AUIPC)
-      CALL_CASE(BOP_LD) CALL_CASE(BOP_LW) CALL_CASE(BOP_LWU) CALL_CASE(BOP_LBU)
-      CALL_CASE(BOP_LHU) CALL_CASE(BOP_LB) CALL_CASE(BOP_LH) CALL_CASE(BOP_SD)
-      CALL_CASE(BOP_SW) CALL_CASE(BOP_SH) CALL_CASE(BOP_SB) CALL_CASE(BOP_BEQ)
-      CALL_CASE(BOP_BNE) CALL_CASE(BOP_BLT) CALL_CASE(BOP_BGE) CALL_CASE(BOP_BLTU)
-      CALL_CASE(BOP_BGEU) CALL_CASE(BOP_BEQZ) CALL_CASE(BOP_BNEZ) CALL_CASE(BOP_JAL)
-      CALL_CASE(BOP_JALR)
+      /* most frequent first: HotSpot inlines callees in bytecode order
+       * until the method's inlining budget is spent */
+      CALL_CASE(BOP_ADDI) CALL_CASE(BOP_LD) CALL_CASE(BOP_SD) CALL_CASE(BOP_MV)
+      CALL_CASE(BOP_LI) CALL_CASE(BOP_BNEZ) CALL_CASE(BOP_BEQZ) CALL_CASE(BOP_ADD)
+      CALL_CASE(BOP_ADDIW) CALL_CASE(BOP_JAL) CALL_CASE(BOP_ADDW) CALL_CASE(BOP_JALR)
+      CALL_CASE(BOP_SLLIW) CALL_CASE(BOP_BNE) CALL_CASE(BOP_BEQ) CALL_CASE(BOP_LW)
+      CALL_CASE(BOP_SW) CALL_CASE(BOP_SRLIW) CALL_CASE(BOP_OR) CALL_CASE(BOP_XOR)
+      CALL_CASE(BOP_LBU) CALL_CASE(BOP_AND) CALL_CASE(BOP_SLLI) CALL_CASE(BOP_BLTU)
+      CALL_CASE(BOP_ANDI) CALL_CASE(BOP_SB) CALL_CASE(BOP_SRLI) CALL_CASE(BOP_LUI)
+      CALL_CASE(BOP_AUIPC) CALL_CASE(BOP_SUB) CALL_CASE(BOP_BGEU) CALL_CASE(BOP_BLT)
+      CALL_CASE(BOP_BGE) CALL_CASE(BOP_LH) CALL_CASE(BOP_LHU) CALL_CASE(BOP_LWU)
+      CALL_CASE(BOP_LB) CALL_CASE(BOP_SH) CALL_CASE(BOP_ORI) CALL_CASE(BOP_XORI)
+      CALL_CASE(BOP_SRAI) CALL_CASE(BOP_SRAIW) CALL_CASE(BOP_SLTIU) CALL_CASE(BOP_SUBW)
+      CALL_CASE(BOP_SLL) CALL_CASE(BOP_SRL) CALL_CASE(BOP_SLTU) CALL_CASE(BOP_SLT)
+      CALL_CASE(BOP_MUL)
       default: npc = d->fn(c, d, ipc); break;
       }
-      if (npc != ipc + d->len) {
+      if (npc != fall) {
         c->insn_count += (uint64_t)(d - b) + 1;
         pc = npc & ~1ULL;
         break;

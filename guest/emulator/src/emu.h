@@ -237,13 +237,21 @@ static inline TlbEntry *tlb_slot(TlbEntry *t, uint64_t va) {
   return &t[(va >> 12) & (TLB_SIZE - 1)];
 }
 
+/* Entry e maps the page of va and the SIZE bytes at va stay in that page.
+ * One test instead of two: the JVM runner (Chicory) makes every Wasm
+ * comparison a helper call, and fewer calls keep more inlining budget. */
+static inline int tlb_hit(const TlbEntry *e, uint64_t va, int size) {
+  uint64_t pn = va >> 12;
+  return (((e->tag - 1) ^ pn) | (((va + (uint64_t)size - 1) >> 12) ^ pn)) == 0;
+}
+
 /* pc: published to c->pc before the slow path (which may trap). Returns 0
  * after a trap, 1 on success, 2 on success when the access (MMIO) ended the
  * slice. */
 #define DEFINE_LOAD(NAME, TYPE, SIZE)                                        \
   static inline int NAME##_pc(Cpu *c, uint64_t va, uint64_t *out, uint64_t pc) { \
     TlbEntry *e = tlb_slot(c->tlb_r[c->priv], va);                           \
-    if (LIKELY(e->tag == (va >> 12) + 1 && (va & 0xfff) <= 4096 - SIZE)) {   \
+    if (LIKELY(tlb_hit(e, va, SIZE))) {                                      \
       TYPE v;                                                                \
       memcpy(&v, (void *)(uintptr_t)(va + e->addend), SIZE);                 \
       *out = (uint64_t)v;                                                    \
@@ -263,7 +271,7 @@ DEFINE_LOAD(ld_u64, uint64_t, 8)
 #define DEFINE_STORE(NAME, TYPE, SIZE)                                       \
   static inline int NAME##_pc(Cpu *c, uint64_t va, uint64_t val, uint64_t pc) { \
     TlbEntry *e = tlb_slot(c->tlb_w[c->priv], va);                           \
-    if (LIKELY(e->tag == (va >> 12) + 1 && (va & 0xfff) <= 4096 - SIZE)) {   \
+    if (LIKELY(tlb_hit(e, va, SIZE))) {                                      \
       TYPE v = (TYPE)val;                                                    \
       memcpy((void *)(uintptr_t)(va + e->addend), &v, SIZE);                 \
       return 1;                                                              \
