@@ -333,7 +333,7 @@ void blocks_flush(Cpu *c) {
 
 uint64_t op_block_end(Cpu *c, const Insn *i, uint64_t pc) { (void)c; (void)i; return pc; }
 
-/* Block-loop opcodes: the frequent instructions run inline in cpu_run's
+/* Block-loop opcodes: the frequent instructions run inline in run_inline's
  * switch (no call); BOP_CALL calls the handler. Some get a specialised form
  * (li, mv, compare with zero). */
 enum {
