@@ -217,7 +217,9 @@ int csr_write(Cpu *c, int csr, uint64_t val);
 void sbi_call(Cpu *c);
 void tlb_flush(Cpu *c);
 uint64_t machine_time(Machine *m);
+uint64_t machine_time_at(Machine *m, uint64_t now_ns);
 void cpu_update_timer_irq(Cpu *c);
+void cpu_update_timer_irq_at(Cpu *c, uint64_t now_ns);
 
 /* mem.c */
 int mem_load_slow(Cpu *c, uint64_t va, int size, uint64_t *out);

@@ -40,14 +40,18 @@ int check_interrupts(Cpu *c) {
   return -1;
 }
 
-uint64_t machine_time(Machine *m) {
-  return (host_now_ns() - m->time_origin_ns) / (1000000000ULL / TIMEBASE_HZ);
+uint64_t machine_time_at(Machine *m, uint64_t now_ns) {
+  return (now_ns - m->time_origin_ns) / (1000000000ULL / TIMEBASE_HZ);
 }
 
-void cpu_update_timer_irq(Cpu *c) {
-  if (machine_time(c->m) >= c->stimecmp) c->sip |= 1ULL << IRQ_STI;
+uint64_t machine_time(Machine *m) { return machine_time_at(m, host_now_ns()); }
+
+void cpu_update_timer_irq_at(Cpu *c, uint64_t now_ns) {
+  if (machine_time_at(c->m, now_ns) >= c->stimecmp) c->sip |= 1ULL << IRQ_STI;
   else c->sip &= ~(1ULL << IRQ_STI);
 }
+
+void cpu_update_timer_irq(Cpu *c) { cpu_update_timer_irq_at(c, host_now_ns()); }
 
 /* ---- CSRs ---- */
 #define SSTATUS_WMASK (SST_SIE | SST_SPIE | SST_SPP | SST_FS | SST_SUM | SST_MXR)
