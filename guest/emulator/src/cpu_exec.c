@@ -33,24 +33,37 @@ BRANCH(bltu, X(rs1) < X(rs2))
 BRANCH(bgeu, X(rs1) >= X(rs2))
 
 /* ---- loads and stores ---- */
-/* loads and stores publish pc only on their slow path (which may trap) */
-#define LOAD(name, fn, conv)                                  \
+/* loads and stores publish pc only on their slow path (which may trap). The
+ * load slow path is out of line and returns the value in c->ld_val: taking
+ * the address of a local would put it on the Wasm shadow stack (a global
+ * and a memory round trip on every load, costly in the JVM runner). */
+static NOINLINE int load_slow(Cpu *c, uint64_t va, int size, uint64_t pc) {
+  c->pc = pc;
+  return mem_load_slow(c, va, size, &c->ld_val) ? 1 + c->stop : 0;
+}
+#define LOAD(name, TYPE, SIZE, conv)                          \
   OP(name) {                                                  \
-    uint64_t v;                                               \
-    int r = fn##_pc(c, X(rs1) + (int64_t)i->imm, &v, pc);     \
-    if (r) {                                                  \
+    uint64_t va = X(rs1) + (int64_t)i->imm;                   \
+    TlbEntry *e = tlb_slot(c->tlb_r[c->priv], va);            \
+    TYPE v;                                                   \
+    if (LIKELY(tlb_hit(e, va, SIZE))) {                       \
+      memcpy(&v, (void *)(uintptr_t)(va + e->addend), SIZE);  \
       c->x[i->rd] = conv;                                     \
-      return FALL | (uint64_t)(r >> 1);                       \
+      return FALL;                                            \
     }                                                         \
-    return c->pc;                                             \
+    int r = load_slow(c, va, SIZE, pc);                       \
+    if (!r) return c->pc;                                     \
+    v = (TYPE)c->ld_val;                                      \
+    c->x[i->rd] = conv;                                       \
+    return FALL | (uint64_t)(r >> 1);                         \
   }
-LOAD(lb, ld_u8, (uint64_t)(int64_t)(int8_t)v)
-LOAD(lh, ld_u16, (uint64_t)(int64_t)(int16_t)v)
-LOAD(lw, ld_u32, (uint64_t)(int64_t)(int32_t)v)
-LOAD(ld, ld_u64, v)
-LOAD(lbu, ld_u8, v)
-LOAD(lhu, ld_u16, v)
-LOAD(lwu, ld_u32, v)
+LOAD(lb, int8_t, 1, (uint64_t)(int64_t)v)
+LOAD(lh, int16_t, 2, (uint64_t)(int64_t)v)
+LOAD(lw, int32_t, 4, (uint64_t)(int64_t)v)
+LOAD(ld, uint64_t, 8, v)
+LOAD(lbu, uint8_t, 1, v)
+LOAD(lhu, uint16_t, 2, v)
+LOAD(lwu, uint32_t, 4, v)
 
 #define STORE(name, fn)                                       \
   OP(name) {                                                  \

@@ -145,6 +145,7 @@ struct Cpu {
   uint32_t fflags, frm;
   uint64_t stimecmp; /* deadline set by SBI set_timer, in timebase ticks */
   int wfi;
+  uint64_t ld_val; /* value of a load's slow path (cpu_exec.c) */
   /* LR/SC */
   uint64_t resv_addr;
   int resv_valid;
@@ -259,8 +260,10 @@ static inline int tlb_hit(const TlbEntry *e, uint64_t va, int size) {
       *out = (uint64_t)v;                                                    \
       return 1;                                                              \
     }                                                                        \
-    c->pc = pc;                                                              \
-    return mem_load_slow(c, va, SIZE, out) ? 1 + c->stop : 0;                \
+    c->pc = pc; /* out does not escape: no Wasm shadow-stack slot for it */  \
+    if (!mem_load_slow(c, va, SIZE, &c->ld_val)) return 0;                   \
+    *out = c->ld_val;                                                        \
+    return 1 + c->stop;                                                      \
   }                                                                          \
   static inline int NAME(Cpu *c, uint64_t va, uint64_t *out) {               \
     return NAME##_pc(c, va, out, c->pc);                                     \
