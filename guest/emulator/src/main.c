@@ -22,18 +22,20 @@ typedef struct {
   uint8_t mac[6];
 } Options;
 
+/* emu_log formats into 512 bytes: the usage text comes in parts */
 static void usage(void) {
   emu_log("usage: c2w-emu [options] KERNEL\n"
           "  --memory MiB        guest RAM (default 256)\n"
           "  --initrd FILE       initramfs image\n"
           "  --append ARGS       kernel command line\n"
-          "  --max-insns N       stop with exit code 125 after N instructions\n"
+          "  --max-insns N       stop with exit code 125 after N instructions\n");
+  emu_log(
           "  --net=socket        virtio-net over the listening socket on fd 3\n"
           "  --net=socket=listenfd=N  ... on fd N\n"
           "  --9p TAG=DIR        export host directory DIR as 9p TAG (--9p-ro: read-only;\n"
           "                      repeatable, up to 4 shares)\n"
-          "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n"
-          "  --stats             print instruction count and MIPS to stderr (every 100 M\n"
+          "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n");
+  emu_log(          "  --stats             print instruction count and MIPS to stderr (every 100 M\n"
           "                      instructions and at exit)\n"
           "  --dispatch=MODE     inline (default): frequent instructions run inside one\n"
           "                      big loop; calls: one small call per instruction, faster\n"
