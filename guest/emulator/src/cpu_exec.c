@@ -5,7 +5,7 @@
 #define X(r) (c->x[i->r])
 #define NEXT() (c->pc += i->len)
 /* fast handlers: never trap, never read c->pc */
-#define OP(name) uint64_t op_##name(Cpu *c, const Insn *i, uint64_t pc)
+#define OP(name) NOINLINE uint64_t op_##name(Cpu *c, const Insn *i, uint64_t pc)
 #define FALL (pc + i->len)
 
 /* ---- upper immediates and jumps ---- */
@@ -33,24 +33,37 @@ BRANCH(bltu, X(rs1) < X(rs2))
 BRANCH(bgeu, X(rs1) >= X(rs2))
 
 /* ---- loads and stores ---- */
-/* loads and stores publish pc only on their slow path (which may trap) */
-#define LOAD(name, fn, conv)                                  \
+/* loads and stores publish pc only on their slow path (which may trap). The
+ * load slow path is out of line and returns the value in c->ld_val: taking
+ * the address of a local would put it on the Wasm shadow stack (a global
+ * and a memory round trip on every load, costly in the JVM runner). */
+static NOINLINE int load_slow(Cpu *c, uint64_t va, int size, uint64_t pc) {
+  c->pc = pc;
+  return mem_load_slow(c, va, size, &c->ld_val) ? 1 + c->stop : 0;
+}
+#define LOAD(name, TYPE, SIZE, conv)                          \
   OP(name) {                                                  \
-    uint64_t v;                                               \
-    int r = fn##_pc(c, X(rs1) + (int64_t)i->imm, &v, pc);     \
-    if (r) {                                                  \
+    uint64_t va = X(rs1) + (int64_t)i->imm;                   \
+    TlbEntry *e = tlb_slot(c->tlb_r[c->priv], va);            \
+    TYPE v;                                                   \
+    if (LIKELY(tlb_hit(e, va, SIZE))) {                       \
+      memcpy(&v, (void *)(uintptr_t)(va + e->addend), SIZE);  \
       c->x[i->rd] = conv;                                     \
-      return FALL | (uint64_t)(r >> 1);                       \
+      return FALL;                                            \
     }                                                         \
-    return c->pc;                                             \
+    int r = load_slow(c, va, SIZE, pc);                       \
+    if (!r) return c->pc;                                     \
+    v = (TYPE)c->ld_val;                                      \
+    c->x[i->rd] = conv;                                       \
+    return FALL | (uint64_t)(r >> 1);                         \
   }
-LOAD(lb, ld_u8, (uint64_t)(int64_t)(int8_t)v)
-LOAD(lh, ld_u16, (uint64_t)(int64_t)(int16_t)v)
-LOAD(lw, ld_u32, (uint64_t)(int64_t)(int32_t)v)
-LOAD(ld, ld_u64, v)
-LOAD(lbu, ld_u8, v)
-LOAD(lhu, ld_u16, v)
-LOAD(lwu, ld_u32, v)
+LOAD(lb, int8_t, 1, (uint64_t)(int64_t)v)
+LOAD(lh, int16_t, 2, (uint64_t)(int64_t)v)
+LOAD(lw, int32_t, 4, (uint64_t)(int64_t)v)
+LOAD(ld, uint64_t, 8, v)
+LOAD(lbu, uint8_t, 1, v)
+LOAD(lhu, uint16_t, 2, v)
+LOAD(lwu, uint32_t, 4, v)
 
 #define STORE(name, fn)                                       \
   OP(name) {                                                  \
@@ -151,12 +164,7 @@ ALU(remuw, (uint32_t)b == 0 ? SEXT32(a) : SEXT32((uint32_t)a % (uint32_t)b))
 
 /* ---- system ---- */
 OP(nop) { (void)c; return FALL; }
-SLOW_OP(illegal) {
-  if (UNLIKELY(c->fetch_page == FETCH_INVALID)) { /* see fetch_invalidate */
-    if (fetch_slow(c) < 0) return;
-  }
-  raise_exception(c, EXC_ILLEGAL, INSN_BITS(i));
-}
+SLOW_OP(illegal) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); }
 SLOW_OP(ebreak) { raise_exception(c, EXC_BREAKPOINT, c->pc); }
 SLOW_OP(ecall) {
   if (c->priv == PRV_S) {
@@ -166,7 +174,11 @@ SLOW_OP(ecall) {
     raise_exception(c, EXC_ECALL_U, 0);
   }
 }
-SLOW_OP(fence_i) { NEXT(); }
+SLOW_OP(fence_i) {
+  blocks_flush(c); /* decoded code is trusted until fence.i */
+  NEXT();
+  END_SLICE(c); /* leave the (now dropped) block */
+}
 SLOW_OP(sret) {
   if (c->priv == PRV_U) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
   uint64_t s = c->sstatus;
@@ -200,11 +212,6 @@ SLOW_OP(csr) {
   uint64_t old = 0;
   int csr = i->imm & 0xfff;
   int writes = kind == 1 || i->rs1 != 0;
-  if ((csr == 0xc00 || csr == 0xc02) && !c->first) { /* exact count: re-run first in a slice */
-    c->redo = 1;
-    END_SLICE(c);
-    return;
-  }
   /* csrrw with rd=x0 must not read (side effects); reading is side-effect free here */
   if (!csr_read(c, csr, &old)) { raise_exception(c, EXC_ILLEGAL, INSN_BITS(i)); return; }
   if (writes) {
@@ -302,66 +309,461 @@ SLOW_OP(amo_d) {
 
 /* ---- the interpreter loop ---- */
 /* Fast fetch: fetch_page is the page-aligned va of the current fetch page
- * (one XOR and compare tests "same page and the 32 bits fit"). When invalid
- * it is FETCH_INVALID (a non-canonical, non-RAM address) and fetch_base
- * points to a zero page: a pc inside that page then reads 0, decodes as
- * illegal, and op_illegal takes the slow path, which raises the right fault. */
+ * and fetch_key its RAM offset. When invalid, fetch_page is FETCH_INVALID (a
+ * non-canonical, non-RAM address) and fetch_key FETCH_KEY_INVALID (no block
+ * has that key), so the next block lookup takes the slow path, which
+ * translates pc and raises the right fault. Anything that changes
+ * translation or privilege invalidates it and ends the slice, so no block
+ * keeps running on a stale translation. */
 static const uint8_t zero_page[4096];
 
 void fetch_invalidate(Cpu *c) {
   c->fetch_page = FETCH_INVALID;
   c->fetch_base = (uint8_t *)zero_page;
+  c->fetch_key = FETCH_KEY_INVALID;
+  END_SLICE(c);
 }
 
-/* Executes the instruction at pc; returns the next pc. */
-static inline uint64_t step(Cpu *c, Insn *cache, uint64_t pc) {
-  uint32_t raw;
-  if (LIKELY((pc ^ c->fetch_page) <= 0xffc)) {
-    memcpy(&raw, c->fetch_base + (pc & 0xfff), 4);
-  } else {
-    c->pc = pc;
-    int64_t r = fetch_slow(c);
-    if (r < 0) return c->pc;
-    raw = (uint32_t)r;
+/* Decoded blocks. A block is the decoded form of up to BLOCK_MAX
+ * instructions that follow each other in one guest page, ending after the
+ * first jump or branch, followed by an end marker (op_block_end). Blocks are
+ * keyed by the RAM offset of their first instruction (a physical address,
+ * so the same code mapped in several address spaces or at several virtual
+ * addresses is decoded once, and a remapped virtual page cannot reach stale
+ * code) and trusted without re-reading memory until the guest executes
+ * fence.i (or asks for it through SBI), which drops them all: RISC-V only
+ * promises that stores become visible to instruction fetch after fence.i,
+ * and Linux issues it (flush_icache_*) before it executes newly written or
+ * newly mapped code. */
+void blocks_flush(Cpu *c) {
+  c->arena_used = 0;
+  c->block_flushes++;
+  if (++c->bgen == 0) { /* generation wrapped: clear the table for real */
+    memset(c->btab, 0, BTAB_SIZE * sizeof(BlockEnt));
+    c->bgen = 1;
   }
-  Insn *d = &cache[(pc >> 1) & (DCACHE_SIZE - 1)];
-  if (UNLIKELY(d->raw != raw)) decode(raw, d);
-  return d->fn(c, d, pc);
 }
 
-/* Runs at most n instructions; a handler ends the slice early with
- * END_SLICE (c->stop). The first instruction runs with c->first set, so a
- * handler that needs an exact retired-instruction count (counter CSRs) can
- * ask to be re-run at the start of the next slice (c->redo).
- * The decode cache is keyed by pc and validated by the 32 raw bits at pc
- * (for a compressed instruction these include the next halfword, which only
- * costs a re-decode when that halfword changes). Returns the number run. */
+uint64_t op_block_end(Cpu *c, const Insn *i, uint64_t pc) { (void)c; (void)i; return pc; }
+
+/* Block-loop opcodes: the frequent instructions run inline in run_inline's
+ * switch (no call); BOP_CALL calls the handler. Some get a specialised form
+ * (li, mv, compare with zero). */
+enum {
+  BOP_CALL, BOP_END,
+  BOP_ADDI, BOP_LI, BOP_MV, BOP_ADDIW, BOP_ANDI, BOP_ORI, BOP_XORI, BOP_SLLI, BOP_SRLI, BOP_SRAI,
+  BOP_SLLIW, BOP_SRLIW, BOP_SRAIW, BOP_SLTIU,
+  BOP_ADD, BOP_SUB, BOP_ADDW, BOP_SUBW, BOP_AND, BOP_OR, BOP_XOR, BOP_SLL, BOP_SRL, BOP_SLTU,
+  BOP_SLT, BOP_MUL,
+  BOP_LUI, BOP_AUIPC,
+  BOP_LD, BOP_LW, BOP_LWU, BOP_LBU, BOP_LHU, BOP_LB, BOP_LH,
+  BOP_SD, BOP_SW, BOP_SH, BOP_SB,
+  BOP_BEQ, BOP_BNE, BOP_BLT, BOP_BGE, BOP_BLTU, BOP_BGEU, BOP_BEQZ, BOP_BNEZ,
+  BOP_JAL, BOP_JALR,
+};
+
+static const struct { OpFn fn; uint8_t op; } bop_list[] = {
+  {op_addi, BOP_ADDI}, {op_addiw, BOP_ADDIW}, {op_andi, BOP_ANDI}, {op_ori, BOP_ORI},
+  {op_xori, BOP_XORI}, {op_slli, BOP_SLLI}, {op_srli, BOP_SRLI}, {op_srai, BOP_SRAI},
+  {op_slliw, BOP_SLLIW}, {op_srliw, BOP_SRLIW}, {op_sraiw, BOP_SRAIW}, {op_sltiu, BOP_SLTIU},
+  {op_add, BOP_ADD}, {op_sub, BOP_SUB}, {op_addw, BOP_ADDW}, {op_subw, BOP_SUBW},
+  {op_and, BOP_AND}, {op_or, BOP_OR}, {op_xor, BOP_XOR}, {op_sll, BOP_SLL}, {op_srl, BOP_SRL},
+  {op_sltu, BOP_SLTU}, {op_slt, BOP_SLT}, {op_mul, BOP_MUL},
+  {op_lui, BOP_LUI}, {op_auipc, BOP_AUIPC},
+  {op_ld, BOP_LD}, {op_lw, BOP_LW}, {op_lwu, BOP_LWU}, {op_lbu, BOP_LBU}, {op_lhu, BOP_LHU},
+  {op_lb, BOP_LB}, {op_lh, BOP_LH},
+  {op_sd, BOP_SD}, {op_sw, BOP_SW}, {op_sh, BOP_SH}, {op_sb, BOP_SB},
+  {op_beq, BOP_BEQ}, {op_bne, BOP_BNE}, {op_blt, BOP_BLT}, {op_bge, BOP_BGE},
+  {op_bltu, BOP_BLTU}, {op_bgeu, BOP_BGEU}, {op_jal, BOP_JAL}, {op_jalr, BOP_JALR},
+};
+
+/* fn -> BOP_* (open addressing on the handler address; built once) */
+#define BOP_HASH 256
+static OpFn bop_keys[BOP_HASH];
+static uint8_t bop_vals[BOP_HASH];
+static unsigned bop_slot(OpFn f) {
+  uint32_t h = (uint32_t)(uintptr_t)f ^ (uint32_t)((uint64_t)(uintptr_t)f >> 32);
+  return (h * 2654435761u) >> 24;
+}
+static void bop_init(void) {
+  if (bop_keys[bop_slot(bop_list[0].fn)]) return;
+  for (size_t k = 0; k < sizeof(bop_list) / sizeof(bop_list[0]); k++) {
+    unsigned h = bop_slot(bop_list[k].fn);
+    while (bop_keys[h]) h = (h + 1) & (BOP_HASH - 1);
+    bop_keys[h] = bop_list[k].fn;
+    bop_vals[h] = bop_list[k].op;
+  }
+}
+static void set_bop(Insn *d) {
+  unsigned h = bop_slot(d->fn);
+  uint8_t op = BOP_CALL;
+  for (; bop_keys[h]; h = (h + 1) & (BOP_HASH - 1))
+    if (bop_keys[h] == d->fn) { op = bop_vals[h]; break; }
+  if (op == BOP_ADDI && d->rs1 == 0) op = BOP_LI;
+  else if (op == BOP_ADDI && d->imm == 0) op = BOP_MV;
+  else if ((op == BOP_ADD || op == BOP_OR || op == BOP_XOR) && (d->rs1 == 0 || d->rs2 == 0)) {
+    if (d->rs1 == 0) { d->rs1 = d->rs2; d->rs2 = 0; } /* the handler computes the same */
+    op = BOP_MV;
+  } else if ((op == BOP_BEQ || op == BOP_BNE) && (d->rs1 == 0 || d->rs2 == 0)) {
+    if (d->rs1 == 0) { d->rs1 = d->rs2; d->rs2 = 0; }
+    op = op == BOP_BEQ ? BOP_BEQZ : BOP_BNEZ;
+  }
+  d->op = op;
+}
+
+static int ends_block(OpFn f) {
+  return f == op_jal || f == op_jalr || f == op_beq || f == op_bne || f == op_blt ||
+         f == op_bge || f == op_bltu || f == op_bgeu || f == op_fence_i || f == op_sret ||
+         f == op_wfi || f == op_ecall || f == op_ebreak || f == op_illegal ||
+         f == op_sfence_vma;
+}
+static int reads_counter(const Insn *d) {
+  int csr = d->imm & 0xfff;
+  return d->fn == op_csr && (csr == 0xc00 || csr == 0xc02);
+}
+
+static void end_marker(Insn *d, uint32_t off) {
+  memset(d, 0, sizeof(*d));
+  d->fn = op_block_end;
+  d->len = 2; /* op_block_end returns its pc: never pc + len, so the block ends */
+  d->off = (uint16_t)off;
+  d->op = BOP_END;
+}
+
+/* Decodes the block at page offset po of the current fetch page. */
+static NOINLINE Insn *block_build(Cpu *c, uint32_t po) {
+  if (c->arena_used + BLOCK_MAX + 1 > ARENA_INSNS) blocks_flush(c);
+  Insn *b = c->arena + c->arena_used, *d = b;
+  const uint8_t *page = c->fetch_base;
+  uint32_t off = 0;
+  while (d - b < BLOCK_MAX && po + off <= 4094) {
+    uint16_t lo;
+    uint32_t raw;
+    memcpy(&lo, page + po + off, 2);
+    raw = lo;
+    if ((lo & 3) == 3) {
+      if (po + off > 4092) break; /* straddles the page end: its own block */
+      memcpy(&raw, page + po + off, 4);
+    }
+    decode(raw, d);
+    set_bop(d);
+    /* counter reads come first in their block, where insn_count is exact */
+    if (d != b && reads_counter(d)) break;
+    d->off = (uint16_t)off;
+    off += d->len;
+    if (ends_block((d++)->fn)) break;
+  }
+  end_marker(d, off);
+  c->arena_used += (uint32_t)(d - b) + 1;
+  uint32_t key = c->fetch_key + po;
+  BlockEnt *e = &c->btab[(key >> 1) & (BTAB_SIZE - 1)];
+  e->tag = (uint64_t)c->bgen << 32 | key;
+  e->ins = b;
+  return b;
+}
+
+/* Slow path of the block lookup: translates pc (may raise a fetch fault:
+ * returns 0, c->pc is then the trap vector). */
+static NOINLINE Insn *block_miss(Cpu *c, uint64_t pc) {
+  uint32_t po = (uint32_t)(pc & 0xfff);
+  TlbEntry *t = tlb_slot(c->tlb_x[c->priv], pc);
+  if (t->tag == (pc >> 12) + 1 && po < 0xffe) { /* another page in the fetch TLB */
+    uint8_t *host = (uint8_t *)(uintptr_t)((pc & ~0xfffULL) + t->addend);
+    c->fetch_page = pc & ~0xfffULL;
+    c->fetch_base = host;
+    c->fetch_key = (uint32_t)(host - c->m->ram);
+    uint32_t key = c->fetch_key + po;
+    BlockEnt *e = &c->btab[(key >> 1) & (BTAB_SIZE - 1)];
+    if (e->tag == ((uint64_t)c->bgen << 32 | key)) return e->ins;
+    return block_build(c, po);
+  }
+  c->pc = pc;
+  int64_t r = fetch_slow(c);
+  if (r < 0) return 0;
+  if (po == 0xffe && (r & 3) == 3) { /* straddles two pages: decode each time */
+    decode((uint32_t)r, &c->scratch[0]);
+    c->scratch[0].off = 0;
+    end_marker(&c->scratch[1], 4);
+    return c->scratch;
+  }
+  uint32_t key = c->fetch_key + po;
+  BlockEnt *e = &c->btab[(key >> 1) & (BTAB_SIZE - 1)];
+  if (e->tag == ((uint64_t)c->bgen << 32 | key)) return e->ins;
+  return block_build(c, po);
+}
+
+static inline Insn *block_find(Cpu *c, uint64_t pc) {
+  if (LIKELY((pc ^ c->fetch_page) < 4096)) {
+    uint32_t key = c->fetch_key + (uint32_t)(pc & 0xfff);
+    BlockEnt *e = &c->btab[(key >> 1) & (BTAB_SIZE - 1)];
+    if (LIKELY(e->tag == ((uint64_t)c->bgen << 32 | key))) return e->ins;
+  }
+  return block_miss(c, pc);
+}
+
+/* Runs blocks until at least n instructions ran or a handler ended the
+ * slice (END_SLICE: c->stop, also bit 0 of a handler's returned pc).
+ * Frequent instructions run inline in the switch; the others call their
+ * handler, which returns the next pc: anything but pc + len (a trap, bit 0)
+ * leaves the block. Jumps and branches end their block. c->insn_count is
+ * exact at every block start (counter CSR reads start their block).
+ * Privilege and translation only change in handlers that end the slice, so
+ * the TLBs of the current privilege are fixed for the whole run.
+ * Returns the number of instructions run (a faulting one counts). */
+#define RX(r) x[d->r]
+#define IMM ((int64_t)d->imm)
+#define IPC (pc + d->off)
+#define ALU_CASE(OPC, expr) case OPC: x[d->rd] = (expr); d++; continue;
+#define LOAD_CASE(OPC, TYPE, SIZE, CONV)                                        \
+  case OPC: {                                                                 \
+    uint64_t va = RX(rs1) + IMM;                                              \
+    TlbEntry *e = &tr[(va >> 12) & (TLB_SIZE - 1)];                           \
+    if (UNLIKELY(!tlb_hit(e, va, SIZE))) goto call;                           \
+    TYPE v;                                                                   \
+    memcpy(&v, (void *)(uintptr_t)(va + e->addend), SIZE);                    \
+    x[d->rd] = CONV;                                                          \
+    d++;                                                                      \
+    continue;                                                                 \
+  }
+#define STORE_CASE(OPC, TYPE, SIZE)                                             \
+  case OPC: {                                                                 \
+    uint64_t va = RX(rs1) + IMM;                                              \
+    TlbEntry *e = &tw[(va >> 12) & (TLB_SIZE - 1)];                           \
+    if (UNLIKELY(!tlb_hit(e, va, SIZE))) goto call;                           \
+    TYPE v = (TYPE)RX(rs2);                                                   \
+    memcpy((void *)(uintptr_t)(va + e->addend), &v, SIZE);                    \
+    d++;                                                                      \
+    continue;                                                                 \
+  }
+#define BRANCH_CASE(OPC, cond) case OPC: npc = IPC + ((cond) ? IMM : (int64_t)d->len); goto out;
+/* handlers of the specialised forms, for the call variants */
+static NOINLINE __attribute__((unused)) uint64_t op_li(Cpu *c, const Insn *i, uint64_t pc) { c->x[i->rd] = (uint64_t)(int64_t)i->imm; return FALL; }
+static NOINLINE __attribute__((unused)) uint64_t op_mv(Cpu *c, const Insn *i, uint64_t pc) { c->x[i->rd] = c->x[i->rs1]; return FALL; }
+static NOINLINE __attribute__((unused)) uint64_t op_beqz(Cpu *c, const Insn *i, uint64_t pc) { return c->x[i->rs1] == 0 ? pc + (int64_t)i->imm : FALL; }
+static NOINLINE __attribute__((unused)) uint64_t op_bnez(Cpu *c, const Insn *i, uint64_t pc) { return c->x[i->rs1] != 0 ? pc + (int64_t)i->imm : FALL; }
+#define fn_BOP_ADDI op_addi
+#define fn_BOP_LI op_li
+#define fn_BOP_MV op_mv
+#define fn_BOP_ADDIW op_addiw
+#define fn_BOP_ANDI op_andi
+#define fn_BOP_ORI op_ori
+#define fn_BOP_XORI op_xori
+#define fn_BOP_SLLI op_slli
+#define fn_BOP_SRLI op_srli
+#define fn_BOP_SRAI op_srai
+#define fn_BOP_SLLIW op_slliw
+#define fn_BOP_SRLIW op_srliw
+#define fn_BOP_SRAIW op_sraiw
+#define fn_BOP_SLTIU op_sltiu
+#define fn_BOP_ADD op_add
+#define fn_BOP_SUB op_sub
+#define fn_BOP_ADDW op_addw
+#define fn_BOP_SUBW op_subw
+#define fn_BOP_AND op_and
+#define fn_BOP_OR op_or
+#define fn_BOP_XOR op_xor
+#define fn_BOP_SLL op_sll
+#define fn_BOP_SRL op_srl
+#define fn_BOP_SLTU op_sltu
+#define fn_BOP_SLT op_slt
+#define fn_BOP_MUL op_mul
+#define fn_BOP_LUI op_lui
+#define fn_BOP_AUIPC op_auipc
+#define fn_BOP_LD op_ld
+#define fn_BOP_LW op_lw
+#define fn_BOP_LWU op_lwu
+#define fn_BOP_LBU op_lbu
+#define fn_BOP_LHU op_lhu
+#define fn_BOP_LB op_lb
+#define fn_BOP_LH op_lh
+#define fn_BOP_SD op_sd
+#define fn_BOP_SW op_sw
+#define fn_BOP_SH op_sh
+#define fn_BOP_SB op_sb
+#define fn_BOP_BEQ op_beq
+#define fn_BOP_BNE op_bne
+#define fn_BOP_BLT op_blt
+#define fn_BOP_BGE op_bge
+#define fn_BOP_BLTU op_bltu
+#define fn_BOP_BGEU op_bgeu
+#define fn_BOP_BEQZ op_beqz
+#define fn_BOP_BNEZ op_bnez
+#define fn_BOP_JAL op_jal
+#define fn_BOP_JALR op_jalr
+
+static NOINLINE int64_t run_inline(Cpu *c, int64_t n) {
+  uint64_t *x = c->x;
+  TlbEntry *tr = c->tlb_r[c->priv], *tw = c->tlb_w[c->priv];
+  uint64_t pc = c->pc;
+  uint64_t start = c->insn_count;
+  int64_t end = (int64_t)start + n;
+  do {
+    Insn *b = block_find(c, pc), *d = b;
+    uint64_t npc;
+    if (UNLIKELY(!b)) { /* fetch fault */
+      c->insn_count++;
+      pc = c->pc;
+      continue;
+    }
+    for (;;) {
+      switch (d->op) {
+      case BOP_END:
+        c->insn_count += (uint64_t)(d - b);
+        pc = IPC;
+        goto next;
+      ALU_CASE(BOP_ADDI, RX(rs1) + IMM)
+      ALU_CASE(BOP_LI, IMM)
+      ALU_CASE(BOP_MV, RX(rs1))
+      ALU_CASE(BOP_ADDIW, SEXT32(RX(rs1) + IMM))
+      ALU_CASE(BOP_ANDI, RX(rs1) & IMM)
+      ALU_CASE(BOP_ORI, RX(rs1) | IMM)
+      ALU_CASE(BOP_XORI, RX(rs1) ^ IMM)
+      ALU_CASE(BOP_SLLI, RX(rs1) << d->imm)
+      ALU_CASE(BOP_SRLI, RX(rs1) >> d->imm)
+      ALU_CASE(BOP_SRAI, (uint64_t)((int64_t)RX(rs1) >> d->imm))
+      ALU_CASE(BOP_SLLIW, SEXT32((uint32_t)RX(rs1) << d->imm))
+      ALU_CASE(BOP_SRLIW, SEXT32((uint32_t)RX(rs1) >> d->imm))
+      ALU_CASE(BOP_SRAIW, SEXT32((int32_t)RX(rs1) >> d->imm))
+      ALU_CASE(BOP_SLTIU, RX(rs1) < (uint64_t)IMM)
+      ALU_CASE(BOP_ADD, RX(rs1) + RX(rs2))
+      ALU_CASE(BOP_SUB, RX(rs1) - RX(rs2))
+      ALU_CASE(BOP_ADDW, SEXT32(RX(rs1) + RX(rs2)))
+      ALU_CASE(BOP_SUBW, SEXT32(RX(rs1) - RX(rs2)))
+      ALU_CASE(BOP_AND, RX(rs1) & RX(rs2))
+      ALU_CASE(BOP_OR, RX(rs1) | RX(rs2))
+      ALU_CASE(BOP_XOR, RX(rs1) ^ RX(rs2))
+      ALU_CASE(BOP_SLL, RX(rs1) << (RX(rs2) & 63))
+      ALU_CASE(BOP_SRL, RX(rs1) >> (RX(rs2) & 63))
+      ALU_CASE(BOP_SLTU, RX(rs1) < RX(rs2))
+      ALU_CASE(BOP_SLT, (int64_t)RX(rs1) < (int64_t)RX(rs2))
+      ALU_CASE(BOP_MUL, RX(rs1) * RX(rs2))
+      ALU_CASE(BOP_LUI, IMM)
+      ALU_CASE(BOP_AUIPC, IPC + IMM)
+      LOAD_CASE(BOP_LD, uint64_t, 8, v)
+      LOAD_CASE(BOP_LW, int32_t, 4, (uint64_t)(int64_t)v)
+      LOAD_CASE(BOP_LWU, uint32_t, 4, v)
+      LOAD_CASE(BOP_LBU, uint8_t, 1, v)
+      LOAD_CASE(BOP_LHU, uint16_t, 2, v)
+      LOAD_CASE(BOP_LB, int8_t, 1, (uint64_t)(int64_t)v)
+      LOAD_CASE(BOP_LH, int16_t, 2, (uint64_t)(int64_t)v)
+      STORE_CASE(BOP_SD, uint64_t, 8)
+      STORE_CASE(BOP_SW, uint32_t, 4)
+      STORE_CASE(BOP_SH, uint16_t, 2)
+      STORE_CASE(BOP_SB, uint8_t, 1)
+      BRANCH_CASE(BOP_BEQ, RX(rs1) == RX(rs2))
+      BRANCH_CASE(BOP_BNE, RX(rs1) != RX(rs2))
+      BRANCH_CASE(BOP_BLT, (int64_t)RX(rs1) < (int64_t)RX(rs2))
+      BRANCH_CASE(BOP_BGE, (int64_t)RX(rs1) >= (int64_t)RX(rs2))
+      BRANCH_CASE(BOP_BLTU, RX(rs1) < RX(rs2))
+      BRANCH_CASE(BOP_BGEU, RX(rs1) >= RX(rs2))
+      BRANCH_CASE(BOP_BEQZ, RX(rs1) == 0)
+      BRANCH_CASE(BOP_BNEZ, RX(rs1) != 0)
+      case BOP_JAL:
+        npc = IPC + IMM;
+        x[d->rd] = IPC + d->len;
+        goto out;
+      case BOP_JALR:
+        npc = (RX(rs1) + IMM) & ~1ULL; /* read rs1 before writing rd (may be equal) */
+        x[d->rd] = IPC + d->len;
+        goto out;
+      default:
+      call: {
+        uint64_t ipc = IPC;
+        npc = d->fn(c, d, ipc);
+        if (npc != ipc + d->len) goto out;
+        d++;
+        continue;
+      }
+      }
+    }
+  out:
+    c->insn_count += (uint64_t)(d - b) + 1;
+    pc = npc & ~1ULL;
+  next:;
+  } while (!c->stop && (int64_t)c->insn_count < end);
+  c->pc = pc;
+  return (int64_t)(c->insn_count - start);
+}
+
+/* The same with a call per instruction (BOP_* select direct calls, the
+ * rest calls through the handler pointer), for engines where one big
+ * function is slow: the JVM runner (Chicory) turns each Wasm function into
+ * one JVM method, and HotSpot stops inlining into a method once it has
+ * grown past ~8000 bytes of bytecode, so the memory accesses of a big
+ * switch stay calls there. Keep this function small. */
+#define CALL_CASE(OPC) case OPC: npc = fn_##OPC(c, d, ipc); break;
+static NOINLINE int64_t run_calls(Cpu *c, int64_t n) {
+  uint64_t pc = c->pc;
+  uint64_t start = c->insn_count;
+  int64_t end = (int64_t)start + n;
+  do {
+    Insn *b = block_find(c, pc), *d = b;
+    if (UNLIKELY(!b)) { /* fetch fault */
+      c->insn_count++;
+      pc = c->pc;
+      continue;
+    }
+    for (;;) {
+      /* fields first: HotSpot inlines the memory accessors in parse order */
+      uint64_t ipc = pc + d->off, fall = ipc + d->len, npc;
+      switch (d->op) {
+      case BOP_END:
+        c->insn_count += (uint64_t)(d - b);
+        pc = ipc;
+        goto next;
+      /* most frequent first: HotSpot inlines callees in bytecode order
+       * until the method's inlining budget is spent */
+      CALL_CASE(BOP_ADDI) CALL_CASE(BOP_LD) CALL_CASE(BOP_SD) CALL_CASE(BOP_MV)
+      CALL_CASE(BOP_LI) CALL_CASE(BOP_BNEZ) CALL_CASE(BOP_BEQZ) CALL_CASE(BOP_ADD)
+      CALL_CASE(BOP_ADDIW) CALL_CASE(BOP_JAL) CALL_CASE(BOP_ADDW) CALL_CASE(BOP_JALR)
+      CALL_CASE(BOP_SLLIW) CALL_CASE(BOP_BNE) CALL_CASE(BOP_BEQ) CALL_CASE(BOP_LW)
+      CALL_CASE(BOP_SW) CALL_CASE(BOP_SRLIW) CALL_CASE(BOP_OR) CALL_CASE(BOP_XOR)
+      CALL_CASE(BOP_LBU) CALL_CASE(BOP_AND) CALL_CASE(BOP_SLLI) CALL_CASE(BOP_BLTU)
+      CALL_CASE(BOP_ANDI) CALL_CASE(BOP_SB) CALL_CASE(BOP_SRLI) CALL_CASE(BOP_LUI)
+      CALL_CASE(BOP_AUIPC) CALL_CASE(BOP_SUB) CALL_CASE(BOP_BGEU) CALL_CASE(BOP_BLT)
+      CALL_CASE(BOP_BGE) CALL_CASE(BOP_LH) CALL_CASE(BOP_LHU) CALL_CASE(BOP_LWU)
+      CALL_CASE(BOP_LB) CALL_CASE(BOP_SH) CALL_CASE(BOP_ORI) CALL_CASE(BOP_XORI)
+      CALL_CASE(BOP_SRAI) CALL_CASE(BOP_SRAIW) CALL_CASE(BOP_SLTIU) CALL_CASE(BOP_SUBW)
+      CALL_CASE(BOP_SLL) CALL_CASE(BOP_SRL) CALL_CASE(BOP_SLTU) CALL_CASE(BOP_SLT)
+      CALL_CASE(BOP_MUL)
+      default: npc = d->fn(c, d, ipc); break;
+      }
+      if (npc != fall) {
+        c->insn_count += (uint64_t)(d - b) + 1;
+        pc = npc & ~1ULL;
+        break;
+      }
+      d++;
+    }
+  next:;
+  } while (!c->stop && (int64_t)c->insn_count < end);
+  c->pc = pc;
+  return (int64_t)(c->insn_count - start);
+}
+
+int cpu_dispatch_calls; /* --dispatch=calls */
+
 int64_t cpu_run(Cpu *c, int64_t n) {
-  Insn *cache = c->dcache;
   if (n <= 0) return 0;
   if (n > 1000000000) n = 1000000000;
   c->stop = 0;
-  c->redo = 0;
-  c->first = 1;
-  uint64_t pc = step(c, cache, c->pc);
-  c->first = 0;
-  int32_t left = (int32_t)(n - 1); /* slices are small */
-  while (left > 0 && !(pc & 1)) { /* bit 0: a SLOW_OP ended the slice */
-    left--;
-    pc = step(c, cache, pc);
-  }
-  c->pc = pc & ~1ULL;
-  int64_t done = n - left - c->redo;
-  c->insn_count += (uint64_t)done;
-  return done;
+  return cpu_dispatch_calls ? run_calls(c, n) : run_inline(c, n);
 }
 
 void cpu_reset(Cpu *c, Machine *m, uint64_t pc) {
-  Insn *dc = c->dcache;
+  BlockEnt *bt = c->btab;
+  Insn *arena = c->arena;
   memset(c, 0, sizeof(*c));
   c->m = m;
-  c->dcache = dc ? dc : calloc(DCACHE_SIZE, sizeof(Insn));
-  for (uint32_t k = 0; k < DCACHE_SIZE; k++) decode(0, &c->dcache[k]);
+  c->btab = bt ? bt : calloc(BTAB_SIZE, sizeof(BlockEnt));
+  c->arena = arena ? arena : calloc(ARENA_INSNS, sizeof(Insn));
+  if (!c->btab || !c->arena) {
+    emu_log("c2w-emu: out of memory for the decoded-code cache\n");
+    exit(1);
+  }
+  memset(c->btab, 0, BTAB_SIZE * sizeof(BlockEnt));
+  c->bgen = 1;
+  bop_init();
   c->pc = pc;
   c->priv = PRV_S;
   c->sstatus = SST_UXL;

@@ -89,15 +89,19 @@ typedef uint64_t (*OpFn)(Cpu *c, const Insn *i, uint64_t pc);
   }                                                                         \
   static void name##_body(Cpu *c, const Insn *i)
 
-/* One decoded instruction. The decode cache maps pc -> Insn; an entry is
- * valid when its raw bits equal the bits currently in memory at pc, so
- * self-modifying code needs no invalidation. */
+/* One decoded instruction. Decoded code is kept in blocks (see cpu_exec.c):
+ * straight-line runs of instructions within one guest page, keyed by the
+ * physical address of their first instruction and trusted until the next
+ * fence.i (RISC-V makes stores visible to instruction fetch only then). */
 struct Insn {
   uint32_t raw;
   OpFn fn;
   int32_t imm; /* also: CSR number | kind << 12, AMO funct5, FMA rm | rs3 << 3 */
   uint8_t rd, rs1, rs2;
   uint8_t len;
+  uint16_t off; /* pc - pc of the block's first instruction */
+  uint8_t op;   /* BOP_* (cpu_exec.c) */
+  uint8_t pad;
 };
 
 /* the instruction's own bits (stval of an illegal-instruction trap) */
@@ -109,8 +113,15 @@ typedef struct {
   uint64_t addend; /* host address = va + addend */
 } TlbEntry;
 
-#define DCACHE_BITS 15
-#define DCACHE_SIZE (1u << DCACHE_BITS)
+/* decoded-block cache: hash table of block starts, blocks in an arena */
+#define BTAB_BITS 15
+#define BTAB_SIZE (1u << BTAB_BITS)
+#define BLOCK_MAX 64            /* instructions per block */
+#define ARENA_INSNS (1u << 17)  /* Insn slots; full -> flush everything */
+typedef struct {
+  uint64_t tag; /* generation << 32 | RAM offset of the first instruction */
+  Insn *ins;
+} BlockEnt;
 
 #define REG_SINK 32 /* writes to x0 go here */
 
@@ -122,17 +133,19 @@ struct Cpu {
   uint64_t pc;
   int priv;
   /* slice control (see cpu_run) */
-  int stop, first, redo;
-  uint64_t insn_count; /* retired instructions before the current slice */
-  /* fetch fast path (see fetch_invalidate) */
-  uint64_t fetch_page;
-  uint8_t *fetch_base;
+  int stop;
+  uint64_t insn_count; /* instructions run before the current block */
+  /* fetch fast path (see fetch_invalidate): the page of the last fetch */
+  uint64_t fetch_page;  /* page-aligned va */
+  uint8_t *fetch_base;  /* its host address */
+  uint32_t fetch_key;   /* its RAM offset (FETCH_KEY_INVALID when none) */
   /* CSRs */
   uint64_t sstatus, sie, sip, stvec, sscratch, sepc, scause, stval, satp;
   uint64_t scounteren, senvcfg;
   uint32_t fflags, frm;
   uint64_t stimecmp; /* deadline set by SBI set_timer, in timebase ticks */
   int wfi;
+  uint64_t ld_val; /* value of a load's slow path (cpu_exec.c) */
   /* LR/SC */
   uint64_t resv_addr;
   int resv_valid;
@@ -140,7 +153,13 @@ struct Cpu {
   TlbEntry tlb_r[2][TLB_SIZE];
   TlbEntry tlb_w[2][TLB_SIZE];
   TlbEntry tlb_x[2][TLB_SIZE];
-  Insn *dcache;
+  /* decoded blocks (cpu_exec.c) */
+  BlockEnt *btab;
+  Insn *arena;
+  uint32_t arena_used;
+  uint32_t bgen; /* generation: bumping it drops every block */
+  Insn scratch[2]; /* a page-straddling instruction + end marker */
+  uint64_t block_flushes;
   struct Machine *m;
   /* set when the guest asked to stop (SBI reset) */
   int halted;
@@ -172,7 +191,9 @@ typedef struct Machine {
 /* End the current run slice after this instruction (keeps counts exact). */
 #define END_SLICE(c) ((c)->stop = 1)
 #define FETCH_INVALID 0x0000800000000000ULL
+#define FETCH_KEY_INVALID 0xfffff000u
 void fetch_invalidate(Cpu *c);
+void blocks_flush(Cpu *c); /* fence.i: forget all decoded code */
 
 /* util.c: printf-free formatting (stderr) */
 void emu_log(const char *fmt, ...);
@@ -180,6 +201,7 @@ int emu_snprintf(char *buf, size_t cap, const char *fmt, ...);
 
 /* cpu_exec.c */
 int64_t cpu_run(Cpu *c, int64_t n);
+extern int cpu_dispatch_calls; /* 1: run_calls (--dispatch=calls), 0: run_inline */
 void cpu_reset(Cpu *c, Machine *m, uint64_t pc);
 
 /* decode.c / decode_c.c */
@@ -196,7 +218,9 @@ int csr_write(Cpu *c, int csr, uint64_t val);
 void sbi_call(Cpu *c);
 void tlb_flush(Cpu *c);
 uint64_t machine_time(Machine *m);
+uint64_t machine_time_at(Machine *m, uint64_t now_ns);
 void cpu_update_timer_irq(Cpu *c);
+void cpu_update_timer_irq_at(Cpu *c, uint64_t now_ns);
 
 /* mem.c */
 int mem_load_slow(Cpu *c, uint64_t va, int size, uint64_t *out);
@@ -216,20 +240,30 @@ static inline TlbEntry *tlb_slot(TlbEntry *t, uint64_t va) {
   return &t[(va >> 12) & (TLB_SIZE - 1)];
 }
 
+/* Entry e maps the page of va and the SIZE bytes at va stay in that page.
+ * One test instead of two: the JVM runner (Chicory) makes every Wasm
+ * comparison a helper call, and fewer calls keep more inlining budget. */
+static inline int tlb_hit(const TlbEntry *e, uint64_t va, int size) {
+  uint64_t pn = va >> 12;
+  return (((e->tag - 1) ^ pn) | (((va + (uint64_t)size - 1) >> 12) ^ pn)) == 0;
+}
+
 /* pc: published to c->pc before the slow path (which may trap). Returns 0
  * after a trap, 1 on success, 2 on success when the access (MMIO) ended the
  * slice. */
 #define DEFINE_LOAD(NAME, TYPE, SIZE)                                        \
   static inline int NAME##_pc(Cpu *c, uint64_t va, uint64_t *out, uint64_t pc) { \
     TlbEntry *e = tlb_slot(c->tlb_r[c->priv], va);                           \
-    if (LIKELY(e->tag == (va >> 12) + 1 && (va & 0xfff) <= 4096 - SIZE)) {   \
+    if (LIKELY(tlb_hit(e, va, SIZE))) {                                      \
       TYPE v;                                                                \
       memcpy(&v, (void *)(uintptr_t)(va + e->addend), SIZE);                 \
       *out = (uint64_t)v;                                                    \
       return 1;                                                              \
     }                                                                        \
-    c->pc = pc;                                                              \
-    return mem_load_slow(c, va, SIZE, out) ? 1 + c->stop : 0;                \
+    c->pc = pc; /* out does not escape: no Wasm shadow-stack slot for it */  \
+    if (!mem_load_slow(c, va, SIZE, &c->ld_val)) return 0;                   \
+    *out = c->ld_val;                                                        \
+    return 1 + c->stop;                                                      \
   }                                                                          \
   static inline int NAME(Cpu *c, uint64_t va, uint64_t *out) {               \
     return NAME##_pc(c, va, out, c->pc);                                     \
@@ -242,7 +276,7 @@ DEFINE_LOAD(ld_u64, uint64_t, 8)
 #define DEFINE_STORE(NAME, TYPE, SIZE)                                       \
   static inline int NAME##_pc(Cpu *c, uint64_t va, uint64_t val, uint64_t pc) { \
     TlbEntry *e = tlb_slot(c->tlb_w[c->priv], va);                           \
-    if (LIKELY(e->tag == (va >> 12) + 1 && (va & 0xfff) <= 4096 - SIZE)) {   \
+    if (LIKELY(tlb_hit(e, va, SIZE))) {                                      \
       TYPE v = (TYPE)val;                                                    \
       memcpy((void *)(uintptr_t)(va + e->addend), &v, SIZE);                 \
       return 1;                                                              \

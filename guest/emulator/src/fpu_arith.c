@@ -132,8 +132,16 @@ static double zero_sign(int op, double a, double b, double r, int rm) {
   return (a == 0 && b == 0 && !signbit(a) && !signbit(b)) ? r : -0.0;
 }
 
+/* The rounding of arith_d when the exact error is needed, out of line: &tie
+ * puts tie on the Wasm shadow stack, which the fast path then avoids. */
+static NOINLINE double arith_d_exact(Cpu *c, int op, double a, double b, double r, int rm) {
+  int tie = 0;
+  int err = isinf(r) ? overflow_err(r) : calc_err(op, a, b, r, &tie);
+  return round_d(c, zero_sign(op, a, b, r, rm), err, tie, rm);
+}
+
 static void arith_d(Cpu *c, const Insn *i, int op) {
-  int rm = fp_enter(c, i), err = 0, tie = 0;
+  int rm = fp_enter(c, i);
   if (rm < 0) return;
   double a = rs_d(c, i->rs1), b = op == OP_SQRT ? 0 : rs_d(c, i->rs2);
   double r = calc(op, a, b);
@@ -142,8 +150,7 @@ static void arith_d(Cpu *c, const Insn *i, int op) {
     if (r != r) r = u2d(CANON_NAN_D);
   } else {
     int need = !(rm == RM_RNE && (c->fflags & FL_NX)) || isinf(r) || fabs(r) < DBL_MIN_;
-    if (need) err = isinf(r) ? overflow_err(r) : calc_err(op, a, b, r, &tie);
-    r = round_d(c, zero_sign(op, a, b, r, rm), err, tie, rm);
+    r = need ? arith_d_exact(c, op, a, b, r, rm) : round_d(c, zero_sign(op, a, b, r, rm), 0, 0, rm);
   }
   set_f(c, i->rd, d2u(r));
   c->pc += i->len;

@@ -31,24 +31,30 @@ typedef struct {
   int n_args;
 } Options;
 
+/* emu_log formats into 512 bytes: the usage text comes in parts */
 static void usage(void) {
   emu_log("usage: c2w-emu [options] KERNEL\n"
           "  --memory MiB        guest RAM (default 256)\n"
           "  --initrd FILE       initramfs image\n"
           "  --append ARGS       kernel command line\n"
-          "  --max-insns N       stop with exit code 125 after N instructions\n"
+          "  --max-insns N       stop with exit code 125 after N instructions\n");
+  emu_log(
           "  --net=socket        virtio-net over the listening socket on fd 3\n"
           "  --net=socket=listenfd=N  ... on fd N\n"
           "  --9p TAG=DIR        export host directory DIR as 9p TAG (--9p-ro: read-only;\n"
           "                      repeatable, up to 4 shares)\n"
-          "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n"
-          "run configuration for the guest's init (see guest/README.md):\n"
+          "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n");
+  emu_log("run configuration for the guest's init (see guest/README.md):\n"
           "  --env KEY=VALUE     environment variable for the command (repeatable; under\n"
           "                      WASI every variable of the module's environment too)\n"
           "  --entrypoint WORD   entrypoint word (repeatable); replaces the default command\n"
           "  --mount TAG=PATH    init mounts 9p share TAG at PATH (repeatable)\n"
-          "  -- ARGS...          arguments for the command\n"
-          "  --stats             print instruction count and MIPS to stderr at exit\n"
+          "  -- ARGS...          arguments for the command\n");
+  emu_log("  --stats             print instruction count and MIPS to stderr (every 100 M\n"
+          "                      instructions and at exit)\n"
+          "  --dispatch=MODE     inline (default): frequent instructions run inside one\n"
+          "                      big loop; calls: one small call per instruction, faster\n"
+          "                      on the JVM (Chicory). Env C2W_EMU_DISPATCH sets the default\n"
           "  -v                  verbose (repeat for traps)\n");
 }
 
@@ -92,8 +98,17 @@ static int parse_share(const char *v, Options *o, int ro) {
   return 1;
 }
 
+static int set_dispatch(const char *v) {
+  if (!strcmp(v, "inline")) cpu_dispatch_calls = 0;
+  else if (!strcmp(v, "calls")) cpu_dispatch_calls = 1;
+  else { emu_log("c2w-emu: bad --dispatch %s (inline or calls)\n", v); return 0; }
+  return 1;
+}
+
 static int parse_args(int argc, char **argv, Options *o) {
   memset(o, 0, sizeof(*o));
+  const char *env = getenv("C2W_EMU_DISPATCH");
+  if (env && *env && !set_dispatch(env)) return 0;
   o->mem_mib = 256;
   o->isa = "rv64imafdc_zicsr_zifencei";
   o->net_fd = -1;
@@ -124,6 +139,8 @@ static int parse_args(int argc, char **argv, Options *o) {
       if (!parse_share(v, o, 1)) return 0;
     } else if ((v = opt_value(argc, argv, &k, "--mac"))) {
       if (!virtio_net_parse_mac(v, o->mac)) { emu_log("c2w-emu: bad --mac %s\n", v); return 0; }
+    } else if ((v = opt_value(argc, argv, &k, "--dispatch"))) {
+      if (!set_dispatch(v)) return 0;
     } else if ((v = opt_value(argc, argv, &k, "--env"))) {
       if (!strchr(v, '=') || *v == '=' || o->n_env == MAX_RUN_ITEMS) {
         emu_log("c2w-emu: bad --env %s (KEY=VALUE, at most %d)\n", v, MAX_RUN_ITEMS);
@@ -278,7 +295,7 @@ static int machine_setup(Machine *m, const Options *o) {
 }
 
 /* Sleeps until the next timer deadline or host input while the hart waits. */
-static uint64_t g_idle_waits;
+static uint64_t g_idle_waits, g_slices;
 
 static void idle_wait(Machine *m) {
   g_idle_waits++;
@@ -289,22 +306,52 @@ static void idle_wait(Machine *m) {
   if (ns) host_wait(ns, !m->console_eof);
 }
 
+/* --stats: MIPS of every 100 M instructions (steady state after warm-up) */
+#define STATS_INTERVAL 100000000ULL
+static uint64_t g_interval_t0, g_interval_n0;
+
+static void stats_interval(Cpu *c, uint64_t *next) {
+  uint64_t now = host_now_ns();
+  uint64_t us = (now - g_interval_t0) / 1000;
+  uint64_t mips10 = us ? (c->insn_count - g_interval_n0) * 10 / us : 0;
+  emu_log("c2w-emu: %llu M instructions: %llu.%llu MIPS over the last %llu M\n",
+          (unsigned long long)(c->insn_count / 1000000), (unsigned long long)(mips10 / 10),
+          (unsigned long long)(mips10 % 10),
+          (unsigned long long)((c->insn_count - g_interval_n0) / 1000000));
+  g_interval_t0 = now;
+  g_interval_n0 = c->insn_count;
+  *next = c->insn_count + STATS_INTERVAL;
+}
+
+#define CLOCK_EVERY 2000
+
 static int run(Machine *m, const Options *o) {
   Cpu *c = &m->cpu;
-  uint64_t last_poll = 0;
+  uint64_t last_poll = 0, next_report = STATS_INTERVAL;
+  g_interval_t0 = host_now_ns();
+  uint64_t now = host_now_ns(), clock_insns = 0;
   while (!c->halted) {
-    uint64_t now = host_now_ns();
+    /* Read the host clock (a WASI call) at most every CLOCK_EVERY
+     * instructions: slices often end early (traps, CSR writes); the timer
+     * interrupt is then at most that late. Always around wfi. */
+    if (c->wfi || c->insn_count - clock_insns >= CLOCK_EVERY) {
+      now = host_now_ns();
+      clock_insns = c->insn_count;
+    }
     if (c->wfi || now - last_poll > 1000000) {
       if (c->wfi) idle_wait(m);
       virtio_poll(m);
-      last_poll = host_now_ns();
+      now = last_poll = host_now_ns();
+      clock_insns = c->insn_count;
     }
-    cpu_update_timer_irq(c);
+    cpu_update_timer_irq_at(c, now);
     if (c->wfi && (c->sip & c->sie)) c->wfi = 0;
     if (c->wfi) continue;
     int irq = check_interrupts(c);
     if (irq >= 0) take_interrupt(c, irq);
     cpu_run(c, SLICE);
+    g_slices++;
+    if (o->stats && c->insn_count >= next_report) stats_interval(c, &next_report);
     host_console_flush();
     if (o->max_insns && c->insn_count >= o->max_insns) {
       emu_log("c2w-emu: instruction limit reached (pc=%llx)\n", (unsigned long long)c->pc);
@@ -325,10 +372,12 @@ int main(int argc, char **argv) {
   if (o.stats) {
     uint64_t us = (host_now_ns() - t0) / 1000;
     uint64_t mips10 = us ? m.cpu.insn_count * 10 / us : 0;
-    emu_log("c2w-emu: %llu instructions in %llu ms = %llu.%llu MIPS, %llu idle waits\n",
+    emu_log("c2w-emu: %llu instructions in %llu ms = %llu.%llu MIPS, %llu idle waits, "
+            "%llu slices, %llu code flushes\n",
             (unsigned long long)m.cpu.insn_count, (unsigned long long)(us / 1000),
             (unsigned long long)(mips10 / 10), (unsigned long long)(mips10 % 10),
-            (unsigned long long)g_idle_waits);
+            (unsigned long long)g_idle_waits, (unsigned long long)g_slices,
+            (unsigned long long)m.cpu.block_flushes);
   }
   return rc;
 }

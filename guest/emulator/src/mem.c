@@ -208,6 +208,7 @@ static int fetch16(Cpu *c, uint64_t va, uint32_t *half, int set_fast) {
   if (set_fast) {
     c->fetch_page = va & ~0xfffULL;
     c->fetch_base = host;
+    c->fetch_key = (uint32_t)(host - c->m->ram);
   }
   uint16_t h;
   memcpy(&h, host + (va & 0xfff), 2);

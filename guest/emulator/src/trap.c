@@ -40,21 +40,25 @@ int check_interrupts(Cpu *c) {
   return -1;
 }
 
-uint64_t machine_time(Machine *m) {
-  return (host_now_ns() - m->time_origin_ns) / (1000000000ULL / TIMEBASE_HZ);
+uint64_t machine_time_at(Machine *m, uint64_t now_ns) {
+  return (now_ns - m->time_origin_ns) / (1000000000ULL / TIMEBASE_HZ);
 }
 
-void cpu_update_timer_irq(Cpu *c) {
-  if (machine_time(c->m) >= c->stimecmp) c->sip |= 1ULL << IRQ_STI;
+uint64_t machine_time(Machine *m) { return machine_time_at(m, host_now_ns()); }
+
+void cpu_update_timer_irq_at(Cpu *c, uint64_t now_ns) {
+  if (machine_time_at(c->m, now_ns) >= c->stimecmp) c->sip |= 1ULL << IRQ_STI;
   else c->sip &= ~(1ULL << IRQ_STI);
 }
+
+void cpu_update_timer_irq(Cpu *c) { cpu_update_timer_irq_at(c, host_now_ns()); }
 
 /* ---- CSRs ---- */
 #define SSTATUS_WMASK (SST_SIE | SST_SPIE | SST_SPP | SST_FS | SST_SUM | SST_MXR)
 #define SIE_MASK ((1ULL << IRQ_SSI) | (1ULL << IRQ_STI) | (1ULL << IRQ_SEI))
 
 static uint64_t retired(Cpu *c) {
-  return c->insn_count; /* exact: counter reads run first in a slice */
+  return c->insn_count; /* exact: counter reads start their block */
 }
 
 static int counter_allowed(Cpu *c, int csr) {
@@ -183,7 +187,7 @@ static int sbi_legacy(Cpu *c, uint64_t eid) {
   case 2: A(0) = (uint64_t)(int64_t)console_getchar(c->m); return 1;
   case 3: c->sip &= ~(1ULL << IRQ_SSI); A(0) = 0; END_SLICE(c); return 1;
   case 4: c->sip |= 1ULL << IRQ_SSI; A(0) = 0; END_SLICE(c); return 1;
-  case 5: A(0) = 0; return 1;
+  case 5: blocks_flush(c); END_SLICE(c); A(0) = 0; return 1; /* remote fence.i */
   case 6: case 7: tlb_flush(c); A(0) = 0; return 1;
   case 8: sbi_halt(c, 0); A(0) = 0; return 1;
   default: return 0;
@@ -220,7 +224,10 @@ void sbi_call(Cpu *c) {
       c->sip |= 1ULL << IRQ_SSI;
     END_SLICE(c);
     break;
-  case SBI_EXT_RFENCE: tlb_flush(c); break;
+  case SBI_EXT_RFENCE: /* one hart: every remote fence is local */
+    if (fid == 0) { blocks_flush(c); END_SLICE(c); } /* remote fence.i */
+    tlb_flush(c);
+    break;
   case SBI_EXT_SRST:
     if (fid == 0 && A(0) <= 2) sbi_halt(c, A(1) == 0 ? 0 : 1);
     else err = SBI_ERR_NOT_SUPPORTED;
