@@ -98,6 +98,13 @@ static int parse_share(const char *v, Options *o, int ro) {
   return 1;
 }
 
+#ifdef __wasi__
+/* Marks the module as our emulator for hosts that tune for it: the JVM runner
+ * (c2w-net --invoke) sees this export and sets C2W_EMU_DISPATCH=calls, which
+ * runs faster there (see guest/README.md); other engines ignore it. */
+__attribute__((export_name("c2w_emulator"))) int c2w_emulator(void) { return 1; }
+#endif
+
 static int set_dispatch(const char *v) {
   if (!strcmp(v, "inline")) cpu_dispatch_calls = 0;
   else if (!strcmp(v, "calls")) cpu_dispatch_calls = 1;
@@ -190,7 +197,9 @@ static char *build_info(const Options *o) {
   int n_env = 0;
 #ifdef __wasi__
   extern char **environ;
-  for (char **e = environ; e && *e && n_env < MAX_RUN_ITEMS; e++) env[n_env++] = *e;
+  /* C2W_EMU_* variables configure the emulator, not the container */
+  for (char **e = environ; e && *e && n_env < MAX_RUN_ITEMS; e++)
+    if (strncmp(*e, "C2W_EMU_", 8) != 0) env[n_env++] = *e;
 #endif
   for (int k = 0; k < o->n_env; k++) env[n_env++] = o->env[k];
   struct timespec ts;
@@ -373,11 +382,11 @@ int main(int argc, char **argv) {
     uint64_t us = (host_now_ns() - t0) / 1000;
     uint64_t mips10 = us ? m.cpu.insn_count * 10 / us : 0;
     emu_log("c2w-emu: %llu instructions in %llu ms = %llu.%llu MIPS, %llu idle waits, "
-            "%llu slices, %llu code flushes\n",
+            "%llu slices, %llu code flushes, dispatch %s\n",
             (unsigned long long)m.cpu.insn_count, (unsigned long long)(us / 1000),
             (unsigned long long)(mips10 / 10), (unsigned long long)(mips10 % 10),
             (unsigned long long)g_idle_waits, (unsigned long long)g_slices,
-            (unsigned long long)m.cpu.block_flushes);
+            (unsigned long long)m.cpu.block_flushes, cpu_dispatch_calls ? "calls" : "inline");
   }
   return rc;
 }

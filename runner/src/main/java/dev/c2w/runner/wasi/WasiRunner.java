@@ -128,6 +128,25 @@ public final class WasiRunner {
         dirs.put(guest, p);
     }
 
+    /** Our guest emulator's marker export (guest/emulator/src/main.c). */
+    static final String EMULATOR_MARKER = "c2w_emulator";
+
+    /**
+     * The environment for the module, plus {@code C2W_EMU_DISPATCH=calls} when the module is our guest
+     * emulator (it exports {@link #EMULATOR_MARKER}) and the user did not choose: on the JVM the emulator's
+     * loop of one small call per instruction runs faster than its big inline loop, which HotSpot cannot
+     * inline into (guest/README.md). The emulator keeps C2W_EMU_* variables out of the container's
+     * environment. Any other module gets exactly the environment it was given.
+     */
+    static Map<String, String> tuneForOurEmulator(WasmModule module, Map<String, String> env) {
+        if (!hasFunctionExport(module, EMULATOR_MARKER) || env.containsKey("C2W_EMU_DISPATCH")) {
+            return env;
+        }
+        Map<String, String> tuned = new LinkedHashMap<>(env);
+        tuned.put("C2W_EMU_DISPATCH", "calls");
+        return tuned;
+    }
+
     static Map<String, String> env(InvokeOptions opts) {
         Map<String, String> env = new LinkedHashMap<>();
         for (String kv : opts.env()) {
@@ -186,6 +205,7 @@ public final class WasiRunner {
             return EXIT_RUNNER;
         }
 
+        env = tuneForOurEmulator(module, env);
         int mask = systemStdio ? Terminal.ttyMask() : 0;
         WasiHost.Config cfg = new WasiHost.Config()
             .stdin(in, (mask & 1) != 0)

@@ -47,10 +47,22 @@ class EmulatorUnderRunnerTest {
 
     @Test
     void bootsToEchoHello() throws Exception {
-        String out = run(List.of("--invoke", "--dir", boot + "::/boot", wasm.toString(),
+        String out = run(List.of("--invoke", "--dir", boot + "::/boot", wasm.toString(), "--stats",
             "--initrd", "/boot/initrd.cpio", "--append", "console=hvc0 quiet -- /bin/echo hello from c2w", "/boot/Image"),
             Path.of("target/guest-logs/emulator/echo.log"));
         assertThat(out.lines().map(String::strip)).contains("hello from c2w");
+        // the runner recognises our emulator and picks the dispatch loop that suits the JVM
+        assertThat(out).contains("dispatch calls");
+    }
+
+    @Test
+    void theEmulatorsTuningVariableStaysOutOfTheContainerEnvironment() throws Exception {
+        String out = run(List.of("--invoke", "--dir", boot + "::/boot", "--env", "GREETING=hi", wasm.toString(),
+            "--initrd", "/boot/bb.cpio", "--append", "console=hvc0 quiet", "/boot/Image",
+            "--", "/bin/sh", "-c", "env | sort"),
+            Path.of("target/guest-logs/emulator/env.log"));
+        assertThat(out.lines().map(String::strip)).contains("GREETING=hi");
+        assertThat(out).doesNotContain("C2W_EMU_");
     }
 
     @Test
