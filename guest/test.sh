@@ -153,6 +153,14 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
         --append 'console=hvc0 quiet -- /bin/sh -c "read x; echo got:$x"' "${BBARGS[@]}" >"$BOOT/stdin-node.out" 2>&1; rc=$?
       if [ $rc = 0 ] && grep -qx 'got:typed text' <(tr -d '\r' <"$BOOT/stdin-node.out"); then ok "console input from stdin (node wasm)"
       else tail -5 "$BOOT/stdin-node.out"; bad "console input from stdin (node wasm)" "exit $rc"; fi
+      # Console input in the browser page: text typed into the page reaches a read in the guest
+      # (the page's keyboard goes through the shared stdin ring of guest/node/ to the Worker).
+      if command -v "${C2W_CHROMIUM:-chromium}" >/dev/null; then
+        timeout 300 python3 "$HERE/web/chromium-run.py" --boot "$BOOT" --initrd bb.cpio --stdin $'typed text\n' \
+          --append 'console=hvc0 quiet -- /bin/sh -c "read x; echo got:$x"' >"$BOOT/stdin-chromium.out" 2>&1; rc=$?
+        if [ $rc = 0 ] && grep -qx 'got:typed text' <(tr -d '\r' <"$BOOT/stdin-chromium.out"); then ok "console input from the page (chromium wasm)"
+        else tail -5 "$BOOT/stdin-chromium.out"; bad "console input from the page (chromium wasm)" "exit $rc"; fi
+      fi
       # virtio-9p: a host directory shared through 9P2000.L, read and changed
       # by the guest (checked on the host), and a read-only share.
       p9_share() {

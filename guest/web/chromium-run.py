@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Boots the guest in headless Chromium and prints what the page reports.
 
-usage: chromium-run.py [--append CMDLINE] [--initrd NAME] [--ws URL] [--boot DIR] [--wasm FILE]
-                       [--timeout S]
+usage: chromium-run.py [--append CMDLINE] [--initrd NAME] [--ws URL] [--stdin TEXT] [--boot DIR]
+                       [--wasm FILE] [--timeout S]
 
 Serves guest/web/ (run.html, worker.js, wasi-host.js, ws-link.js), the
 transport-neutral socket bridge of guest/node/, the emulator and the boot
@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--append", default="console=hvc0 quiet -- /bin/echo hello from the browser")
     ap.add_argument("--initrd", default="initrd.cpio")
     ap.add_argument("--ws", default=None)
+    ap.add_argument("--stdin", default=None, help="text typed into the guest's console once it reads")
     ap.add_argument("--boot", default=os.path.join(GUEST, "build/test/boot"))
     ap.add_argument("--wasm", default=os.path.join(GUEST, "emulator/build/wasm/c2w-emu.wasm"))
     ap.add_argument("--timeout", type=float, default=300)
@@ -96,6 +97,8 @@ def main():
     query = {"report": "1", "append": a.append, "initrd": a.initrd}
     if a.ws:
         query["ws"] = a.ws
+    if a.stdin is not None:
+        query["stdin"] = a.stdin
     url = "http://127.0.0.1:%d/run.html?%s" % (srv.server_address[1], urllib.parse.urlencode(query))
     chromium = os.environ.get("C2W_CHROMIUM", "/usr/bin/chromium")
     profile = tempfile.mkdtemp(prefix="c2w-chromium-")
