@@ -1,18 +1,17 @@
 // A WASI preview-1 host for browsers (and any JavaScript engine), enough for
 // our emulator: arguments and environment, clocks, random, stdout/stderr to
-// callbacks, stdin from a queue, read-only in-memory files under one
-// pre-opened directory "/" (fd 3), and poll_oneoff that really sleeps. Calls
-// only 9p writes would need (fd_pwrite, path_* changes, fd_readdir) answer
-// ENOTSUP or EROFS.
+// callbacks, stdin at end of input, read-only in-memory files under one
+// pre-opened directory "/" (fd 3), and a clock-only poll_oneoff. Calls only
+// 9p writes would need (fd_pwrite, path_* changes, fd_readdir) answer ENOTSUP
+// or EROFS.
 //
-// Sockets are not here: for networking, the socket bridge of guest/node/
-// (wasi-socket.mjs, transport-neutral) is laid over these imports, and
-// `reserveFds` keeps the fd numbers it uses (4 and 5) free.
-//
-// Sleeping: in a Worker with cross-origin isolation (SharedArrayBuffer), a
-// wait is Atomics.wait on a shared word that pushStdin() notifies; without it
-// the host spins on the clock, which is correct but burns a core while the
-// guest idles.
+// Keyboard input, sockets and sleeping are not here: in a cross-origin
+// isolated page the bridge of guest/node/ (wasi-socket.mjs, transport-neutral)
+// is laid over these imports and answers stdin, the sockets and poll_oneoff
+// (it sleeps with Atomics.wait); `reserveFds` keeps the socket fds (4 and 5)
+// free. Without isolation there is no SharedArrayBuffer: this host's
+// poll_oneoff then spins on the clock, which is correct but burns a core while
+// the guest idles.
 
 const E = { SUCCESS: 0, AGAIN: 6, BADF: 8, INVAL: 28, ISDIR: 31, NOENT: 44, NOTDIR: 54, NOTSUP: 58,
   ROFS: 69, SPIPE: 70 };
@@ -30,10 +29,6 @@ export class WasiHost {
     this.files = opts.files || new Map(); // "/path" -> Uint8Array
     this.stdout = opts.stdout || (() => {});
     this.stderr = opts.stderr || (() => {});
-    this.stdinQueue = [];
-    this.stdinEof = !opts.interactive;
-    this.wakeWord = typeof SharedArrayBuffer !== 'undefined' && opts.sleep !== 'spin'
-      ? new Int32Array(new SharedArrayBuffer(4)) : null;
     this.fds = new Map();
     this.fds.set(0, { kind: 'stdin' });
     this.fds.set(1, { kind: 'out', write: (b) => this.stdout(b) });
@@ -42,16 +37,6 @@ export class WasiHost {
     this.nextFd = 4 + (opts.reserveFds || 0);
     this.memory = null;
     this.t0 = typeof performance !== 'undefined' ? performance.now() : Date.now();
-  }
-
-  // Input for the guest's console; null means end of input.
-  pushStdin(bytes) {
-    if (bytes === null) this.stdinEof = true; else this.stdinQueue.push(bytes);
-    this.wake();
-  }
-
-  wake() {
-    if (this.wakeWord) { Atomics.add(this.wakeWord, 0, 1); Atomics.notify(this.wakeWord, 0); }
   }
 
   // Runs the module's _start; returns the exit status.
@@ -121,7 +106,6 @@ export class WasiHost {
   fdReadable(fd) {
     const f = this.fds.get(fd);
     if (!f) return true; // let the call report EBADF
-    if (f.kind === 'stdin') return this.stdinQueue.length > 0 || this.stdinEof;
     return true;
   }
 
@@ -130,13 +114,7 @@ export class WasiHost {
       if (ready()) return;
       const left = deadlineNs - this.nowNs(1);
       if (left <= 0n) return;
-      if (this.wakeWord) {
-        const seen = Atomics.load(this.wakeWord, 0);
-        if (ready()) return;
-        Atomics.wait(this.wakeWord, 0, seen, Math.min(Number(left) / 1e6, 1000));
-      } else {
-        while (this.nowNs(1) < deadlineNs) { /* spin */ }
-      }
+      while (this.nowNs(1) < deadlineNs) { /* spin: no SharedArrayBuffer to wait on */ }
     }
   }
 
@@ -207,18 +185,7 @@ export class WasiHost {
         if (!f) return E.BADF;
         let total = 0;
         if (f.kind === 'stdin') {
-          for (const [p, l] of h.iovs(iov, n)) {
-            let got = 0;
-            while (got < l && h.stdinQueue.length) {
-              const head = h.stdinQueue[0], take = Math.min(l - got, head.length);
-              h.u8.set(head.subarray(0, take), p + got);
-              got += take;
-              if (take === head.length) h.stdinQueue.shift(); else h.stdinQueue[0] = head.subarray(take);
-            }
-            total += got;
-            if (got < l) break;
-          }
-          if (total === 0 && !h.stdinEof) return E.AGAIN;
+          // end of input (keyboard input comes through the bridge)
         } else if (f.kind === 'file') {
           for (const [p, l] of h.iovs(iov, n)) {
             const chunk = f.data.subarray(f.pos, f.pos + l);

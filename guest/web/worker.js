@@ -12,15 +12,12 @@ import { socketBridgeImports } from './node/wasi-socket.mjs';
 
 const LISTEN_FD = 4;
 
-let host = null;
-
 onmessage = async (ev) => {
   const msg = ev.data;
-  if (msg.type === 'stdin') { if (host) host.pushStdin(msg.bytes); return; }
   try {
-    host = new WasiHost({
+    const host = new WasiHost({
       args: msg.args, env: msg.env || [], files: new Map(Object.entries(msg.files || {})),
-      interactive: !!msg.interactive, reserveFds: msg.net ? 2 : 0,
+      reserveFds: msg.net ? 2 : 0,
       stdout: (b) => postMessage({ type: 'out', fd: 1, bytes: b }),
       stderr: (b) => postMessage({ type: 'out', fd: 2, bytes: b }),
     });
