@@ -29,25 +29,35 @@ static int starts(const char *s, const char *prefix) {
   return 1;
 }
 
-/* Splits an escaped word list in place: "\ " is a space inside a word,
- * "\\" a backslash, "\n" a newline. Returns the number of words. */
+/* Copies one escaped value from *sp to o, in place (o <= *sp): "\\" is a
+ * backslash, "\n" a newline, "\ " a space; with words set an unescaped
+ * space ends the value. Returns the end of the unescaped value; *sp is left
+ * on the character that stopped it (a space or NUL). */
+static char *unescape_run(char **sp, char *o, int words) {
+  char *s = *sp;
+  while (*s && !(words && *s == ' ')) {
+    if (*s == '\\' && s[1]) {
+      s++;
+      *o++ = *s == 'n' ? '\n' : *s;
+      s++;
+    } else {
+      *o++ = *s++;
+    }
+  }
+  *sp = s;
+  return o;
+}
+
+/* Splits an escaped word list in place. Returns the number of words. */
 static int split_words(char *s, char **words, int max) {
   int n = 0;
   for (;;) {
     while (*s == ' ') s++;
     if (!*s) return n;
-    char *w = s, *o = s;
-    while (*s && *s != ' ') {
-      if (*s == '\\' && s[1]) {
-        s++;
-        *o++ = *s == 'n' ? '\n' : *s;
-        s++;
-      } else {
-        *o++ = *s++;
-      }
-    }
+    char *w = s;
+    char *end = unescape_run(&s, w, 1);
     int more = *s != 0;
-    *o = 0;
+    *end = 0;
     if (n < max) words[n++] = w;
     else { out("init: too many words in the run configuration\n"); return n; }
     if (!more) return n;
@@ -55,14 +65,10 @@ static int split_words(char *s, char **words, int max) {
   }
 }
 
-/* Unescapes a single value in place ("\\" and "\n"). */
+/* Unescapes a single value in place. */
 static void unescape(char *s) {
-  char *o = s;
-  while (*s) {
-    if (*s == '\\' && s[1]) { s++; *o++ = *s == 'n' ? '\n' : *s; s++; }
-    else *o++ = *s++;
-  }
-  *o = 0;
+  char *p = s;
+  *unescape_run(&p, s, 0) = 0;
 }
 
 static ulong key_len(const char *kv) {

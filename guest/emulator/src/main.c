@@ -79,18 +79,25 @@ static const char *opt_value(int argc, char **argv, int *k, const char *name) {
   return 0;
 }
 
+/* The TAG of "TAG=VALUE" copied into buf (tags are short: 1..63 bytes), or
+ * NULL when there is no '=', no tag, or a tag that does not fit. */
+static const char *tag_of(char buf[64], const char *v) {
+  const char *eq = strchr(v, '=');
+  if (!eq || eq == v || eq - v >= 64) return 0;
+  memcpy(buf, v, (size_t)(eq - v));
+  buf[eq - v] = 0;
+  return buf;
+}
+
 /* TAG=DIR (repeatable, up to MAX_SHARES) */
 static int parse_share(const char *v, Options *o, int ro) {
   static char tags[MAX_SHARES][64];
-  const char *eq = strchr(v, '=');
   if (o->n_shares == MAX_SHARES) { emu_log("c2w-emu: at most %d 9p shares\n", MAX_SHARES); return 0; }
-  if (!eq || eq == v || !eq[1] || eq - v >= 64) {
+  const char *tag = tag_of(tags[o->n_shares], v), *eq = strchr(v, '=');
+  if (!tag || !eq[1]) {
     emu_log("c2w-emu: bad 9p share %s (TAG=DIR)\n", v);
     return 0;
   }
-  char *tag = tags[o->n_shares];
-  memcpy(tag, v, (size_t)(eq - v));
-  tag[eq - v] = 0;
   o->p9_tag[o->n_shares] = tag;
   o->p9_dir[o->n_shares] = eq + 1;
   o->p9_ro[o->n_shares] = ro;
@@ -158,17 +165,14 @@ static int parse_args(int argc, char **argv, Options *o) {
       if (o->n_entrypoint == MAX_RUN_ITEMS) { emu_log("c2w-emu: too many --entrypoint words\n"); return 0; }
       o->entrypoint[o->n_entrypoint++] = (char *)v;
     } else if ((v = opt_value(argc, argv, &k, "--mount"))) {
-      const char *eq = strchr(v, '=');
-      if (!eq || eq == v || eq[1] != '/' || o->n_mounts == MAX_SHARES) {
+      static char mtags[MAX_SHARES][64];
+      const char *tag = o->n_mounts < MAX_SHARES ? tag_of(mtags[o->n_mounts], v) : 0;
+      if (!tag || strchr(v, '=')[1] != '/') {
         emu_log("c2w-emu: bad --mount %s (TAG=/guest/path, at most %d)\n", v, MAX_SHARES);
         return 0;
       }
-      static char mtags[MAX_SHARES][64];
-      size_t tl = (size_t)(eq - v) < 63 ? (size_t)(eq - v) : 63;
-      memcpy(mtags[o->n_mounts], v, tl);
-      mtags[o->n_mounts][tl] = 0;
-      o->mount_tag[o->n_mounts] = mtags[o->n_mounts];
-      o->mount_path[o->n_mounts++] = eq + 1;
+      o->mount_tag[o->n_mounts] = tag;
+      o->mount_path[o->n_mounts++] = strchr(v, '=') + 1;
     } else if (!strcmp(argv[k], "--")) {
       o->args = argv + k + 1;
       o->n_args = argc - k - 1;
