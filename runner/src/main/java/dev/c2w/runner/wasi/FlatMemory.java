@@ -171,9 +171,7 @@ final class FlatMemory implements Memory {
 
     @Override
     public byte read(int addr) {
-        if (addr < 0 || addr >= buf.length) {
-            throw outOfBounds(addr, 1);
-        }
+        check(addr, 1);
         return buf[addr];
     }
 
@@ -226,9 +224,7 @@ final class FlatMemory implements Memory {
 
     @Override
     public void writeByte(int addr, byte v) {
-        if (addr < 0 || addr >= buf.length) {
-            throw outOfBounds(addr, 1);
-        }
+        check(addr, 1);
         buf[addr] = v;
     }
 
