@@ -94,15 +94,40 @@ typedef uint64_t (*OpFn)(Cpu *c, const Insn *i, uint64_t pc);
  * physical address of their first instruction and trusted until the next
  * fence.i (RISC-V makes stores visible to instruction fetch only then). */
 struct Insn {
-  uint32_t raw;
-  OpFn fn;
+  /* bytes 0-7: what the frequent handlers read, as one 64-bit load
+   * (insn_word); bytes 4-11: what the block loop reads (insn_loop_word).
+   * In the JVM runner every Wasm load is a bounds-checked call, so one
+   * load and a few shifts beat four byte loads. */
   int32_t imm; /* also: CSR number | kind << 12, AMO funct5, FMA rm | rs3 << 3 */
   uint8_t rd, rs1, rs2;
   uint8_t len;
   uint16_t off; /* pc - pc of the block's first instruction */
   uint8_t op;   /* BOP_* (cpu_exec.c) */
   uint8_t pad;
+  uint32_t raw;
+  OpFn fn;
 };
+
+/* imm | rd << 32 | rs1 << 40 | rs2 << 48 | len << 56 (little-endian, as Wasm) */
+static inline uint64_t insn_word(const Insn *i) {
+  uint64_t w;
+  memcpy(&w, i, 8);
+  return w;
+}
+#define W_IMM(w) ((int64_t)(int32_t)(uint32_t)(w))
+#define W_RD(w) ((uint32_t)((w) >> 32) & 0xff)
+#define W_RS1(w) ((uint32_t)((w) >> 40) & 0xff)
+#define W_RS2(w) ((uint32_t)((w) >> 48) & 0xff)
+#define W_LEN(w) ((w) >> 56)
+/* rd | rs1 << 8 | rs2 << 16 | len << 24 | off << 32 | op << 48 */
+static inline uint64_t insn_loop_word(const Insn *i) {
+  uint64_t w;
+  memcpy(&w, &i->rd, 8);
+  return w;
+}
+#define LW_LEN(w) (((w) >> 24) & 0xff)
+#define LW_OFF(w) (((w) >> 32) & 0xffff)
+#define LW_OP(w) ((uint32_t)((w) >> 48) & 0xff)
 
 /* the instruction's own bits (stval of an illegal-instruction trap) */
 #define INSN_BITS(i) ((i)->len == 2 ? ((i)->raw & 0xffff) : (i)->raw)
