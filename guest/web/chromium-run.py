@@ -9,12 +9,11 @@ transport-neutral socket bridge of guest/node/, the emulator and the boot
 files (DIR/Image, DIR/NAME; default guest/build/test/boot, initrd.cpio) from a
 loopback HTTP server with cross-origin isolation headers (so the Worker can
 sleep with Atomics.wait), opens run.html?report=1 in Debian's headless
-Chromium (/usr/bin/chromium or $C2W_CHROMIUM, fresh profile, every host name
-mapped to 127.0.0.1) and waits for the page's POST /result. With --ws the page
-connects to that WebSocket (c2w-net --listen-ws) and the guest gets a network
-through it. Prints the guest
-console output, exits with the guest's exit status (3 on a page error or
-timeout)."""
+Chromium (tools/headless-chromium: /usr/bin/chromium or $C2W_CHROMIUM, fresh
+profile, every host name mapped to 127.0.0.1) and waits for the page's POST
+/result. With --ws the page connects to that WebSocket (c2w-net --listen-ws)
+and the guest gets a network through it. Prints the guest console output,
+exits with the guest's exit status (3 on a page error or timeout)."""
 import argparse
 import http.server
 import json
@@ -100,14 +99,10 @@ def main():
     if a.stdin is not None:
         query["stdin"] = a.stdin
     url = "http://127.0.0.1:%d/run.html?%s" % (srv.server_address[1], urllib.parse.urlencode(query))
-    chromium = os.environ.get("C2W_CHROMIUM", "/usr/bin/chromium")
     profile = tempfile.mkdtemp(prefix="c2w-chromium-")
     log = open(os.path.join(profile, "chromium.log"), "wb")
-    proc = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                             "--disable-sync", "--disable-dev-shm-usage", "--no-default-browser-check",
-                             "--mute-audio", "--host-resolver-rules=MAP * 127.0.0.1, EXCLUDE 127.0.0.1",
-                             "--user-data-dir=" + profile, url], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([os.path.join(GUEST, "..", "tools", "headless-chromium"), profile, url],
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
         r = results.get(timeout=a.timeout)
     except queue.Empty:

@@ -20,10 +20,11 @@ import java.util.stream.Stream;
 
 /*
  * Test utility: serves the test pages (src/test/resources/browser/) from a loopback HTTP server and
- * runs Debian's headless Chromium (/usr/bin/chromium, or $C2W_CHROMIUM) on one of them. The page
- * reports back with POST /result ("key=value" lines), so no DevTools driver is needed. Chromium runs
- * with a fresh profile, no background networking and host-resolver rules that map every name to
- * 127.0.0.1 and ignore the system resolver, so nothing leaves the machine.
+ * runs Debian's headless Chromium (/usr/bin/chromium, or $C2W_CHROMIUM) on one of them through the
+ * project's tools/headless-chromium (the one command line for all our browser runs: fresh profile, no
+ * background networking, host-resolver rules that map every name to 127.0.0.1 and ignore the system
+ * resolver, so nothing leaves the machine). The page reports back with POST /result ("key=value"
+ * lines), so no DevTools driver is needed.
  */
 
 /** A loopback page server plus one headless Chromium at a time; see the comment above. */
@@ -66,11 +67,20 @@ final class HeadlessChromium implements AutoCloseable {
         http.start();
     }
 
-    static Path binary() {
+    /** A clear failure when Chromium is missing (instead of an empty browser log). */
+    static void requireChromium() {
         String env = System.getenv("C2W_CHROMIUM");
         Path p = Paths.get(env != null ? env : "/usr/bin/chromium");
         if (!Files.isExecutable(p)) {
             throw new AssertionError("Chromium not found at " + p + ": apt-get install -y chromium (or set C2W_CHROMIUM)");
+        }
+    }
+
+    /** tools/headless-chromium of this checkout (tests run in the module's directory). */
+    static Path launcher() {
+        Path p = Paths.get("..", "tools", "headless-chromium").toAbsolutePath().normalize();
+        if (!Files.isExecutable(p)) {
+            throw new AssertionError("missing " + p + " (run the tests from the project's checkout)");
         }
         return p;
     }
@@ -88,13 +98,8 @@ final class HeadlessChromium implements AutoCloseable {
         profiles.add(profile);
         Path log = Paths.get("target", "chromium-" + System.nanoTime() + ".log");
         Files.createDirectories(log.getParent());
-        List<String> cmd = new ArrayList<>(List.of(binary().toString(),
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-dev-shm-usage", "--no-default-browser-check", "--mute-audio",
-            // Every name is 127.0.0.1 (the "foreign" page origin is a name); the system resolver is never used.
-            "--host-resolver-rules=MAP * 127.0.0.1, EXCLUDE 127.0.0.1",
-            "--user-data-dir=" + profile));
+        requireChromium();
+        List<String> cmd = new ArrayList<>(List.of(launcher().toString(), profile.toString()));
         if (urls.length == 1) {
             cmd.add(urls[0]);
         } else {
