@@ -30,16 +30,20 @@ W_OP(jalr)
   return target;
 }
 
-#define BRANCH(name, cond)                                   \
+/* The conditional branches, once for the handlers and the inline loop:
+ * B(name, BOP, condition on a = rs1's value, b = rs2's value). */
+#define FOR_BRANCHES(B, a, b)                                \
+  B(beq, BOP_BEQ, (a) == (b))                                \
+  B(bne, BOP_BNE, (a) != (b))                                \
+  B(blt, BOP_BLT, (int64_t)(a) < (int64_t)(b))               \
+  B(bge, BOP_BGE, (int64_t)(a) >= (int64_t)(b))              \
+  B(bltu, BOP_BLTU, (a) < (b))                               \
+  B(bgeu, BOP_BGEU, (a) >= (b))
+#define BRANCH(name, BOP, cond)                              \
   W_OP(name)                                                 \
     return (cond) ? pc + WIMM : FALL;                        \
   }
-BRANCH(beq, WX(RS1) == WX(RS2))
-BRANCH(bne, WX(RS1) != WX(RS2))
-BRANCH(blt, (int64_t)WX(RS1) < (int64_t)WX(RS2))
-BRANCH(bge, (int64_t)WX(RS1) >= (int64_t)WX(RS2))
-BRANCH(bltu, WX(RS1) < WX(RS2))
-BRANCH(bgeu, WX(RS1) >= WX(RS2))
+FOR_BRANCHES(BRANCH, WX(RS1), WX(RS2))
 
 /* ---- loads and stores ---- */
 /* loads and stores publish pc only on their slow path (which may trap). The
@@ -546,6 +550,7 @@ static inline Insn *block_find(Cpu *c, uint64_t pc) {
     continue;                                                                 \
   }
 #define BRANCH_CASE(OPC, cond) case OPC: npc = IPC + ((cond) ? IMM : (int64_t)d->len); goto out;
+#define BRANCH_CASE_OF(name, OPC, cond) BRANCH_CASE(OPC, cond)
 static NOINLINE int64_t run_inline(Cpu *c, int64_t n) {
   uint64_t *x = c->x;
   TlbEntry *tr = c->tlb_r[c->priv], *tw = c->tlb_w[c->priv];
@@ -605,12 +610,7 @@ static NOINLINE int64_t run_inline(Cpu *c, int64_t n) {
       STORE_CASE(BOP_SW, uint32_t, 4)
       STORE_CASE(BOP_SH, uint16_t, 2)
       STORE_CASE(BOP_SB, uint8_t, 1)
-      BRANCH_CASE(BOP_BEQ, RX(rs1) == RX(rs2))
-      BRANCH_CASE(BOP_BNE, RX(rs1) != RX(rs2))
-      BRANCH_CASE(BOP_BLT, (int64_t)RX(rs1) < (int64_t)RX(rs2))
-      BRANCH_CASE(BOP_BGE, (int64_t)RX(rs1) >= (int64_t)RX(rs2))
-      BRANCH_CASE(BOP_BLTU, RX(rs1) < RX(rs2))
-      BRANCH_CASE(BOP_BGEU, RX(rs1) >= RX(rs2))
+      FOR_BRANCHES(BRANCH_CASE_OF, RX(rs1), RX(rs2))
       BRANCH_CASE(BOP_BEQZ, RX(rs1) == 0)
       BRANCH_CASE(BOP_BNEZ, RX(rs1) != 0)
       case BOP_JAL:
