@@ -11,6 +11,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -84,6 +85,79 @@ class TcpTest extends NetworkTestBase {
         sendSeg(GW, 40000, 7, 1001 + msg.length, ourSeq + msg.length, Tcp.ACK | Tcp.FIN, new byte[0], new byte[0]);
         Seg ack = nextSeg(2000);
         assertThat(ack.ack()).isEqualTo(1001 + msg.length + 1);
+    }
+
+    @Test
+    void anOutOfOrderSegmentIsHeldAsACopyAndDeliveredOnceTheGapIsFilled() throws Exception {
+        net.listenTcp(GW, 7, new Echo());
+        sendSeg(GW, 40010, 7, 1000, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+        Seg synAck = nextSeg(2000);
+        int ourSeq = synAck.seq() + 1;
+        sendSeg(GW, 40010, 7, 1001, ourSeq, Tcp.ACK, new byte[0], new byte[0]);
+        byte[] hello = "hello, ".getBytes(StandardCharsets.US_ASCII);
+        byte[] world = "world".getBytes(StandardCharsets.US_ASCII);
+        // the second part first: a gap before it
+        ByteBuf later = Unpooled.wrappedBuffer(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, GW,
+            TestGuest.tcp(GUEST, GW, 40010, 7, 1001 + hello.length, ourSeq, Tcp.ACK | Tcp.PSH, 65535, new byte[0], world)));
+        later.retain(); // ours, to see what the stack keeps
+        guest.send(later);
+        Seg dupAck = nextSeg(2000);
+        assertThat(dupAck.ack()).as("duplicate ACK for the gap").isEqualTo(1001);
+        // the held payload is a copy: the frame (in a real link, a slice of a 256 KiB read buffer
+        // shared with other frames) is not kept until the gap is filled
+        assertThat(later.refCnt()).isEqualTo(1);
+        later.release();
+        sendSeg(GW, 40010, 7, 1001, ourSeq, Tcp.ACK | Tcp.PSH, new byte[0], hello);
+        ByteArrayOutputStream echoed = new ByteArrayOutputStream();
+        for (int i = 0; i < 10 && echoed.size() < hello.length + world.length; i++) {
+            Seg s = nextSeg(2000);
+            assertThat(s).isNotNull();
+            echoed.write(s.data());
+        }
+        assertThat(echoed.toString(StandardCharsets.US_ASCII)).isEqualTo("hello, world");
+    }
+
+    @Test
+    void payloadQueuedForAConsumerThatIsNotReadingDoesNotKeepTheFrame() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<io.netty.channel.Channel> accepted = new java.util.concurrent.atomic.AtomicReference<>();
+        net.listenTcp(GW, 9, new ChannelInboundHandlerAdapter() {
+            @Override
+            public void handlerAdded(ChannelHandlerContext ctx) {
+                ctx.channel().config().setAutoRead(false); // a consumer that does not read yet
+                accepted.set(ctx.channel());
+            }
+
+            @Override
+            public boolean isSharable() {
+                return true;
+            }
+        });
+        sendSeg(GW, 40011, 9, 1000, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+        Seg synAck = nextSeg(2000);
+        int ourSeq = synAck.seq() + 1;
+        sendSeg(GW, 40011, 9, 1001, ourSeq, Tcp.ACK, new byte[0], new byte[0]);
+        byte[] data = "queued until read".getBytes(StandardCharsets.US_ASCII);
+        ByteBuf frame = Unpooled.wrappedBuffer(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, GW,
+            TestGuest.tcp(GUEST, GW, 40011, 9, 1001, ourSeq, Tcp.ACK | Tcp.PSH, 65535, new byte[0], data)));
+        frame.retain();
+        guest.send(frame);
+        assertThat(frame.refCnt()).as("the queued payload is a copy").isEqualTo(1);
+        frame.release();
+        // and it is still there when the consumer reads
+        java.util.concurrent.LinkedBlockingQueue<String> got = new java.util.concurrent.LinkedBlockingQueue<>();
+        io.netty.channel.Channel ch = accepted.get();
+        ch.eventLoop().submit(() -> {
+            ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ByteBuf b = (ByteBuf) msg;
+                    got.add(b.toString(StandardCharsets.US_ASCII));
+                    b.release();
+                }
+            });
+            ch.read();
+        }).sync();
+        assertThat(got.poll(2, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("queued until read");
     }
 
     @Test

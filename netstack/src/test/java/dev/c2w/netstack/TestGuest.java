@@ -71,6 +71,11 @@ final class TestGuest implements FrameSink, AutoCloseable {
         net.eventLoop().submit(() -> port.receiveFrame(Unpooled.wrappedBuffer(frame))).sync();
     }
 
+    /** Hands {@code frame} itself to the stack (which then owns one reference), for tests of buffer ownership. */
+    void send(ByteBuf frame) throws Exception {
+        net.eventLoop().submit(() -> port.receiveFrame(frame)).sync();
+    }
+
     /** Next frame for this guest, or null after the timeout. */
     byte[] next(long millis) throws InterruptedException {
         return received.poll(millis, TimeUnit.MILLISECONDS);
