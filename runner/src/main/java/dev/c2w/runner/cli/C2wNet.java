@@ -244,6 +244,12 @@ public final class C2wNet implements Callable<Integer> {
                 }
             }
         }
+        // --invoke: read and compile the module while the network stack and the proxy's CA are set up
+        WasiRunner.Preload preload = null;
+        if (invoke && !args.isEmpty() && listenQemu == null && !listenWs) {
+            invokeOptions.positionals(args);
+            preload = WasiRunner.preload(invokeOptions);
+        }
         HostTransport host = HostTransport.create();
         try {
             NetworkConfig base = buildConfig(null);
@@ -260,7 +266,7 @@ public final class C2wNet implements Callable<Integer> {
                 return serveWebSocket(config, host, proxy);
             }
             if (invoke) {
-                return invokeModule(config, host);
+                return invokeModule(config, host, preload);
             }
             return serveQemu(config, host);
         } finally {
@@ -269,7 +275,7 @@ public final class C2wNet implements Callable<Integer> {
     }
 
     /** --invoke: run the module on the embedded runtime (or wasmtime), its socket joined to a network. */
-    private int invokeModule(NetworkConfig config, HostTransport host) throws Exception {
+    private int invokeModule(NetworkConfig config, HostTransport host, WasiRunner.Preload preload) throws Exception {
         if (listenQemu != null) {
             throw new UsageException("--invoke and --listen-qemu cannot be combined");
         }
@@ -282,7 +288,7 @@ public final class C2wNet implements Callable<Integer> {
         List<PortForwarder> forwarders = new ArrayList<>();
         try {
             startForwards(config, host, () -> net, forwarders);
-            return new WasiRunner().run(invokeOptions, net);
+            return new WasiRunner().run(invokeOptions, net, preload);
         } finally {
             for (PortForwarder pf : forwarders) {
                 pf.close();

@@ -142,6 +142,12 @@ class WasiConformanceTest {
         assertThat(tmp.toFile().list()).hasSize(1);
         assertThat(r.run(o, null)).isZero();
         assertThat(r.lastCacheHits()).isEqualTo(1);
+        // read ahead on its own thread (what the CLI does while it sets up the network): the same run
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        WasiRunner ahead = new WasiRunner(new ByteArrayInputStream(new byte[0]), out, new ByteArrayOutputStream());
+        assertThat(ahead.run(o, null, WasiRunner.preload(o))).isZero();
+        assertThat(ahead.lastCacheHits()).isEqualTo(1);
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo(runner(o).out());
     }
 
     @Test
@@ -159,6 +165,13 @@ class WasiConformanceTest {
         Result r = runner(new InvokeOptions().module(junk, List.of()));
         assertThat(r.code()).isEqualTo(WasiRunner.EXIT_RUNNER);
         assertThat(r.err()).contains("cannot load");
+        // the same when it was read ahead on its own thread
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        InvokeOptions o = new InvokeOptions().module(junk, List.of());
+        int code = new WasiRunner(new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(), err)
+            .run(o, null, WasiRunner.preload(o));
+        assertThat(code).isEqualTo(WasiRunner.EXIT_RUNNER);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("cannot load").contains("junk.wasm");
     }
 
     static String tree(Path root) throws IOException {
