@@ -252,7 +252,9 @@ public final class WasiRunner {
             MachineFactoryCompiler.Builder b = MachineFactoryCompiler.builder(module)
                 .withInterpreterFallback(InterpreterFallback.WARN);
             if (cache != null) {
-                b.withCache(cache);
+                // converted modules (c2w) share the emulator's code: one compile serves them all
+                String codeKey = isConvertedModule(module) ? CodeKey.of(opts.module()) : null;
+                b.withCache(codeKey == null ? cache : CodeKey.keyedBy(cache, module.digest(), codeKey));
             }
             return new Loaded(module, null, b.compile(), cache, null);
         } catch (Throwable e) {
@@ -305,7 +307,13 @@ public final class WasiRunner {
         int listenFd = network == null ? -1 : 3 + dirs.size();
         List<String> argv = new ArrayList<>();
         argv.add(opts.module().getFileName().toString());
-        argv.addAll(rewriteNetArg(opts.args(), listenFd));
+        List<String> guestArgs = opts.args();
+        if (listenFd >= 0 && isConvertedModule(module) && !hasNetArg(guestArgs)) {
+            // as upstream c2w-net: a converted module is given its network without asking
+            guestArgs = new ArrayList<>(guestArgs);
+            guestArgs.add(0, "--net=socket");
+        }
+        argv.addAll(rewriteNetArg(guestArgs, listenFd));
         cfg.args(argv);
 
         Terminal terminal = new Terminal();
@@ -480,6 +488,34 @@ public final class WasiRunner {
     private static String describe(Throwable e) {
         String m = e.getMessage();
         return m == null || m.isEmpty() ? e.getClass().getSimpleName() : m;
+    }
+
+    /** A module written by c2w (the converter): it carries a c2w.manifest custom section. */
+    static boolean isConvertedModule(WasmModule module) {
+        try {
+            return module.customSection(CONVERTED_MANIFEST) != null;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    static final String CONVERTED_MANIFEST = "c2w.manifest";
+
+    /** Whether the module's own options (before its command) include a --net flag. */
+    static boolean hasNetArg(List<String> args) {
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--") || !a.startsWith("-")) {
+                return false;
+            }
+            if (a.startsWith("--net") || a.startsWith("-net")) {
+                return true;
+            }
+            if (a.equals("--entrypoint") || a.equals("-entrypoint") || a.equals("--mac") || a.equals("-mac")) {
+                i++; // the option's value
+            }
+        }
+        return false;
     }
 
     static boolean hasFunctionExport(WasmModule module, String name) {
