@@ -1,6 +1,5 @@
 package dev.c2w.runner.guest;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -34,7 +33,7 @@ class EmulatorInChromiumTest {
         boot = a.boot;
         runner = a.root.resolve("guest/web/chromium-run.py");
         String chromium = System.getenv().getOrDefault("C2W_CHROMIUM", "/usr/bin/chromium");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of(chromium)), "no Chromium at " + chromium + " (apt-get install chromium)");
+        org.assertj.core.api.Assertions.assertThat(Path.of(chromium)).as("Chromium (./run-tests installs it: apt-get install chromium)").isExecutable();
     }
 
     @Test

@@ -1,7 +1,6 @@
 package dev.c2w.runner.guest;
 
 import com.sun.net.httpserver.HttpServer;
-import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -29,12 +28,16 @@ final class GuestArtifacts {
     final Path wasm = root.resolve("guest/emulator/build/wasm/c2w-emu.wasm");
     final Path boot = root.resolve("guest/build/test/boot");
 
-    /** The artifacts, or the test is skipped with what to run first. */
+    /**
+     * The artifacts, or the test fails with what to run first. Not a skip: ./run-tests runs guest/test.sh
+     * before Maven, and that builds the kernel and the initramfs on a fresh machine too, so a missing
+     * artifact means the guest build broke, which must not pass as green.
+     */
     static GuestArtifacts require() {
         GuestArtifacts a = new GuestArtifacts();
-        Assumptions.assumeTrue(Files.isRegularFile(a.wasm), "no emulator build: run guest/test.sh first");
-        Assumptions.assumeTrue(Files.isRegularFile(a.boot.resolve("Image")) && Files.isRegularFile(a.boot.resolve("bb.cpio")),
-            "no guest kernel/initramfs in guest/build/test/boot: guest/test.sh makes them when the kernel is cached");
+        assertThat(a.wasm).as("emulator build (guest/test.sh makes it; ./run-tests runs it first)").isRegularFile();
+        assertThat(a.boot.resolve("Image")).as("guest kernel in guest/build/test/boot (guest/test.sh)").isRegularFile();
+        assertThat(a.boot.resolve("bb.cpio")).as("busybox initramfs in guest/build/test/boot (guest/test.sh)").isRegularFile();
         return a;
     }
 
