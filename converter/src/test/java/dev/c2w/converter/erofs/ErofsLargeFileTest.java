@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * read back through the kernel. Needs ~13 GB of temporary disk and a minute or two, so it runs only
  * with -Dc2w.erofs.large=true.
  */
-@EnabledIfSystemProperty(named = "c2w.erofs.large", matches = "true")
+@Tag("large") // on demand (13 GB of temporary disk): mvn -pl converter test -Dtest=ErofsLargeFileTest -Dsurefire.excludedGroups=peer
 class ErofsLargeFileTest {
   @TempDir Path tmp;
 
