@@ -21,6 +21,7 @@ import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The end-to-end fixtures themselves: image layouts, archives, the local registry and {@link Proc}. */
@@ -174,6 +175,25 @@ class FixturesTest {
         assertThat(l4.get("usr/bin/hello-link").type).isEqualTo('l');
         assertThat(l4.get("usr/bin/hello-link").link).isEqualTo("/bin/busybox");
         assertThat(l4.get("usr/bin/suid").mode).isEqualTo(04755);
+    }
+
+    /** ~280 MiB on disk; runs on demand (-Dsurefire.excludedGroups=peer). */
+    @Test
+    @Tag("large")
+    void largeImage() throws Exception {
+        Path large = images.large();
+        JsonNode top = JSON.readTree(large.resolve("index.json").toFile()).path("manifests").get(0);
+        assertThat(checkDescriptor(large, top)).isEqualTo(4);
+        JsonNode manifest = manifest(large);
+        assertThat(manifest.path("layers")).hasSize(2);
+        assertThat(manifest.path("layers").get(0).path("digest").asText())
+                .isEqualTo(manifest(images.busybox()).path("layers").get(0).path("digest").asText());
+        assertThat(manifest.path("layers").get(1).path("size").asLong()).isGreaterThan(280L << 20);
+        Map<String, Entry> l = layer(large, manifest, 1);
+        String sums = l.get("large/SHA256SUMS").text;
+        assertThat(sums.lines()).hasSize(4).allMatch(line -> line.matches("[0-9a-f]{64}  data-\\d\\.bin"));
+        long total = l.values().stream().filter(e -> e.type == 'f').mapToLong(e -> e.size).sum();
+        assertThat(total).isBetween(270L << 20, 300L << 20);
     }
 
     @Test
