@@ -280,6 +280,27 @@ static int exitdev_write(void *opaque, uint64_t off, int size, uint64_t val) {
   return 1;
 }
 
+/* The read-only disk (guest /dev/vda), if any: bytes in memory (bundle),
+ * a file opened already (bundle, external rootfs) or --blk FILE. */
+static int add_blk(Machine *m, const Options *o, int vidx) {
+  int fd = o->blk_fd;
+  if (!o->blk.mem && fd < 0 && o->blk.path) {
+    fd = open(o->blk.path, O_RDONLY);
+    if (fd < 0) { emu_log("c2w-emu: cannot open %s\n", o->blk.path); return 0; }
+  }
+  if (!o->blk.mem && fd < 0) return 1;
+  uint64_t size = o->blk.size;
+  struct stat st;
+  if (!o->blk.mem) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      emu_log("c2w-emu: %s is not a regular file\n", o->blk.path ? o->blk.path : "disk image");
+      return 0;
+    }
+    size = (uint64_t)st.st_size;
+  }
+  return virtio_blk_new(m, vidx, vidx + 1, o->blk.mem, fd, size) != 0;
+}
+
 static NOINLINE int machine_setup(Machine *m, const Options *o) {
   memset(m, 0, sizeof(*m));
   m->verbose = o->verbose;
@@ -298,6 +319,7 @@ static NOINLINE int machine_setup(Machine *m, const Options *o) {
   }
   for (int k = 0; k < o->n_shares; k++, vidx++)
     if (!virtio_9p_new(m, vidx, vidx + 1, o->p9_tag[k], o->p9_dir[k], o->p9_ro[k])) return 0;
+  if (!add_blk(m, o, vidx)) return 0;
   uint64_t kbase = RAM_BASE + KERNEL_OFFSET;
   uint64_t dtb_pa = RAM_BASE + m->ram_size - 0x10000;
   uint64_t initrd_start = 0, initrd_end = 0;
