@@ -285,7 +285,7 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
       rf_check node $? 5 'from image' "boot from the erofs disk, env and exit status (node wasm)"
       # Converted modules: tests/bundle_patch.py fills the bundle and appends the kernel, initrd and
       # rootfs as the converter does; the module then takes upstream's argv, WASI env and pre-opens.
-      rm -rf "$BOOT/pack" "$BOOT/mshare"; mkdir -p "$BOOT/pack" "$BOOT/mshare"; echo preopened >"$BOOT/mshare/f"
+      rm -rf "$BOOT/pack" "$BOOT/mshare"; mkdir -p "$BOOT/pack" "$BOOT/mshare"; echo preopened >"$BOOT/mshare/f"; chmod 0777 "$BOOT/mshare"
       cp "$BOOT/rootfs.erofs" "$BOOT/pack/rootfs.erofs"
       MODCMD=(-c 'echo "[$OVERRIDE][$IMG_VAR]"; id -u; cat /srv/data/f; echo w >/srv/data/w; ls /pack 2>/dev/null || echo no-pack; busybox grep MemTotal /proc/meminfo | busybox tr -s " "; exit 6')
       if python3 "$HERE/tests/bundle_patch.py" "$WASM" "$BOOT/mod.wasm" --kernel "$BOOT/Image" --initrd "$BOOT/rootfsA.cpio" \
@@ -298,7 +298,7 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
            [ -f "$BOOT/mshare/w" ]; then ok "converted module: bundle kernel/initrd/rootfs in memory, argv, WASI env, pre-open share (node wasm)"
         else tail -8 "$BOOT/rf-mod.out"; bad "converted module: bundle kernel/initrd/rootfs in memory, argv, WASI env, pre-open share (node wasm)" "exit $rc"; fi
         timeout 300 node --no-warnings "$NODE_RUN" --preopen "$BOOT/pack::/pack" --preopen "$BOOT/mshare::/srv/data" "$BOOT/modx.wasm" \
-          -entrypoint /bin/sh "${MODCMD[@]}" </dev/null >"$BOOT/rf-modx.out" 2>&1; rc=$?
+          -entrypoint /bin/sh -- "${MODCMD[@]}" </dev/null >"$BOOT/rf-modx.out" 2>&1; rc=$?
         if [ $rc = 6 ] && [ "$(rf_out modx | busybox_free_filter)" = $'[image][from image]\n1000\npreopened\nno-pack\nMemTotal: 1' ]; then
           ok "converted module: external rootfs from a pre-open (not shared), memory_mib (node wasm)"
         else tail -8 "$BOOT/rf-modx.out"; bad "converted module: external rootfs from a pre-open (not shared), memory_mib (node wasm)" "exit $rc"; fi
