@@ -2,10 +2,11 @@
 # Builds the guest emulator (native and wasm32-wasi) and runs its tests:
 #   - ISA tests (tests/isa/*.S) natively, under Node's WASI, and in
 #     qemu-system-riscv64 (differential: same output expected);
-#   - a boot test (kernel + initramfs + our init running `echo hello`) natively
-#     and under Node, when the kernel is in the cache (kernel/build.sh builds it;
-#     set C2W_BUILD_KERNEL=1 to build it here, ~10-20 min; C2W_KERNEL_IMAGE=path
-#     uses a given Image instead).
+#   - boot tests (kernel + initramfs + our init: echo, busybox, 9p, run
+#     configuration, the container rootfs from an erofs disk) natively, under
+#     ASan and under Node; the kernel comes from kernel/build.sh's cache and is
+#     built when it is not there (a few minutes; C2W_BUILD_KERNEL=1 forces
+#     kernel/build.sh, C2W_KERNEL_IMAGE=path uses a given Image instead).
 # Prints "N passed, M failed" last; exits non-zero on any failure.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +21,10 @@ mkdir -p "$OUT"
 
 if make -s -C "$HERE/emulator" all >"$OUT/build.log" 2>&1; then ok "emulator build (native, wasm, function sizes)"
 else cat "$OUT/build.log"; bad "emulator build"; echo "$passed passed, $failed failed"; exit 1; fi
+
+# The bundle magic occurs exactly once in the module (the converter patches it there).
+if python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); sys.exit(d.count(b"C2W-BUNDLE-V1\0\0\0") != 1 or d.count(b"C2W-BUNDLE-V1") != 1)' "$WASM"
+then ok "bundle magic occurs once in the wasm module"; else bad "bundle magic occurs once in the wasm module"; fi
 
 run_native() { timeout 60 "$EMU" --max-insns 50000000 "$@"; }
 run_node() { C2W_PREOPENS="$OUT:$(dirname "${@: -1}")" timeout 120 node --no-warnings "$NODE_RUN" "$WASM" --max-insns 50000000 "$@"; }
@@ -77,7 +82,8 @@ else tail -30 "$OUT/node-bridge.out"; bad "node socket bridge (unit)"; fi
 # Boot test.
 if [ -n "${C2W_KERNEL_IMAGE:-}" ]; then KERNEL=$C2W_KERNEL_IMAGE
 elif [ "${C2W_BUILD_KERNEL:-0}" = 1 ]; then KERNEL=$("$HERE/kernel/build.sh")
-else KERNEL=$("$HERE/kernel/build.sh" --print-path 2>/dev/null); fi
+else KERNEL=$("$HERE/kernel/build.sh" --print-path 2>/dev/null) ||
+  { echo "building the guest kernel (not cached; a few minutes)"; KERNEL=$("$HERE/kernel/build.sh" 2>"$OUT/kernel-build.log" | tail -n 1); }; fi
 if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
   BOOT=$OUT/boot; mkdir -p "$BOOT"
   if "$HERE/init/build.sh" "$BOOT/init" && \
@@ -211,6 +217,92 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
       t0=$(date +%s); C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" "${RCARGS[@]}" </dev/null >"$BOOT/rcn.out" 2>&1; rc=$?
       if rc_check "$BOOT/rcn.out" $rc "$t0"; then ok "run configuration: env, clock, mount, command (node wasm)"
       else tail -8 "$BOOT/rcn.out"; bad "run configuration: env, clock, mount, command (node wasm)" "exit $rc"; fi
+      # Container root filesystem (/dev/vda = erofs image, init's overlay,
+      # /c2w/image.conf): image A runs as user 1000 in /work/dir with an
+      # entrypoint and a cmd; image B (same erofs) as root with only a cmd.
+      RF=$BOOT/rootfs; rm -rf "$RF"; mkdir -p "$RF/bin" "$RF/etc" "$RF/home/user"
+      for d in proc sys dev tmp run; do mkdir -p "$RF/$d"; done
+      cp "$BB" "$RF/bin/busybox"
+      for l in sh echo id hostname cat pwd env test ls mkdir; do ln -s busybox "$RF/bin/$l"; done
+      printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' >"$RF/etc/passwd"
+      printf '%s\n' 'entrypoint: /bin/sh -c' 'cmd: echo\ default-cmd-ran\ in\ $(pwd)' 'env: IMG_VAR=from image' \
+        'env: OVERRIDE=image' 'workdir: /work/dir' 'user: 1000 1000 1000,27' 'home: /home/user' 'hostname: testhost' >"$BOOT/imageA.conf"
+      printf '%s\n' 'cmd: /bin/sh -c echo\ b-default' 'hostname: hostb' >"$BOOT/imageB.conf"
+      for v in A B; do
+        python3 "$HERE/tools/mkinitramfs.py" "$BOOT/rootfs$v.cpio" dir:/dev dev:/dev/console=c,5,1 dir:/proc dir:/sys \
+          dir:/tmp dir:/run dir:/mnt dir:/c2w file:/init="$BOOT/init" file:/c2w/image.conf="$BOOT/image$v.conf" || bad "rootfs initramfs $v"
+      done
+      if mkfs.erofs --quiet --all-root "$BOOT/rootfs.erofs" "$RF" >"$BOOT/mkfs.log" 2>&1; then ok "erofs rootfs built"
+      else cat "$BOOT/mkfs.log"; bad "erofs rootfs built"; fi
+      rf_run() { # $1 = A or B, $2 = output name, then: emulator arguments after the kernel
+        local v=$1 name=$2; shift 2
+        timeout 180 "${RF_EMU:-$EMU}" --max-insns 800000000 --blk "$BOOT/rootfs.erofs" --initrd "$BOOT/rootfs$v.cpio" \
+          --append 'console=hvc0 quiet' "${RF_PRE[@]}" "$BOOT/Image" "$@" </dev/null >"$BOOT/rf-$name.out" 2>&1
+      }
+      busybox_free_filter() { sed 's/^\(MemTotal: [0-9]\)[0-9]* kB$/\1/'; } # MemTotal: first digit only (~250 or ~120 MB)
+      rf_out() { tr -d '\r' <"$BOOT/rf-$1.out" | grep -v '^reboot:' | grep -v '^init: '; }
+      rf_check() { # $1 = name, $2 = exit status, $3 = expected exit status, $4 = expected output, $5 = description
+        if [ "$2" = "$3" ] && [ "$(rf_out "$1")" = "$4" ]; then ok "rootfs: $5"
+        else tail -8 "$BOOT/rf-$1.out"; bad "rootfs: $5" "exit $2"; fi
+      }
+      RF_PRE=()
+      rf_run A default; rf_check default $? 0 'default-cmd-ran in /work/dir' "image entrypoint + cmd run by default (user 1000, workdir)"
+      rf_run A hello -- 'echo hello'; rf_check hello $? 0 'hello' "run-time args replace the image cmd: echo hello"
+      rf_run A exit3 -- 'exit 3'; rf_check exit3 $? 3 '' "exit status 3 of sh -c 'exit 3'"
+      RF_PRE=(--env OVERRIDE=runtime --env 'RT=run time')
+      rf_run A env -- 'echo "[$IMG_VAR][$OVERRIDE][$RT][$HOME][$PATH]"'
+      rf_check env $? 0 '[from image][runtime][run time][/home/user][/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin]' \
+        "image env, run-time env overriding it, HOME from image.conf, default PATH"
+      RF_PRE=()
+      rf_run A ids -- 'id -u; id -g; id -G; pwd; hostname; cat /etc/hostname; test -f /etc/resolv.conf && echo resolv-ok; cat /etc/hosts | busybox grep testhost'
+      rf_check ids $? 0 $'1000\n1000\n1000 27\n/work/dir\ntesthost\ntesthost\nresolv-ok\n127.0.1.1\ttesthost' \
+        "user/groups, workdir, hostname, /etc/hostname, /etc/resolv.conf, /etc/hosts"
+      rf_run A entry --entrypoint /bin/echo --entrypoint only-entry
+      rf_check entry $? 0 'only-entry' "run-time entrypoint replaces the image's and drops its cmd"
+      rf_run B rootw -- /bin/sh -c 'echo data >/newfile && cat /newfile && echo more >>/etc/passwd && busybox tail -n 1 /etc/passwd && mkdir /newdir && ls -d /newdir && id -u'
+      rf_check rootw $? 0 $'data\nmore\n/newdir\n0' "writing to / and changing an image file (overlay), root by default"
+      rf_run B bdefault; rf_check bdefault $? 0 'b-default' "image cmd without entrypoint"
+      rm -rf "$BOOT/rfshare"; mkdir -p "$BOOT/rfshare"; echo host-data >"$BOOT/rfshare/f"
+      RF_PRE=(--9p "data=$BOOT/rfshare" --mount data=/srv/data)
+      rf_run B share -- /bin/sh -c 'cat /srv/data/f && echo from-guest >/srv/data/g && ls -1 /srv/data'
+      if [ $? = 0 ] && [ "$(rf_out share)" = $'host-data\nf\ng' ] && [ "$(cat "$BOOT/rfshare/g" 2>/dev/null)" = from-guest ]; then
+        ok "rootfs: 9p share mounted inside the root, read and written"
+      else tail -8 "$BOOT/rf-share.out"; bad "rootfs: 9p share mounted inside the root, read and written"; fi
+      RF_PRE=()
+      # upstream module argv (--as-module: the native emulator parses the rest as a converted module would)
+      rf_run B m1 --as-module echo hello world; rf_check m1 $? 0 'hello world' "module argv: COMMAND ARG..."
+      rf_run B m2 --as-module -- ls -d /bin; rf_check m2 $? 0 '/bin' "module argv: -- ends the options"
+      rf_run B m3 --as-module --no-stdin -entrypoint /bin/echo x -y; rf_check m3 $? 0 'x -y' "module argv: -entrypoint CMD, --no-stdin, options stop at COMMAND"
+      rf_run B m4 --as-module --entrypoint=/bin/echo; rf_check m4 $? 0 '' "module argv: --entrypoint=CMD drops the image cmd"
+      rf_run B m5 --as-module no-such-command; rf_check m5 $? 127 '' "command not found: status 127"
+      rf_run B m6 --as-module /etc/passwd; rf_check m6 $? 126 '' "command not executable: status 126"
+      rf_run B m7 --as-module --bogus; rc=$?
+      if [ $rc = 2 ] && grep -q 'unknown or incomplete option --bogus' "$BOOT/rf-m7.out"; then ok "module argv: unknown option rejected"
+      else tail -3 "$BOOT/rf-m7.out"; bad "module argv: unknown option rejected" "exit $rc"; fi
+      RF_EMU=$ASAN rf_run A asan -- 'id -u; cat /etc/hostname'; rf_check asan $? 0 $'1000\ntesthost' "boot from the erofs disk (asan)"
+      C2W_PREOPENS="$BOOT" timeout 300 node --no-warnings "$NODE_RUN" "$WASM" --max-insns 800000000 --blk "$BOOT/rootfs.erofs" \
+        --initrd "$BOOT/rootfsA.cpio" --append 'console=hvc0 quiet' "$BOOT/Image" -- 'echo "$IMG_VAR"; exit 5' </dev/null >"$BOOT/rf-node.out" 2>&1
+      rf_check node $? 5 'from image' "boot from the erofs disk, env and exit status (node wasm)"
+      # Converted modules: tests/bundle_patch.py fills the bundle and appends the kernel, initrd and
+      # rootfs as the converter does; the module then takes upstream's argv, WASI env and pre-opens.
+      rm -rf "$BOOT/pack" "$BOOT/mshare"; mkdir -p "$BOOT/pack" "$BOOT/mshare"; echo preopened >"$BOOT/mshare/f"; chmod 0777 "$BOOT/mshare"
+      cp "$BOOT/rootfs.erofs" "$BOOT/pack/rootfs.erofs"
+      MODCMD=(-c 'echo "[$OVERRIDE][$IMG_VAR]"; id -u; cat /srv/data/f; echo w >/srv/data/w; ls /pack 2>/dev/null || echo no-pack; busybox grep MemTotal /proc/meminfo | busybox tr -s " "; exit 6')
+      if python3 "$HERE/tests/bundle_patch.py" "$WASM" "$BOOT/mod.wasm" --kernel "$BOOT/Image" --initrd "$BOOT/rootfsA.cpio" \
+           --rootfs "$BOOT/rootfs.erofs" --cmdline 'console=hvc0 quiet' &&
+         python3 "$HERE/tests/bundle_patch.py" "$WASM" "$BOOT/modx.wasm" --kernel "$BOOT/Image" --initrd "$BOOT/rootfsA.cpio" \
+           --external rootfs.erofs --cmdline 'console=hvc0 quiet' --memory 128; then
+        timeout 300 node --no-warnings "$NODE_RUN" --preopen "$BOOT/mshare::/srv/data" --env OVERRIDE=wasi-env "$BOOT/mod.wasm" \
+          --no-stdin --entrypoint /bin/sh -- "${MODCMD[@]}" </dev/null >"$BOOT/rf-mod.out" 2>&1; rc=$?
+        if [ $rc = 6 ] && [ "$(rf_out mod | busybox_free_filter)" = $'[wasi-env][from image]\n1000\npreopened\nno-pack\nMemTotal: 2' ] &&
+           [ -f "$BOOT/mshare/w" ]; then ok "converted module: bundle kernel/initrd/rootfs in memory, argv, WASI env, pre-open share (node wasm)"
+        else tail -8 "$BOOT/rf-mod.out"; bad "converted module: bundle kernel/initrd/rootfs in memory, argv, WASI env, pre-open share (node wasm)" "exit $rc"; fi
+        timeout 300 node --no-warnings "$NODE_RUN" --preopen "$BOOT/pack::/pack" --preopen "$BOOT/mshare::/srv/data" "$BOOT/modx.wasm" \
+          -entrypoint /bin/sh -- "${MODCMD[@]}" </dev/null >"$BOOT/rf-modx.out" 2>&1; rc=$?
+        if [ $rc = 6 ] && [ "$(rf_out modx | busybox_free_filter)" = $'[image][from image]\n1000\npreopened\nno-pack\nMemTotal: 1' ]; then
+          ok "converted module: external rootfs from a pre-open (not shared), memory_mib (node wasm)"
+        else tail -8 "$BOOT/rf-modx.out"; bad "converted module: external rootfs from a pre-open (not shared), memory_mib (node wasm)" "exit $rc"; fi
+      else bad "converted module: bundle_patch.py"; fi
       timeout 120 "$EMU" --9p-ro "share=$SHARE" --append "console=hvc0 quiet -- /bin/sh -c \"$P9MNT && cat /mnt/hello.txt && (echo y >/mnt/new) 2>/dev/null && echo WRITE-OK || echo WRITE-REFUSED\"" \
         "${BBARGS[@]}" </dev/null >"$BOOT/p9ro.out" 2>&1; rc=$?
       if [ $rc = 0 ] && [ "$(tr -d '\r' <"$BOOT/p9ro.out" | grep -v '^reboot:')" = $'hello from the host\nWRITE-REFUSED' ] && [ ! -e "$SHARE/new" ]; then
@@ -239,7 +331,7 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
     bad "boot test: build init/initramfs"
   fi
 else
-  echo "SKIP boot test: no cached kernel (run guest/kernel/build.sh or set C2W_BUILD_KERNEL=1)"
+  tail -5 "$OUT/kernel-build.log" 2>/dev/null; bad "boot tests: no kernel (guest/kernel/build.sh failed)"
 fi
 
 echo "$passed passed, $failed failed"

@@ -19,6 +19,8 @@
 static char info_buf[32768 + 1];
 static char *cfg_entry[MAX_WORDS + 1], *cfg_args[MAX_WORDS + 1];
 static int cfg_n_entry, cfg_n_args, cfg_net;
+static int cfg_has_entry, cfg_has_args; /* an e: / c: line was given (maybe empty) */
+static const char *cfg_root = ""; /* with a rootfs: where m: paths go ("/mnt/root") */
 static char *cfg_env[MAX_ENV + 1];
 static int cfg_n_env;
 static char *cfg_argv[2 * MAX_WORDS + 1];
@@ -108,8 +110,17 @@ static void mount_share(char *line) {
     out("init: bad m: line in the run configuration\n");
     return;
   }
-  mkdir_p(w[1]);
-  slong r = SYS(SYS_mount, w[0], w[1], "9p", 0, "trans=virtio,version=9p2000.L");
+  static char full[4096 + 16];
+  char *dst = w[1];
+  if (cfg_root[0]) { /* inside the container's root */
+    ulong rl = slen(cfg_root), pl = slen(w[1]);
+    if (rl + pl >= sizeof(full)) { out("init: m: path too long\n"); return; }
+    mcopy(full, cfg_root, rl);
+    mcopy(full + rl, w[1], pl + 1);
+    dst = full;
+  }
+  mkdir_p(dst);
+  slong r = SYS(SYS_mount, w[0], dst, "9p", 0, "trans=virtio,version=9p2000.L");
   if (r < 0) { out("init: mount of share "); out(w[0]); out(" at "); out(w[1]); out(" failed: "); out_num(r); out("\n"); }
 }
 
@@ -120,10 +131,11 @@ static void set_clock(const char *s) {
 }
 
 /* Reads the info lines (if the emulator gave any) and applies the ones that
- * do not depend on the network. The environment starts from the kernel
- * command line's KEY=VALUE words. */
-static void load_config(char **envp) {
-  for (; *envp; envp++) env_put(*envp);
+ * do not depend on the network. Without a rootfs the environment starts
+ * from the kernel command line's KEY=VALUE words (kernel_env); with one,
+ * from the image's env (rootfs.c). */
+static void load_config(char **envp, int kernel_env) {
+  for (; kernel_env && *envp; envp++) env_put(*envp);
   slong fd = SYS(SYS_openat, AT_FDCWD, INFO_PATH, 0, 0, 0);
   if (fd < 0) return;
   slong len = 0, r;
@@ -141,8 +153,8 @@ static void load_config(char **envp) {
     if (starts(line, "t: ")) set_clock(line + 3);
     else if (starts(line, "n:")) cfg_net = 1;
     else if (starts(line, "env: ")) { unescape(line + 5); env_put(line + 5); }
-    else if (starts(line, "e:")) cfg_n_entry = split_words(line + 2, cfg_entry, MAX_WORDS);
-    else if (starts(line, "c:")) cfg_n_args = split_words(line + 2, cfg_args, MAX_WORDS);
+    else if (starts(line, "e:")) { cfg_has_entry = 1; cfg_n_entry = split_words(line + 2, cfg_entry, MAX_WORDS); }
+    else if (starts(line, "c:")) { cfg_has_args = 1; cfg_n_args = split_words(line + 2, cfg_args, MAX_WORDS); }
     else if (starts(line, "m: ")) mount_share(line + 3);
     if (last) break;
     line = nl + 1;

@@ -6,7 +6,8 @@
  * and eth0 (DHCP when the host turned networking on or with C2W_NET=dhcp, or
  * a static address from C2W_IP=a.b.c.d), then runs the command with
  * /dev/console as stdio, waits for it, reports its status and powers off.
- * Not yet: the container's root filesystem (overlay over the image). */
+ * With a disk (/dev/vda) the command runs in the container's root
+ * filesystem: an overlay over the image's erofs (rootfs.c). */
 
 typedef unsigned long ulong;
 typedef long slong;
@@ -133,16 +134,23 @@ static const char *getenv_(char **envp, const char *key) {
 
 #include "dhcp.c"
 #include "config.c"
+#include "rootfs.c"
 
 /* Brings up lo and eth0. Kernel command line words (passed to init as
  * environment): C2W_NET=dhcp configures eth0 by DHCP (and writes
  * /etc/resolv.conf and /etc/hosts); C2W_IP=a.b.c.d gives it a static /24. */
-static void setup_network(char **envp, int dhcp_on) {
+static const char *getenv2(char **envp, char **kenv, const char *key) {
+  const char *v = getenv_(envp, key);
+  return v ? v : getenv_(kenv, key);
+}
+
+/* envp: the command's environment, kenv: the kernel's (both are searched) */
+static void setup_network(char **envp, char **kenv, int dhcp_on) {
   slong sock = SYS(SYS_socket, 2 /* AF_INET */, 2 /* SOCK_DGRAM */, 0, 0, 0);
   if (sock < 0) { out("init: no socket for interface setup\n"); return; }
   if_up((int)sock, "lo");
   if (if_up((int)sock, "eth0") == 0) {
-    const char *ip = getenv_(envp, "C2W_IP"), *net = getenv_(envp, "C2W_NET");
+    const char *ip = getenv2(envp, kenv, "C2W_IP"), *net = getenv2(envp, kenv, "C2W_NET");
     unsigned char a[4];
     if (ip && parse_ip4(ip, a)) {
       if (if_set_ip4((int)sock, "eth0", a, 24) < 0) out("init: cannot set eth0 address\n");
@@ -202,13 +210,18 @@ static slong exec_path(char **argv, char **envp) {
   return r;
 }
 
-static int run(char **argv, char **envp) {
+/* Runs argv (in the container's root when rootfs is set), reaps every
+ * child until it ends, returns its status. */
+static int run(char **argv, char **envp, int rootfs) {
   slong pid = SYS(SYS_clone, SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) { out("init: fork failed\n"); return 127; }
   if (pid == 0) {
+    if (rootfs) rootfs_enter();
     slong r = exec_path(argv, envp);
     out("init: cannot run "); out(argv[0]); out(": "); out_num(r); out("\n");
-    SYS(SYS_exit, 127, 0, 0, 0, 0);
+    /* found but not executable (EACCES, ENOEXEC, EPERM, EISDIR): 126, as docker */
+    int not_exec = r == -13 || r == -8 || r == -1 || r == -21;
+    SYS(SYS_exit, rootfs && not_exec ? 126 : 127, 0, 0, 0, 0);
   }
   int status = 0;
   for (;;) {
@@ -230,12 +243,26 @@ int cmain(slong *sp) {
   mount_fs("sysfs", "/sys", "sysfs");
   mount_fs("tmpfs", "/tmp", "tmpfs");
   mount_fs("tmpfs", "/run", "tmpfs");
-  load_config(envp);
-  setup_network(cfg_env, cfg_net);
+  int rootfs = rootfs_present();
+  if (rootfs && rootfs_prepare() < 0) {
+    out("init: cannot mount the container's root filesystem\n");
+    power_off(125);
+  }
+  load_config(envp, !rootfs);
+  if (rootfs) rootfs_env_defaults();
+  setup_network(cfg_env, envp, cfg_net);
   int status = 0;
+  if (rootfs) {
+    rootfs_write_etc();
+    char **cmd = rootfs_command();
+    if (cmd) status = run(cmd, cfg_env, 1);
+    else { out("init: no command: the image has no entrypoint or cmd, and none was given\n"); status = 127; }
+    if (status) { out("init: command exited with status "); out_num(status); out("\n"); }
+    power_off(status);
+  }
   char **cmd = config_command(argc, argv);
   if (cmd) {
-    status = run(cmd, cfg_env);
+    status = run(cmd, cfg_env, 0);
   } else {
     out("init: no command given (emulator: -- ARGS or --entrypoint; kernel command line: ... -- CMD ARGS)\n");
   }

@@ -24,7 +24,7 @@
 #define PLIC_SIZE 0x00400000ULL
 #define VIRTIO_BASE 0x10001000ULL
 #define VIRTIO_STRIDE 0x1000ULL
-#define VIRTIO_MAX 8
+#define VIRTIO_MAX 24
 #define TIMEBASE_HZ 10000000ULL
 /* c2w exit device: a 32-bit write of status S at offset 0 ends the emulator
  * with exit status S & 0xff (used by init to report the command's status) */
@@ -199,7 +199,7 @@ typedef struct {
   int (*write)(void *opaque, uint64_t off, int size, uint64_t val);
 } MmioRegion;
 
-#define MMIO_MAX 16
+#define MMIO_MAX 32
 
 typedef struct Machine {
   Cpu cpu;

@@ -1,6 +1,8 @@
 /* c2w-java guest emulator: command line, machine setup and the main loop. */
 #include "emu.h"
 #include "virtio.h"
+#include "opts.h"
+#include "bundle.h"
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -10,26 +12,6 @@
 
 #define SLICE 20000
 
-typedef struct {
-  const char *kernel, *initrd, *append, *isa;
-  uint64_t mem_mib;
-  uint64_t max_insns;
-  int stats;
-  int verbose;
-  int net_fd; /* listening socket for virtio-net, -1: no network */
-#define MAX_SHARES 4
-  const char *p9_tag[MAX_SHARES], *p9_dir[MAX_SHARES];
-  int p9_ro[MAX_SHARES], n_shares;
-  uint8_t mac[6];
-  /* run configuration for init (info.c) */
-#define MAX_RUN_ITEMS 64
-  const char *env[MAX_RUN_ITEMS];
-  char *entrypoint[MAX_RUN_ITEMS];
-  const char *mount_tag[MAX_SHARES], *mount_path[MAX_SHARES];
-  int n_env, n_entrypoint, n_mounts;
-  char **args; /* after "--" */
-  int n_args;
-} Options;
 
 /* emu_log formats into 512 bytes: the usage text comes in parts */
 static void usage(void) {
@@ -42,8 +24,9 @@ static void usage(void) {
           "  --net=socket        virtio-net over the listening socket on fd 3\n"
           "  --net=socket=listenfd=N  ... on fd N\n"
           "  --9p TAG=DIR        export host directory DIR as 9p TAG (--9p-ro: read-only;\n"
-          "                      repeatable, up to 4 shares)\n"
-          "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n");
+          "                      repeatable, up to 16 shares)\n"
+          "  --mac MAC           guest MAC (default 02:00:00:00:00:01)\n"
+          "  --blk FILE          read-only virtio-blk disk (guest /dev/vda) from FILE\n");
   emu_log("run configuration for the guest's init (see guest/README.md):\n"
           "  --env KEY=VALUE     environment variable for the command (repeatable; under\n"
           "                      WASI every variable of the module's environment too)\n"
@@ -66,7 +49,7 @@ static int parse_u64(const char *s, uint64_t *out) {
 }
 
 /* "--name=V", "--name V", and the single-dash forms upstream guests accept. */
-static const char *opt_value(int argc, char **argv, int *k, const char *name) {
+const char *opt_value(int argc, char **argv, int *k, const char *name) {
   const char *a = argv[*k];
   if (a[0] != '-') return 0;
   a += a[1] == '-' ? 2 : 1;
@@ -119,14 +102,33 @@ static int set_dispatch(const char *v) {
   return 1;
 }
 
-static int parse_args(int argc, char **argv, Options *o) {
+void options_init(Options *o) {
   memset(o, 0, sizeof(*o));
-  const char *env = getenv("C2W_EMU_DISPATCH");
-  if (env && *env && !set_dispatch(env)) return 0;
   o->mem_mib = 256;
   o->isa = "rv64imafdc_zicsr_zifencei";
   o->net_fd = -1;
+  o->blk_fd = -1;
   virtio_net_parse_mac("02:00:00:00:00:01", o->mac);
+}
+
+/* "socket" (fd 3) or "socket=listenfd=N" */
+int parse_net_value(const char *v, int *fd) {
+  uint64_t n = 3;
+  if (strcmp(v, "socket") != 0 &&
+      (strncmp(v, "socket=listenfd=", 16) != 0 || !parse_u64(v + 16, &n) || n > 1000000)) {
+    emu_log("c2w-emu: bad --net %s (socket or socket=listenfd=N)\n", v);
+    return 0;
+  }
+  *fd = (int)n;
+  return 1;
+}
+
+static int check_mounts(const Options *o);
+
+static NOINLINE int parse_args(int argc, char **argv, Options *o) {
+  options_init(o);
+  const char *env = getenv("C2W_EMU_DISPATCH");
+  if (env && *env && !set_dispatch(env)) return 0;
   for (int k = 1; k < argc; k++) {
     const char *v;
     if ((v = opt_value(argc, argv, &k, "--memory"))) {
@@ -134,19 +136,18 @@ static int parse_args(int argc, char **argv, Options *o) {
         emu_log("c2w-emu: bad --memory %s (16..2048 MiB)\n", v);
         return 0;
       }
-    } else if ((v = opt_value(argc, argv, &k, "--initrd"))) o->initrd = v;
+    } else if ((v = opt_value(argc, argv, &k, "--initrd"))) o->initrd.path = v;
     else if ((v = opt_value(argc, argv, &k, "--append"))) o->append = v;
     else if ((v = opt_value(argc, argv, &k, "--isa"))) o->isa = v;
     else if ((v = opt_value(argc, argv, &k, "--max-insns"))) {
       if (!parse_u64(v, &o->max_insns)) { emu_log("c2w-emu: bad --max-insns\n"); return 0; }
     } else if ((v = opt_value(argc, argv, &k, "--net"))) {
-      uint64_t fd = 3;
-      if (strcmp(v, "socket") != 0 &&
-          (strncmp(v, "socket=listenfd=", 16) != 0 || !parse_u64(v + 16, &fd) || fd > 1000000)) {
-        emu_log("c2w-emu: bad --net %s (socket or socket=listenfd=N)\n", v);
-        return 0;
-      }
-      o->net_fd = (int)fd;
+      if (!parse_net_value(v, &o->net_fd)) return 0;
+    } else if ((v = opt_value(argc, argv, &k, "--blk"))) o->blk.path = v;
+    else if (!strcmp(argv[k], "--as-module")) {
+      /* test aid: the rest of argv as a converted module's (bundle.c) */
+      if (!module_parse_args(argc, argv, k + 1, o)) return 0;
+      break;
     } else if ((v = opt_value(argc, argv, &k, "--9p"))) {
       if (!parse_share(v, o, 0)) return 0;
     } else if ((v = opt_value(argc, argv, &k, "--9p-ro"))) {
@@ -181,10 +182,14 @@ static int parse_args(int argc, char **argv, Options *o) {
     else if (!strcmp(argv[k], "-v")) o->verbose++;
     else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) { usage(); exit(0); }
     else if (argv[k][0] == '-') { emu_log("c2w-emu: unknown option %s\n", argv[k]); return 0; }
-    else if (!o->kernel) o->kernel = argv[k];
+    else if (!o->kernel.path) o->kernel.path = argv[k];
     else { emu_log("c2w-emu: unexpected argument %s\n", argv[k]); return 0; }
   }
-  if (!o->kernel) { usage(); return 0; }
+  if (!o->kernel.path) { usage(); return 0; }
+  return check_mounts(o);
+}
+
+static int check_mounts(const Options *o) {
   for (int k = 0; k < o->n_mounts; k++) {
     int found = 0;
     for (int j = 0; j < o->n_shares; j++) found |= !strcmp(o->mount_tag[k], o->p9_tag[j]);
@@ -225,21 +230,15 @@ static long file_size(const char *path) {
   return (long)st.st_size;
 }
 
-/* Loads a whole file into guest RAM at pa; returns its size or -1. */
-static int64_t load_file(Machine *m, const char *path, uint64_t pa, uint64_t limit) {
-  long size = file_size(path);
+/* Size of a blob (file or memory), or -1. */
+static long blob_size(const Blob *b) {
+  return b->mem ? (long)b->size : file_size(b->path);
+}
+
+/* Reads a whole file into dst (size bytes); 0 after a message. */
+static int read_file_into(const char *path, uint8_t *dst, long size) {
   int fd = open(path, O_RDONLY);
-  if (fd < 0 || size < 0) {
-    emu_log("c2w-emu: cannot open %s\n", path);
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  uint8_t *dst = phys_ram_ptr(m, pa, (uint64_t)size);
-  if (!dst || (uint64_t)size > limit) {
-    emu_log("c2w-emu: %s (%ld bytes) does not fit in guest RAM\n", path, size);
-    close(fd);
-    return -1;
-  }
+  if (fd < 0) { emu_log("c2w-emu: cannot open %s\n", path); return 0; }
   long got = 0;
   while (got < size) {
     ssize_t n = read(fd, dst + got, (size_t)(size - got));
@@ -247,7 +246,23 @@ static int64_t load_file(Machine *m, const char *path, uint64_t pa, uint64_t lim
     got += n;
   }
   close(fd);
-  if (got != size) { emu_log("c2w-emu: short read on %s\n", path); return -1; }
+  if (got != size) { emu_log("c2w-emu: short read on %s\n", path); return 0; }
+  return 1;
+}
+
+/* Loads a whole blob into guest RAM at pa; returns its size or -1. A blob
+ * in memory (converted module) is copied just as a file is read. */
+static int64_t load_blob(Machine *m, const Blob *b, const char *what, uint64_t pa, uint64_t limit) {
+  const char *name = b->path ? b->path : what;
+  long size = blob_size(b);
+  if (size < 0) { emu_log("c2w-emu: cannot open %s\n", name); return -1; }
+  uint8_t *dst = phys_ram_ptr(m, pa, (uint64_t)size);
+  if (!dst || (uint64_t)size > limit) {
+    emu_log("c2w-emu: %s (%ld bytes) does not fit in guest RAM\n", name, size);
+    return -1;
+  }
+  if (b->mem) memcpy(dst, b->mem, (size_t)size);
+  else if (!read_file_into(b->path, dst, size)) return -1;
   return size;
 }
 
@@ -265,10 +280,32 @@ static int exitdev_write(void *opaque, uint64_t off, int size, uint64_t val) {
   return 1;
 }
 
-static int machine_setup(Machine *m, const Options *o) {
+/* The read-only disk (guest /dev/vda), if any: bytes in memory (bundle),
+ * a file opened already (bundle, external rootfs) or --blk FILE. */
+static int add_blk(Machine *m, const Options *o, int vidx) {
+  int fd = o->blk_fd;
+  if (!o->blk.mem && fd < 0 && o->blk.path) {
+    fd = open(o->blk.path, O_RDONLY);
+    if (fd < 0) { emu_log("c2w-emu: cannot open %s\n", o->blk.path); return 0; }
+  }
+  if (!o->blk.mem && fd < 0) return 1;
+  uint64_t size = o->blk.size;
+  struct stat st;
+  if (!o->blk.mem) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      emu_log("c2w-emu: %s is not a regular file\n", o->blk.path ? o->blk.path : "disk image");
+      return 0;
+    }
+    size = (uint64_t)st.st_size;
+  }
+  return virtio_blk_new(m, vidx, vidx + 1, o->blk.mem, fd, size) != 0;
+}
+
+static NOINLINE int machine_setup(Machine *m, const Options *o) {
   memset(m, 0, sizeof(*m));
   m->verbose = o->verbose;
   m->ram_size = o->mem_mib << 20;
+  m->console_eof = o->no_stdin; /* --no-stdin: never read the console */
   m->ram = calloc(1, (size_t)m->ram_size);
   if (!m->ram) { emu_log("c2w-emu: cannot allocate %llu MiB of guest RAM\n", (unsigned long long)o->mem_mib); return 0; }
   plic_new(m, 31);
@@ -282,19 +319,20 @@ static int machine_setup(Machine *m, const Options *o) {
   }
   for (int k = 0; k < o->n_shares; k++, vidx++)
     if (!virtio_9p_new(m, vidx, vidx + 1, o->p9_tag[k], o->p9_dir[k], o->p9_ro[k])) return 0;
+  if (!add_blk(m, o, vidx)) return 0;
   uint64_t kbase = RAM_BASE + KERNEL_OFFSET;
   uint64_t dtb_pa = RAM_BASE + m->ram_size - 0x10000;
   uint64_t initrd_start = 0, initrd_end = 0;
-  if (o->initrd) {
-    long isz = file_size(o->initrd);
-    if (isz < 0) { emu_log("c2w-emu: cannot open %s\n", o->initrd); return 0; }
+  if (o->initrd.path || o->initrd.mem) {
+    long isz = blob_size(&o->initrd);
+    if (isz < 0) { emu_log("c2w-emu: cannot open %s\n", o->initrd.path); return 0; }
     initrd_start = (dtb_pa - (uint64_t)isz) & ~0xfffULL;
     if (initrd_start < kbase + 0x1000000) { emu_log("c2w-emu: initrd too large for RAM\n"); return 0; }
-    if (load_file(m, o->initrd, initrd_start, dtb_pa - initrd_start) < 0) return 0;
+    if (load_blob(m, &o->initrd, "initrd", initrd_start, dtb_pa - initrd_start) < 0) return 0;
     initrd_end = initrd_start + (uint64_t)isz;
   }
   uint64_t klimit = (initrd_start ? initrd_start : dtb_pa) - kbase;
-  if (load_file(m, o->kernel, kbase, klimit) < 0) return 0;
+  if (load_blob(m, &o->kernel, "kernel", kbase, klimit) < 0) return 0;
   const char *info = build_info(o);
   if (!info) return 0;
   size_t dsz = fdt_build(m, phys_ram_ptr(m, dtb_pa, 0x10000), 0x10000, o->append, initrd_start,
@@ -375,9 +413,10 @@ static int run(Machine *m, const Options *o) {
 }
 
 int main(int argc, char **argv) {
-  Options o;
+  static Options o;
   static Machine m;
-  if (!parse_args(argc, argv, &o)) return 2;
+  int ok = bundle_active() ? bundle_options(argc, argv, &o) && check_mounts(&o) : parse_args(argc, argv, &o);
+  if (!ok) return 2;
   if (!machine_setup(&m, &o)) return 1;
   uint64_t t0 = host_now_ns();
   int rc = run(&m, &o);

@@ -54,4 +54,5 @@ VirtioDev *virtio_net_new(Machine *m, int index, int irq, int listen_fd, const u
 int virtio_net_pollfds(struct pollfd *p, int max);
 int virtio_net_parse_mac(const char *str, uint8_t mac[6]);
 VirtioDev *virtio_9p_new(Machine *m, int index, int irq, const char *tag, const char *dir, int read_only);
+VirtioDev *virtio_blk_new(Machine *m, int index, int irq, const uint8_t *mem, int fd, uint64_t size);
 #endif

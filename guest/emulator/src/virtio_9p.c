@@ -170,14 +170,16 @@ static void put_qid(P9 *s, const struct stat *st) {
   put(s, (uint64_t)st->st_ino, 8);
 }
 
-/* Linux mode bits: the file type from stat, permissions from stat, or (WASI
- * reports none) 0755. */
+/* Linux mode bits: the file type from stat, permissions from stat, or 0777
+ * when the host reports none (WASI: the host decides what is allowed, so
+ * the guest's permission checks must not refuse a container's non-root
+ * user; a converted module shares its pre-opened directories this way). */
 static uint32_t linux_mode(const struct stat *st) {
   uint32_t type = S_ISDIR(st->st_mode) ? 0040000 : S_ISLNK(st->st_mode) ? 0120000 :
                   S_ISREG(st->st_mode) ? 0100000 : S_ISCHR(st->st_mode) ? 0020000 :
                   S_ISBLK(st->st_mode) ? 0060000 : S_ISFIFO(st->st_mode) ? 0010000 : 0140000;
   uint32_t perm = (uint32_t)st->st_mode & 07777;
-  return type | (perm ? perm : 0755);
+  return type | (perm ? perm : 0777);
 }
 
 static int child_path(P9 *s, const char *base, const char *name, char *out, size_t cap) {
