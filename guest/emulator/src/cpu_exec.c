@@ -714,6 +714,12 @@ void cpu_reset(Cpu *c, Machine *m, uint64_t pc) {
   c->pc = pc;
   c->priv = PRV_S;
   c->sstatus = SST_UXL;
+  /* time readable in U-mode from the start (the reset value is the
+   * platform's choice): Linux 6.1 enables it only in its SBI PMU driver,
+   * which our kernel does not have, and the vDSO's clock_gettime (e.g.
+   * CLOCK_MONOTONIC) reads time directly; without it programs die of
+   * SIGILL. cycle and instret stay off (as Linux >= 6.6 has them). */
+  c->scounteren = 2;
   c->stimecmp = ~0ULL;
   fetch_invalidate(c);
 }
