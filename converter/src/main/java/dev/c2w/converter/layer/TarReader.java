@@ -21,15 +21,15 @@ import java.util.TreeMap;
  * (as Go's archive/tar, which writes most layers, also accepts). A stream ending inside a block or
  * inside an entry's contents is an {@link EOFException}.
  */
-final class TarReader {
+public final class TarReader {
   static final int BLOCK = 512;
   /** Upper bound for pax and GNU long-name data held in memory. */
   private static final int MAX_META = 16 << 20;
 
   /** One member, with the pax and GNU extensions already folded in. */
-  record Entry(String name, char type, int mode, long uid, long gid, long mtime, long size,
+  public record Entry(String name, char type, int mode, long uid, long gid, long mtime, long size,
                String linkName, int devMajor, int devMinor, Map<String, byte[]> xattrs) {
-    boolean isRegular() {
+    public boolean isRegular() {
       return type == '0' || type == '\0' || type == '7';
     }
   }
@@ -41,13 +41,16 @@ final class TarReader {
   private long remaining;
   private int padding;
   private boolean ended;
+  /** Bytes consumed from the stream so far, and where the current entry's contents start. */
+  private long pos;
+  private long dataOffset;
 
-  TarReader(InputStream in) {
+  public TarReader(InputStream in) {
     this.in = in;
   }
 
   /** The next member, or null at the end of the archive. Unread contents of the previous one are skipped. */
-  Entry next() throws IOException {
+  public Entry next() throws IOException {
     if (ended) return null;
     skipRest();
     Map<String, byte[]> pax = new LinkedHashMap<>();
@@ -94,8 +97,13 @@ final class TarReader {
     }
   }
 
+  /** Offset in the stream of the contents of the entry last returned by {@link #next()}. */
+  public long dataOffset() {
+    return dataOffset;
+  }
+
   /** The contents of the entry last returned by {@link #next()}: exactly its size in bytes. */
-  InputStream contents() {
+  public InputStream contents() {
     return new InputStream() {
       @Override
       public int read() throws IOException {
@@ -110,6 +118,7 @@ final class TarReader {
         int n = in.read(b, off, (int) Math.min(len, remaining));
         if (n < 0) throw new EOFException("tar ends inside an entry's contents (" + remaining + " bytes missing)");
         remaining -= n;
+        pos += n;
         return n;
       }
     };
@@ -165,6 +174,7 @@ final class TarReader {
     // Entries that carry no contents in the archive (links, devices, dirs) must not have us skip data.
     boolean hasData = type == '0' || type == '\0' || type == '7' || !(type >= '1' && type <= '6');
     remaining = hasData ? size : 0;
+    dataOffset = pos;
     padding = hasData ? (int) ((BLOCK - size % BLOCK) % BLOCK) : 0;
     return new Entry(name, type, mode, uid, gid, mtime, size, link, major, minor, xattrs);
   }
@@ -173,11 +183,16 @@ final class TarReader {
     long n = remaining + padding;
     remaining = 0;
     padding = 0;
-    byte[] buf = new byte[8192];
+    byte[] buf = null;
     while (n > 0) {
-      int r = in.read(buf, 0, (int) Math.min(buf.length, n));
-      if (r < 0) throw new EOFException("tar ends inside an entry's contents");
+      long r = in.skip(n);
+      if (r <= 0) {
+        if (buf == null) buf = new byte[8192];
+        r = in.read(buf, 0, (int) Math.min(buf.length, n));
+        if (r < 0) throw new EOFException("tar ends inside an entry's contents");
+      }
       n -= r;
+      pos += r;
     }
   }
 
@@ -187,6 +202,7 @@ final class TarReader {
     if (data.length < size) throw new EOFException("tar ends inside an extended header");
     int pad = (int) ((BLOCK - size % BLOCK) % BLOCK);
     if (in.readNBytes(pad).length < pad) throw new EOFException("tar ends inside an extended header");
+    pos += size + pad;
     return data;
   }
 
@@ -198,6 +214,7 @@ final class TarReader {
       if (n < 0) break;
       got += n;
     }
+    pos += got;
     if (got == 0) return false;
     if (got < BLOCK) throw new EOFException("tar ends inside a header block (" + got + " of 512 bytes)");
     return true;
