@@ -29,8 +29,14 @@ class OciLayoutTest {
 
   /** An image for {@code arch}: LOWER gzip-compressed, UPPER zstd-compressed. */
   static ObjectNode writeImage(TestLayouts l, String arch, String variant) throws IOException {
+    return writeImage(l, arch, variant, true);
+  }
+
+  /** As above; with {@code zstd} false both layers are gzip (what Docker-format tools accept). */
+  static ObjectNode writeImage(TestLayouts l, String arch, String variant, boolean zstd) throws IOException {
     return l.image(TestLayouts.config(arch, variant, List.of(TestLayouts.diffId(LOWER), TestLayouts.diffId(UPPER))),
-        List.of(TarBuilder.gzip(LOWER), TarBuilder.zstd(UPPER)), List.of(TestLayouts.GZIP_LAYER, TestLayouts.ZSTD_LAYER));
+        List.of(TarBuilder.gzip(LOWER), zstd ? TarBuilder.zstd(UPPER) : TarBuilder.gzip(UPPER)),
+        List.of(TestLayouts.GZIP_LAYER, zstd ? TestLayouts.ZSTD_LAYER : TestLayouts.GZIP_LAYER));
   }
 
   static FsTree applyAll(ResolvedImage img, Path tmp) throws IOException {
