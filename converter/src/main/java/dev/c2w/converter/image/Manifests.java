@@ -121,11 +121,19 @@ final class Manifests {
   private static ResolvedImage walk(String reference, List<Descriptor> candidates, Store store, Platform platform,
                                     Closeable resources, Set<String> seen, int depth) throws IOException {
     if (depth > 8) throw new IOException("image " + reference + ": indexes nested too deeply");
+    // Exact matches first; then entries that give no variant (the config decides, e.g. after jib
+    // dropped the variants of a registry's list); then entries that give no platform at all.
     List<Descriptor> ordered = new ArrayList<>();
     for (Descriptor d : candidates) {
       if (d.hasPlatform()) {
         seen.add(d.platformString());
         if (platform.matches(d.os(), d.architecture(), d.variant())) ordered.add(d);
+      }
+    }
+    for (Descriptor d : candidates) {
+      if (d.hasPlatform() && d.variant() == null && platform.variant() != null
+          && platform.matches(d.os(), d.architecture(), platform.variant())) {
+        ordered.add(d);
       }
     }
     for (Descriptor d : candidates) if (!d.hasPlatform()) ordered.add(d);

@@ -115,7 +115,13 @@ public final class RegistrySource implements ImageSource {
       client = RegistryClient.factory(EventHandlers.NONE, ref.registry(), ref.repository(), http)
           .setUserAgent("c2w").setCredential(credential).newRegistryClient();
       // Asks /v2/ for the challenge: a bearer token (with the credential, or anonymous), else basic.
-      if (!client.doPullBearerAuth()) client.configureBasicAuth();
+      if (!client.doPullBearerAuth()) {
+        if (credential == null) {
+          throw new IOException(ref + ": not authorized to pull, and no credentials found for " + ref.registry()
+              + (options.useDockerConfig() ? " in the Docker config" : ""), e);
+        }
+        client.configureBasicAuth();
+      }
     }
 
     private Credential credential() throws IOException {
