@@ -20,8 +20,8 @@ import java.util.zip.GZIPInputStream;
  * <p>Compression is detected from the first bytes, not from the media type. Whiteouts follow the OCI
  * image spec: {@code .wh.NAME} removes NAME of lower layers, {@code .wh..wh..opq} hides all lower
  * contents of its directory; neither removes what the same layer adds, whatever the order of the
- * entries, and whiteout files themselves never appear in the tree. Other {@code .wh..wh.*} names
- * (aufs bookkeeping) are ignored.
+ * entries, and whiteout files themselves never appear in the tree. Other {@code .wh..wh.*} names,
+ * and everything under a top-level {@code .wh..wh.*} directory (aufs bookkeeping), are ignored.
  *
  * <p>Paths are normalized ({@code ./}, {@code //}, inner {@code ..}); a leading {@code /} means the
  * root. Symbolic links are never followed while extracting. Policy for hostile or odd entries, all
@@ -135,6 +135,8 @@ public final class LayerApplier {
       meta(tree.root(), e);
       return;
     }
+    // aufs keeps its own bookkeeping under /.wh..wh.* (e.g. .wh..wh.plnk); Docker skips it too.
+    if (parts.get(0).startsWith(WHITEOUT + WHITEOUT) && !(parts.size() == 1 && parts.get(0).equals(OPAQUE))) return;
     String base = parts.get(parts.size() - 1);
     List<String> parentParts = parts.subList(0, parts.size() - 1);
     String parentPath = String.join("/", parentParts);

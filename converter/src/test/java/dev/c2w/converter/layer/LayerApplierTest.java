@@ -431,6 +431,20 @@ class LayerApplierTest {
   }
 
   @Test
+  void aufsMetadataIsIgnoredAndOddTypesRefused() throws IOException {
+    apply(new TarBuilder().dir(".wh..wh.plnk", 0700).file(".wh..wh.plnk/1234.5", "x").file("kept", "k").tar(), "aufs");
+    assertThat(tree.root().children().keySet()).containsExactly("kept");
+    TarArchiveEntry v = new TarArchiveEntry("vol", (byte) 'V');
+    assertThatThrownBy(() -> apply(new TarBuilder().add(v, null).tar(), "odd"))
+        .isInstanceOf(LayerException.class).hasMessageContaining("unsupported tar entry type 'V'")
+        .hasMessageContaining("entry vol");
+    TarArchiveEntry sparse = new TarArchiveEntry("sparse", TarConstants.LF_NORMAL);
+    sparse.addPaxHeader("GNU.sparse.map", "0,0");
+    assertThatThrownBy(() -> apply(new TarBuilder().add(sparse, new byte[0]).tar(), "sparse"))
+        .isInstanceOf(LayerException.class).hasMessageContaining("sparse");
+  }
+
+  @Test
   void emptyLayerIsFine() throws IOException {
     apply(new byte[0], "empty");
     apply(new byte[1024], "zeros");
