@@ -1,5 +1,6 @@
 package dev.c2w.converter.cli;
 
+import dev.c2w.converter.ProgressSink;
 import java.io.PrintStream;
 import java.util.Locale;
 
@@ -7,7 +8,7 @@ import java.util.Locale;
  * Progress of a conversion on stderr: a redrawn bar per step on a terminal, a plain line at the start
  * and end of each step otherwise (logs, CI), nothing but errors with {@code --quiet}.
  */
-final class Progress {
+final class Progress implements ProgressSink {
   enum Mode { BAR, LINES, QUIET }
 
   private final PrintStream err;
@@ -30,12 +31,14 @@ final class Progress {
   }
 
   /** A message line (not a step). */
-  void info(String msg) {
+  @Override
+  public void info(String msg) {
     if (mode == Mode.QUIET) return;
     err.println(msg);
   }
 
-  void start(String label, long total) {
+  @Override
+  public void start(String label, long total) {
     this.label = label;
     this.total = total;
     this.lastDraw = 0;
@@ -43,7 +46,8 @@ final class Progress {
     else if (mode == Mode.BAR) draw(0, true);
   }
 
-  void update(long done) {
+  @Override
+  public void update(long done) {
     if (mode != Mode.BAR) return;
     long now = System.nanoTime();
     if (now - lastDraw < 100_000_000L) return;
@@ -51,7 +55,8 @@ final class Progress {
     draw(done, false);
   }
 
-  void done(long done, String note) {
+  @Override
+  public void done(long done, String note) {
     if (mode == Mode.QUIET) return;
     if (mode == Mode.BAR) {
       draw(done, true);
@@ -81,9 +86,6 @@ final class Progress {
   }
 
   static String bytes(long n) {
-    if (n < 1024) return n + " B";
-    if (n < 1024 * 1024) return String.format(Locale.ROOT, "%.1f KiB", n / 1024.0);
-    if (n < 1024L * 1024 * 1024) return String.format(Locale.ROOT, "%.1f MiB", n / 1048576.0);
-    return String.format(Locale.ROOT, "%.2f GiB", n / 1073741824.0);
+    return ProgressSink.bytes(n);
   }
 }

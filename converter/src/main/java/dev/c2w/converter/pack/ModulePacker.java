@@ -144,6 +144,10 @@ public final class ModulePacker {
       throw e;
     }
     try {
+      // createTempFile makes the file owner-only; a module is an ordinary output file (rw-r--r--)
+      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+      }
       Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (AtomicMoveNotSupportedException e) {
       Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING);
