@@ -15,6 +15,7 @@ import dev.c2w.converter.image.ProgressListener;
 import dev.c2w.converter.image.RegistryOptions;
 import dev.c2w.converter.image.ResolvedImage;
 import dev.c2w.converter.layer.LayerApplier;
+import dev.c2w.converter.layer.LayerException;
 import dev.c2w.converter.pack.GuestParts;
 import dev.c2w.converter.pack.ImageConf;
 import dev.c2w.converter.pack.Initramfs;
@@ -95,7 +96,8 @@ public final class Converter {
       int k = 0;
       for (Layer layer : img.layers()) {
         k++;
-        String label = String.format("layer %d/%d %s", k, img.layers().size(), shortDigest(layer.digest()));
+        String name = String.format("%d/%d %s", k, img.layers().size(), shortDigest(layer.digest()));
+        String label = "layer " + name;
         progress.start(label, layer.size());
         long[] done = {0};
         ProgressListener pl = new ProgressListener() {
@@ -106,8 +108,12 @@ public final class Converter {
           }
         };
         try (InputStream in = layer.open(pl)) {
-          LayerApplier.apply(tree, in, label);
-        } catch (IOException | RuntimeException e) {
+          try {
+            LayerApplier.apply(tree, in, name); // its errors begin with "layer " + name
+          } catch (IOException | RuntimeException e) {
+            throw layerFailed(label, layer, in, e);
+          }
+        } catch (IOException e) {
           throw new ConversionException(label + " (" + layer.digest() + "): " + e.getMessage(), e);
         }
         progress.done(layer.size(), null);
@@ -132,6 +138,9 @@ public final class Converter {
       if (o.externalBundle() != null) {
         Files.createDirectories(o.externalBundle());
         Path dest = o.externalBundle().resolve(EXTERNAL_NAME);
+        if (Files.getFileStore(erofs).supportsFileAttributeView("posix")) {
+          Files.setPosixFilePermissions(erofs, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        }
         move(erofs, dest);
         erofs = null;
         rootfsForModule = null;
@@ -220,8 +229,30 @@ public final class Converter {
     try {
       return ImageSource.of(ref, ro).resolve(Platform.linux(o.arch()));
     } catch (IOException | RuntimeException e) {
-      throw new ConversionException("cannot read the image " + o.image() + ": " + e.getMessage(), e);
+      String m = String.valueOf(e.getMessage());
+      if (m.contains(" variant; it has: ")) {
+        throw new ConversionException(m + ". The guest runs linux/riscv64 programs: build the image for that platform"
+            + " (docker buildx build --platform linux/riscv64, buildah --arch riscv64) or use a base image that has it", e);
+      }
+      throw new ConversionException("cannot read the image " + o.image() + ": " + m, e);
     }
+  }
+
+  /**
+   * Why a layer could not be applied. A corrupt blob usually shows first as a broken tar or gzip
+   * stream; reading the rest of it through the digest check tells a corrupt or changed blob (the
+   * user must pull or save the image again) from a layer that is intact but hostile or unsupported.
+   */
+  private static ConversionException layerFailed(String label, Layer layer, InputStream in, Exception e) {
+    String m = String.valueOf(e.getMessage());
+    String detail = e instanceof LayerException && m.startsWith(label) ? m.substring(label.length()) : ": " + m;
+    try {
+      in.transferTo(java.io.OutputStream.nullOutputStream());
+    } catch (IOException digestOrRead) {
+      return new ConversionException(label + ": " + digestOrRead.getMessage() + ". The blob is corrupt or was changed"
+          + " after the image was built: pull or save the image again (reading it failed with" + detail + ")", e);
+    }
+    return new ConversionException(label + " (" + layer.digest() + ")" + detail, e);
   }
 
   private static String shortDigest(String d) {
