@@ -43,7 +43,7 @@ class ConvertAndRunTest {
   Path guest;
   TestImages images;
   LocalRegistry registry;
-  Path busyboxFromRegistry, busyboxFromArchive, busyboxFromOci, layered;
+  Path busyboxFromRegistry, busyboxFromArchive, busyboxFromOci, layered, fromIndex, external, externalDir;
   HttpServer http;
   byte[] blob;
 
@@ -63,6 +63,13 @@ class ConvertAndRunTest {
     busyboxFromArchive = convert("docker-archive:" + images.busyboxArchive(), "busybox-archive.wasm");
     busyboxFromOci = convert("oci:" + images.busybox() + ":1", "busybox-oci.wasm");
     layered = convert(registry.host() + "/c2w/layered:1", "layered.wasm");
+    fromIndex = convert("oci:" + images.multiPlatform(), "multi-platform.wasm");
+    externalDir = work.resolve("external-bundle");
+    Proc.run(Duration.ofSeconds(30), List.of("rm", "-rf", externalDir.toString()));
+    external = work.resolve("external.wasm");
+    Files.deleteIfExists(external);
+    new Converter(new Converter.Options("oci:" + images.busybox() + ":1", external, "riscv64", List.of(), externalDir,
+        256, "c2w", guest, null), ProgressSink.SILENT).run();
 
     blob = new byte[3 << 20];
     new Random(7).nextBytes(blob);
@@ -105,12 +112,43 @@ class ConvertAndRunTest {
     return Proc.run(RUN, cmd);
   }
 
+  Proc.Result invokeWithStdin(byte[] stdin, Path module, String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:-DontCompileHugeMethods", "-cp", System.getProperty("java.class.path"), "dev.c2w.runner.cli.C2wNet",
+        "--dns-upstream", "127.0.0.1:9", "--invoke", module.toString()));
+    cmd.addAll(List.of(args));
+    return Proc.run(RUN, cmd, null, java.util.Map.of(), stdin);
+  }
+
   Proc.Result node(Path module, String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of("node", "--no-warnings",
         ROOT.resolve("guest/emulator/tools/run-node.mjs").toString(), "--preopen", work.resolve("empty") + "::/c2w-empty",
         module.toString()));
     cmd.addAll(List.of(args));
     return Proc.run(RUN, cmd);
+  }
+
+  /** The c2w CLI in this JVM: exit status and what it printed on stdout and stderr. */
+  static Proc.Result c2w(String... args) {
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream out = System.out, err = System.err;
+    java.io.PrintStream both = new java.io.PrintStream(buf, true, StandardCharsets.UTF_8);
+    System.setOut(both);
+    System.setErr(both);
+    int rc;
+    try {
+      rc = new picocli.CommandLine(new dev.c2w.converter.cli.C2w()).execute(args);
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+    return new Proc.Result(rc, buf.toString(StandardCharsets.UTF_8));
+  }
+
+  static List<String> leftovers(Path dir) throws IOException {
+    try (var s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> n.contains("partial") || n.contains(".c2w-")).toList();
+    }
   }
 
   static String lines(Proc.Result r) {
@@ -205,5 +243,102 @@ class ConvertAndRunTest {
     String s = buf.toString(StandardCharsets.UTF_8);
     assertThat(rc).as(s).isZero();
     assertThat(s).contains("c2w/busybox:1").contains("sha256:").contains("erofs").contains("Linux 6.1");
+  }
+
+  @Test
+  void thePlatformIsPickedFromAMultiPlatformIndex() throws Exception {
+    Proc.Result r = invoke(List.of(), fromIndex, "sh", "-c", "echo hello; uname -m");
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(lines(r)).containsPattern("(?m)^hello$").containsPattern("(?m)^riscv64$");
+  }
+
+  @Test
+  void anImageWithoutRiscv64IsRefusedListingItsPlatforms() throws Exception {
+    Path dir = Files.createDirectories(work.resolve("refused-platform"));
+    Path out = dir.resolve("out.wasm");
+    Files.deleteIfExists(out);
+    Proc.Result r = c2w("--quiet", "--guest", guest.toString(), "oci:" + images.amd64Only(), out.toString());
+    assertThat(r.exit()).as(r.output()).isNotZero();
+    assertThat(r.output()).contains("riscv64").contains("linux/amd64").contains("linux/arm64/v8");
+    assertThat(out).doesNotExist();
+    assertThat(leftovers(dir)).isEmpty();
+  }
+
+  @Test
+  void aCorruptLayerIsAnErrorNamingItAndLeavesNoOutput() throws Exception {
+    Path layout = work.resolve("corrupt-layout");
+    Proc.run(Duration.ofSeconds(30), List.of("rm", "-rf", layout.toString()));
+    Proc.Result cp = Proc.run(Duration.ofSeconds(30), List.of("cp", "-r", images.busybox().toString(), layout.toString()));
+    assertThat(cp.exit()).as(cp.output()).isZero();
+    Path biggest;
+    try (var s = Files.list(layout.resolve("blobs/sha256"))) {
+      biggest = s.max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+    }
+    byte[] b = Files.readAllBytes(biggest);
+    for (int i = b.length / 2; i < b.length / 2 + 64; i++) b[i] ^= 0x5a;
+    Files.write(biggest, b);
+    Path dir = Files.createDirectories(work.resolve("refused-corrupt"));
+    Path out = dir.resolve("out.wasm");
+    Files.writeString(out, "an older module that must survive\n");
+    Proc.Result r = c2w("--quiet", "--guest", guest.toString(), "oci:" + layout + ":1", out.toString());
+    assertThat(r.exit()).as(r.output()).isNotZero();
+    assertThat(r.output()).contains("layer 1/1 " + biggest.getFileName().toString().substring(0, 12))
+        .contains("digest mismatch").contains("pull or save the image again");
+    assertThat(Files.readString(out)).isEqualTo("an older module that must survive\n");
+    assertThat(leftovers(dir)).isEmpty();
+  }
+
+  @Test
+  void upstreamsBuildFlagsAreRefusedSayingWhatToDoInstead() throws Exception {
+    Path out = work.resolve("refused-dockerfile.wasm");
+    Files.deleteIfExists(out);
+    Proc.Result r = c2w("--dockerfile", "Dockerfile", "oci:" + images.busybox() + ":1", out.toString());
+    assertThat(r.exit()).as(r.output()).isNotZero();
+    assertThat(r.output()).contains("--dockerfile").contains("riscv64");
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
+  void anExternalBundleIsMountedFromAPreopenedDirectory() throws Exception {
+    assertThat(externalDir.resolve("rootfs.erofs")).isRegularFile();
+    assertThat(Files.size(external)).isLessThan(Files.size(busyboxFromOci));
+    Proc.Result r = invoke(List.of("--dir", externalDir + "::/pack"), external, "sh", "-c", "echo hello; echo $IMAGE_VAR");
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(lines(r)).containsPattern("(?m)^hello$").containsPattern("(?m)^from-image$");
+    Files.createDirectories(work.resolve("empty"));
+    r = Proc.run(RUN, List.of("node", "--no-warnings", ROOT.resolve("guest/emulator/tools/run-node.mjs").toString(),
+        "--preopen", externalDir + "::/pack", external.toString(), "echo", "hello"));
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(lines(r)).containsPattern("(?m)^hello$");
+  }
+
+  @Test
+  void theEntrypointCanBeReplacedAtRunTime() throws Exception {
+    Proc.Result r = invoke(List.of(), busyboxFromRegistry, "--entrypoint", "/bin/echo", "replaced", "entrypoint");
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(lines(r)).containsPattern("(?m)^replaced entrypoint$");
+  }
+
+  @Test
+  void aShellReadsItsCommandsFromStdin() throws Exception {
+    Proc.Result r = invokeWithStdin("echo from-stdin-$((6*7))\nexit 3\n".getBytes(StandardCharsets.UTF_8),
+        busyboxFromRegistry, "sh");
+    assertThat(r.exit()).as(r.output()).isEqualTo(3);
+    assertThat(lines(r)).containsPattern("(?m)^from-stdin-42$");
+  }
+
+  @Test
+  void theGuestLooksLikeAContainer() throws Exception {
+    Proc.Result r = invoke(List.of(), busyboxFromRegistry, "sh", "-c", String.join("; ",
+        "grep -q '^127.0.0.1' /etc/hosts && echo hosts-ok",
+        "test -r /proc/self/status && echo proc-ok",
+        "test -d /sys/class && echo sys-ok",
+        "echo x > /tmp/t && echo tmp-ok",
+        "echo x > /dev/null && test -c /dev/null && echo dev-ok",
+        "echo root-write > /new-file && cat /new-file",
+        "echo home=$HOME; pwd; id -u"));
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(lines(r)).contains("hosts-ok", "proc-ok", "sys-ok", "tmp-ok", "dev-ok", "root-write", "home=/root")
+        .containsPattern("(?m)^/$").containsPattern("(?m)^0$");
   }
 }

@@ -3,6 +3,7 @@ package dev.c2w.converter.testing;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,14 +39,32 @@ public final class Proc {
      */
     public static Result run(Duration timeout, List<String> cmd, Path workDir, Map<String, String> env)
             throws IOException, InterruptedException {
+        return run(timeout, cmd, workDir, env, null);
+    }
+
+    /** Like {@link #run(Duration, List, Path, Map)} with {@code stdin} as the process's standard input (null: /dev/null). */
+    public static Result run(Duration timeout, List<String> cmd, Path workDir, Map<String, String> env, byte[] stdin)
+            throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                .redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))
+                        : ProcessBuilder.Redirect.PIPE);
         if (workDir != null) {
             pb.directory(workDir.toFile());
         }
         pb.environment().putAll(env);
         long start = System.nanoTime();
         Process p = pb.start();
+        if (stdin != null) {
+            Thread writer = new Thread(() -> {
+                try (OutputStream in = p.getOutputStream()) {
+                    in.write(stdin);
+                } catch (IOException e) {
+                    // the process exited before reading all of it: its output says why
+                }
+            }, "proc-input-" + p.pid());
+            writer.setDaemon(true);
+            writer.start();
+        }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Thread reader = new Thread(() -> copy(p.getInputStream(), out), "proc-output-" + p.pid());
         reader.setDaemon(true);
