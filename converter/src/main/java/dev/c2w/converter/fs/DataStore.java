@@ -112,15 +112,8 @@ public final class DataStore implements Closeable {
   }
 
   public InputStream open(Blob blob) {
-    return new InputStream() {
+    return new BulkInputStream() {
       long pos;
-
-      @Override
-      public int read() throws IOException {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-      }
-
       @Override
       public int read(byte[] b, int off, int len) throws IOException {
         if (len == 0) return 0;

@@ -1,6 +1,6 @@
 package dev.c2w.converter.image;
 
-import java.io.FilterInputStream;
+import dev.c2w.converter.fs.BulkInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
@@ -59,7 +59,8 @@ public final class Digests {
     return new Verifying(in, digest, size, what, progress == null ? ProgressListener.NONE : progress);
   }
 
-  private static final class Verifying extends FilterInputStream {
+  private static final class Verifying extends BulkInputStream {
+    private final InputStream in;
     private final String digest;
     private final long size;
     private final String what;
@@ -69,20 +70,13 @@ public final class Digests {
     private boolean done;
 
     Verifying(InputStream in, String digest, long size, String what, ProgressListener progress) {
-      super(in);
+      this.in = in;
       this.digest = digest;
       this.size = size;
       this.what = what;
       this.progress = progress;
       this.md = digester(digest);
       progress.layerStarted(digest, size);
-    }
-
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      int n = read(one, 0, 1);
-      return n < 0 ? -1 : one[0] & 0xff;
     }
 
     @Override
@@ -129,8 +123,8 @@ public final class Digests {
     }
 
     @Override
-    public boolean markSupported() {
-      return false;
+    public void close() throws IOException {
+      in.close();
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.c2w.converter.image;
 
+import dev.c2w.converter.fs.BulkInputStream;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.c2w.converter.layer.LayerApplier;
 import dev.c2w.converter.layer.TarReader;
@@ -219,7 +220,7 @@ public final class DockerArchiveSource implements ImageSource {
   }
 
   /** A range of a file, read with positioned reads (so several may be open at once). */
-  private static final class RangeInputStream extends InputStream {
+  private static final class RangeInputStream extends BulkInputStream {
     private final FileChannel ch;
     private long pos;
     private final long end;
@@ -229,13 +230,6 @@ public final class DockerArchiveSource implements ImageSource {
       this.pos = offset;
       this.end = offset + size;
     }
-
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-    }
-
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
       if (pos >= end) return -1;

@@ -1,5 +1,6 @@
 package dev.c2w.converter.image;
 
+import dev.c2w.converter.fs.BulkInputStream;
 import com.google.cloud.tools.jib.api.Credential;
 import com.google.cloud.tools.jib.api.CredentialRetriever;
 import com.google.cloud.tools.jib.api.DescriptorDigest;
@@ -198,7 +199,7 @@ public final class RegistrySource implements ImageSource {
    * stream fed by a bounded queue; the writer's failure surfaces in the reader, and closing the
    * reader makes the writer stop.
    */
-  static final class Pipe extends InputStream {
+  static final class Pipe extends BulkInputStream {
     private static final byte[] END = new byte[0];
     private final BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(64);
     private volatile boolean closed;
@@ -249,13 +250,6 @@ public final class RegistrySource implements ImageSource {
         throw new InterruptedIOException();
       }
     }
-
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-    }
-
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
       if (closed) throw new IOException("stream closed");

@@ -1,5 +1,6 @@
 package dev.c2w.converter.layer;
 
+import dev.c2w.converter.fs.BulkInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -104,13 +105,7 @@ public final class TarReader {
 
   /** The contents of the entry last returned by {@link #next()}: exactly its size in bytes. */
   public InputStream contents() {
-    return new InputStream() {
-      @Override
-      public int read() throws IOException {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-      }
-
+    return new BulkInputStream() {
       @Override
       public int read(byte[] b, int off, int len) throws IOException {
         if (remaining == 0) return -1;
