@@ -3,6 +3,7 @@ package dev.c2w.netstack.gateway;
 import dev.c2w.netstack.NetStats;
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
+import dev.c2w.netstack.ip.IpOutput;
 import dev.c2w.netstack.lan.Switch;
 import dev.c2w.netstack.link.Frames;
 import dev.c2w.netstack.nat.TcpNat;
@@ -41,7 +42,7 @@ import java.util.Arrays;
  */
 
 /** The gateway; see the comment above. Event-loop confined. */
-public final class Gateway implements UdpContext {
+public final class Gateway implements UdpContext, IpOutput {
     private static final System.Logger LOG = System.getLogger(Gateway.class.getName());
 
     private final NetworkConfig config;
@@ -64,7 +65,7 @@ public final class Gateway implements UdpContext {
         this.stats = stats;
         this.lan = lan;
         Arrays.fill(arp, MacAddress.NONE);
-        this.tcp = new TcpStack(this, new TcpNat(this));
+        this.tcp = new TcpStack(this, config, loop, stats, alloc, new TcpNat(this), System::nanoTime);
         this.udpNat = new UdpNat(this);
     }
 
@@ -203,12 +204,14 @@ public final class Gateway implements UdpContext {
     }
 
     /** Whether the link towards guest {@code ip} takes frames now. */
+    @Override
     public boolean linkWritable(int ip, long mac) {
         long m = mac != MacAddress.NONE ? mac : macOf(ip);
         return m == MacAddress.NONE || lan.isWritable(m);
     }
 
     /** The MAC learned for a guest IP, or {@link MacAddress#NONE}. */
+    @Override
     public long macOf(int ip) {
         return config.inSubnet(ip) ? arp[ip & 0xff] : MacAddress.NONE;
     }
@@ -338,6 +341,7 @@ public final class Gateway implements UdpContext {
     // ----------------------------------------------------------------------------------------- output
 
     /** A frame buffer with room for Ethernet and IPv4 headers; its writer index is at the IP payload. */
+    @Override
     public ByteBuf newIpPacket(int payloadLength) {
         ByteBuf b = Frames.allocate(alloc, Ethernet.HEADER + Ipv4.MIN_HEADER + payloadLength);
         b.writerIndex(b.readerIndex() + Ethernet.HEADER + Ipv4.MIN_HEADER);
@@ -353,6 +357,7 @@ public final class Gateway implements UdpContext {
      * Fills in the Ethernet and IPv4 headers of a packet built with {@link #newIpPacket} and sends it to
      * the guest. {@code dstMac} NONE looks the destination up in the ARP table.
      */
+    @Override
     public void sendIp(ByteBuf b, int protocol, int src, int dst, long dstMac) {
         boolean unresolved = false;
         if (dstMac == MacAddress.NONE) {

@@ -1,12 +1,15 @@
 package dev.c2w.netstack.tcp;
 
 import dev.c2w.netstack.NetStats;
-import dev.c2w.netstack.gateway.Gateway;
+import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.ip.IpOutput;
+import dev.c2w.netstack.loop.LoopTurnBatch;
 import dev.c2w.netstack.wire.Checksum;
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.MacAddress;
 import dev.c2w.netstack.wire.Tcp;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
@@ -17,32 +20,33 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
-/*
- * The TCP endpoint of the gateway: demultiplexes guest segments to connections, creates connections
- * for new SYNs, and runs the shared timer and the ACK batch.
+/**
+ * The TCP endpoint of the gateway: demultiplexes guest segments to sockets, opens sockets for new SYNs and
+ * for port forwards, and runs the shared timer, the ACK batch and the wait for a full link.
  *
- * Lookup: connections are keyed by the guest's (IP, port), which is unique per connection in practice
- * (an ephemeral port); the rare second connection from the same guest port to another destination is
- * chained in a bucket. Keys are longs in a primitive map: the segment path allocates nothing.
+ * <p>Lookup. Sockets are keyed by the guest's (IP, port), which is unique per connection in practice (an
+ * ephemeral port); the rare second connection from the same guest port to another destination is chained
+ * in a bucket. Keys are longs in a primitive map: the segment path allocates nothing.
  *
- * New SYNs: a listener registered for the destination (in-process services such as DNS over TCP or the
- * proxy) accepts at once; otherwise the FlowAcceptor (the NAT) decides: it may connect to the host first
- * and accept or refuse later. Over the flow cap the guest gets RST. Segments for unknown connections get
- * RST as RFC 9293 asks for a closed port.
+ * <p>New SYNs. A listener registered for the destination (in-process services such as DNS over TCP or the
+ * proxy) accepts at once; otherwise the {@link FlowAcceptor} (the NAT) decides: it may connect to the host
+ * first and accept or refuse later. Over the flow cap the guest gets RST. Segments for unknown connections
+ * get RST as RFC 9293 asks for a closed port.
  *
- * Timers: one tick every 50 ms while connections exist drives retransmission, persist probes and
- * TIME_WAIT expiry. ACKs for received data are batched: a connection that needs an ACK is queued once,
- * and a single task sends them after the current batch of frames, so a burst of segments costs one ACK.
+ * <p>Time. The stack reads its clock (injected; {@link System#nanoTime} in production) once per segment or
+ * tick and hands it to the socket, which reads none. One tick every 50 ms while connections exist drives
+ * retransmission, persist probes and TIME_WAIT expiry. ACKs for received data are batched with a
+ * {@link LoopTurnBatch}: a socket that owes an ACK is queued once, and the batch sends them after the
+ * current turn's frames, so a burst of segments costs one ACK.
  */
-
-/** The TCP endpoint; see the comment above. Event-loop confined. */
-public final class TcpStack {
+public final class TcpStack implements TcpSocket.Output {
     /** Decides what happens to a guest connection nobody listens for (NAT to the host, or refusal). */
     public interface FlowAcceptor {
         /**
-         * A new guest connection in SYN_PENDING. Call {@link TcpConnection#accept} (now or later, on the loop)
-         * or {@link TcpConnection#refuse}.
+         * A new guest connection in SYN_PENDING. Call {@link TcpConnection#accept} (now or later, on the
+         * loop) or {@link TcpConnection#refuse}.
          */
         void newFlow(TcpConnection conn, int dstIp, int dstPort);
 
@@ -50,30 +54,51 @@ public final class TcpStack {
     }
 
     private static final System.Logger LOG = System.getLogger(TcpStack.class.getName());
-    final Gateway gw;
+    private static final long TICK_MILLIS = 50;
+    private static final int FIRST_EPHEMERAL = 40000;
+    private static final int LAST_EPHEMERAL = 60999;
+
     final EventLoop loop;
     final NetStats stats;
+    private final IpOutput ip;
+    private final NetworkConfig config;
+    private final ByteBufAllocator alloc;
     private final FlowAcceptor acceptor;
-    private final LongObjectHashMap<TcpConnection> conns = new LongObjectHashMap<>();
-    private final ArrayList<TcpConnection> all = new ArrayList<>();
+    private final LongSupplier clock;
+    private final LongObjectHashMap<TcpSocket> sockets = new LongObjectHashMap<>();
+    private final ArrayList<TcpSocket> all = new ArrayList<>();
     private final LongObjectHashMap<ChannelHandler> listeners = new LongObjectHashMap<>();
-    private final ArrayList<TcpConnection> ackBatch = new ArrayList<>();
-    private final Runnable ackTask = this::flushAcks;
+    private final LoopTurnBatch<TcpSocket> ackBatch;
+    private final ArrayList<TcpSocket> linkBlocked = new ArrayList<>();
     private ScheduledFuture<?> tick;
-    private int nextEphemeral = 40000;
+    private int nextEphemeral = FIRST_EPHEMERAL;
     private boolean closed;
 
-    public TcpStack(Gateway gw, FlowAcceptor acceptor) {
-        this.gw = gw;
-        this.loop = gw.eventLoop();
-        this.stats = gw.stats();
+    /**
+     * A stack that sends through {@code ip}, runs on {@code loop} and reads time from {@code clock}
+     * (nanoseconds). {@code acceptor} takes connections nobody listens for.
+     */
+    public TcpStack(IpOutput ip, NetworkConfig config, EventLoop loop, NetStats stats, ByteBufAllocator alloc,
+                    FlowAcceptor acceptor, LongSupplier clock) {
+        this.ip = ip;
+        this.config = config;
+        this.loop = loop;
+        this.stats = stats;
+        this.alloc = alloc;
         this.acceptor = acceptor;
+        this.clock = clock;
+        this.ackBatch = new LoopTurnBatch<>(loop, TcpStack::flushAck);
     }
 
     private static long key(int ip, int port) {
         return ((ip & 0xffffffffL) << 16) | port;
     }
 
+    long now() {
+        return clock.getAsLong();
+    }
+
+    /** Accepts guest connections to {@code ip:port} ({@code ip} 0: any gateway address) into {@code childHandler}. */
     public void listen(int ip, int port, ChannelHandler childHandler) {
         listeners.put(key(ip, port), childHandler);
     }
@@ -83,7 +108,7 @@ public final class TcpStack {
         return all.size();
     }
 
-    int newIss() {
+    private static int newIss() {
         return ThreadLocalRandom.current().nextInt();
     }
 
@@ -110,51 +135,56 @@ public final class TcpStack {
             int seq = Tcp.seq(f, off);
             int ack = Tcp.ack(f, off);
             int window = Tcp.window(f, off);
-            TcpConnection c = find(src, srcPort, dst, dstPort);
-            if (c == null) {
+            int synOpts = (flags & Tcp.SYN) != 0 ? Tcp.parseSynOptions(f, off, hl) : 0;
+            TcpSocket s = find(src, srcPort, dst, dstPort);
+            if (s == null) {
                 if ((flags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN) {
-                    newConnection(f, off, hl, src, srcPort, dst, dstPort, seq, window);
+                    newConnection(src, srcPort, dst, dstPort, seq, window, synOpts);
                 } else if ((flags & Tcp.RST) == 0) {
                     // no such connection: RST (RFC 9293 3.10.7.1)
-                    int dataLen = len - hl + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
+                    int seqLen = len - hl + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
                     if ((flags & Tcp.ACK) != 0) {
                         sendReset(src, srcPort, dst, dstPort, ack, 0, Tcp.RST);
                     } else {
-                        sendReset(src, srcPort, dst, dstPort, 0, seq + dataLen, Tcp.RST | Tcp.ACK);
+                        sendReset(src, srcPort, dst, dstPort, 0, seq + seqLen, Tcp.RST | Tcp.ACK);
                     }
                 }
                 return;
             }
-            int synOpts = (flags & Tcp.SYN) != 0 ? Tcp.parseSynOptions(f, off, hl) : 0;
-            c.segment(f, seq, ack, flags, window, synOpts, off + hl, len - hl);
+            s.segment(now(), f, seq, ack, flags, window, synOpts, off + hl, len - hl);
         } finally {
             f.release();
         }
     }
 
-    private TcpConnection find(int guestIp, int guestPort, int localIp, int localPort) {
-        TcpConnection c = conns.get(key(guestIp, guestPort));
-        while (c != null && (c.localIp != localIp || c.localPort != localPort || c.guestIp != guestIp)) {
-            c = c.nextInBucket;
+    private TcpSocket find(int guestIp, int guestPort, int localIp, int localPort) {
+        TcpSocket s = sockets.get(key(guestIp, guestPort));
+        while (s != null && (s.localIp != localIp || s.localPort != localPort || s.guestIp != guestIp)) {
+            s = s.nextInBucket;
         }
-        return c;
+        return s;
     }
 
-    private void newConnection(ByteBuf f, int off, int hl, int src, int srcPort, int dst, int dstPort, int seq, int window) {
+    private TcpConnection newSocket(int guestIp, int guestPort, int localIp, int localPort) {
+        TcpSocket s = new TcpSocket(this, stats, alloc, config.mtu(), guestIp, guestPort, localIp, localPort,
+            ip.macOf(guestIp));
+        return new TcpConnection(this, s);
+    }
+
+    private void newConnection(int src, int srcPort, int dst, int dstPort, int seq, int window, int synOpts) {
         if (closed) {
             return;
         }
-        if (all.size() >= gw.config().maxTcpFlows()) {
+        if (all.size() >= config.maxTcpFlows()) {
             stats.droppedFlowLimit++;
             sendReset(src, srcPort, dst, dstPort, 0, seq + 1, Tcp.RST | Tcp.ACK);
             return;
         }
-        long mac = gw.macOf(src);
-        TcpConnection c = new TcpConnection(this, src, srcPort, dst, dstPort, mac);
-        c.synReceived(seq, window, Tcp.parseSynOptions(f, off, hl));
-        add(c);
+        TcpConnection c = newSocket(src, srcPort, dst, dstPort);
+        c.socket().synReceived(newIss(), seq, window, synOpts);
+        add(c.socket());
         ChannelHandler h = listeners.get(key(dst, dstPort));
-        if (h == null && gw.config().isGatewayAddress(dst)) {
+        if (h == null && config.isGatewayAddress(dst)) {
             h = listeners.get(key(0, dstPort));
         }
         if (h != null) {
@@ -164,107 +194,118 @@ public final class TcpStack {
         }
     }
 
-    /** Opens a connection from {@code gateway:ephemeral} to the guest (port forwards). */
+    /** Opens a connection from {@code host-loopback:ephemeral} to the guest (port forwards). */
     public void connectToGuest(int guestIp, int port, ChannelHandler handler, Promise<Channel> promise) {
         if (closed) {
             promise.tryFailure(new IllegalStateException("network closed"));
             return;
         }
-        if (all.size() >= gw.config().maxTcpFlows()) {
+        if (all.size() >= config.maxTcpFlows()) {
             stats.droppedFlowLimit++;
-            promise.tryFailure(new IllegalStateException("TCP flow limit reached (" + gw.config().maxTcpFlows() + ")"));
+            promise.tryFailure(new IllegalStateException("TCP flow limit reached (" + config.maxTcpFlows() + ")"));
             return;
         }
-        int localIp = gw.config().hostLoopbackIp();
+        int localIp = config.hostLoopbackIp();
         int localPort = nextEphemeral;
-        for (int i = 0; i < 20000 && find(guestIp, port, localIp, localPort) != null; i++) {
-            localPort = localPort >= 60999 ? 40000 : localPort + 1;
+        for (int i = 0; i < LAST_EPHEMERAL - FIRST_EPHEMERAL && find(guestIp, port, localIp, localPort) != null; i++) {
+            localPort = localPort >= LAST_EPHEMERAL ? FIRST_EPHEMERAL : localPort + 1;
         }
-        nextEphemeral = localPort >= 60999 ? 40000 : localPort + 1;
-        TcpConnection c = new TcpConnection(this, guestIp, port, localIp, localPort, gw.macOf(guestIp));
-        add(c);
-        c.connect(handler, promise);
+        nextEphemeral = localPort >= LAST_EPHEMERAL ? FIRST_EPHEMERAL : localPort + 1;
+        TcpConnection c = newSocket(guestIp, port, localIp, localPort);
+        add(c.socket());
+        c.connect(handler, promise, newIss());
     }
 
-    private void add(TcpConnection c) {
-        long k = key(c.guestIp, c.guestPort);
-        c.nextInBucket = conns.get(k);
-        conns.put(k, c);
-        all.add(c);
+    private void add(TcpSocket s) {
+        long k = key(s.guestIp, s.guestPort);
+        s.nextInBucket = sockets.get(k);
+        sockets.put(k, s);
+        all.add(s);
         if (tick == null) {
-            tick = loop.scheduleAtFixedRate(this::tick, 50, 50, TimeUnit.MILLISECONDS);
+            tick = loop.scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
         }
     }
 
-    void remove(TcpConnection c) {
-        long k = key(c.guestIp, c.guestPort);
-        TcpConnection head = conns.get(k);
-        if (head == c) {
-            if (c.nextInBucket == null) {
-                conns.remove(k);
+    // ------------------------------------------------------------------- TcpSocket.Output
+
+    @Override
+    public ByteBuf newSegment(int tcpLength) {
+        ByteBuf b = ip.newIpPacket(tcpLength);
+        b.ensureWritable(tcpLength);
+        return b;
+    }
+
+    @Override
+    public void send(TcpSocket from, ByteBuf segment) {
+        ip.sendIp(segment, Ipv4.PROTO_TCP, from.localIp, from.guestIp, from.guestMac);
+    }
+
+    @Override
+    public boolean linkWritable(TcpSocket s) {
+        return ip.linkWritable(s.guestIp, s.guestMac);
+    }
+
+    @Override
+    public void blockOnLink(TcpSocket s) {
+        if (!s.linkBlocked) {
+            s.linkBlocked = true;
+            linkBlocked.add(s);
+        }
+    }
+
+    @Override
+    public void ackLater(TcpSocket s) {
+        if (!s.ackPending) {
+            s.ackPending = true;
+            ackBatch.add(s);
+        }
+    }
+
+    private static void flushAck(TcpSocket s) {
+        boolean owed = s.ackPending;
+        s.ackPending = false;
+        s.flushAck(owed);
+    }
+
+    @Override
+    public void freed(TcpSocket s) {
+        long k = key(s.guestIp, s.guestPort);
+        TcpSocket head = sockets.get(k);
+        if (head == s) {
+            if (s.nextInBucket == null) {
+                sockets.remove(k);
             } else {
-                conns.put(k, c.nextInBucket);
+                sockets.put(k, s.nextInBucket);
             }
         } else {
-            for (TcpConnection p = head; p != null; p = p.nextInBucket) {
-                if (p.nextInBucket == c) {
-                    p.nextInBucket = c.nextInBucket;
+            for (TcpSocket p = head; p != null; p = p.nextInBucket) {
+                if (p.nextInBucket == s) {
+                    p.nextInBucket = s.nextInBucket;
                     break;
                 }
             }
         }
-        c.nextInBucket = null;
-        all.remove(c);
+        s.nextInBucket = null;
+        all.remove(s);
     }
 
-    private final ArrayList<TcpConnection> linkBlocked = new ArrayList<>();
-
-    /** {@code c} has data to send but the guest's link is full: resume it when the link drains. */
-    void blockOnLink(TcpConnection c) {
-        if (!c.linkBlocked) {
-            c.linkBlocked = true;
-            linkBlocked.add(c);
-        }
-    }
-
-    /** A guest link drained: let every connection that waited on a link send again. */
+    /** A guest link drained: let every socket that waited on a link send again. */
     public void linkWritable() {
         if (linkBlocked.isEmpty()) {
             return;
         }
-        TcpConnection[] waiting = linkBlocked.toArray(new TcpConnection[0]);
+        TcpSocket[] waiting = linkBlocked.toArray(new TcpSocket[0]);
         linkBlocked.clear();
-        for (TcpConnection c : waiting) {
-            c.linkBlocked = false;
-            c.transmit();
+        long now = now();
+        for (TcpSocket s : waiting) {
+            s.linkBlocked = false;
+            s.transmit(now);
         }
-    }
-
-    void ackLater(TcpConnection c) {
-        if (!c.ackPending) {
-            c.ackPending = true;
-            if (ackBatch.isEmpty()) {
-                loop.execute(ackTask);
-            }
-            ackBatch.add(c);
-        }
-    }
-
-    private void flushAcks() {
-        for (int i = 0; i < ackBatch.size(); i++) {
-            TcpConnection c = ackBatch.get(i);
-            if (c.ackPending) {
-                c.flushAck();
-            } else {
-                c.flushAckNoSend();
-            }
-        }
-        ackBatch.clear();
     }
 
     private void tick() {
         linkWritable(); // links that drain without telling us (WebSocket, in-process) are retried here
-        long now = System.nanoTime();
+        long now = now();
         for (int i = all.size() - 1; i >= 0; i--) {
             if (i < all.size()) {
                 all.get(i).tick(now);
@@ -277,20 +318,20 @@ public final class TcpStack {
     }
 
     private void sendReset(int guestIp, int guestPort, int localIp, int localPort, int seq, int ack, int flags) {
-        ByteBuf b = gw.newIpPacket(Tcp.MIN_HEADER);
-        int o = Gateway.payloadOffset(b);
-        b.ensureWritable(Tcp.MIN_HEADER);
-        Tcp.writeHeader(b, o, localIp, guestIp, localPort, guestPort, seq, ack, Tcp.MIN_HEADER, flags, 0, 0);
-        gw.sendIp(b, Ipv4.PROTO_TCP, localIp, guestIp, MacAddress.NONE);
+        ByteBuf b = newSegment(Tcp.MIN_HEADER);
+        Tcp.writeHeader(b, b.writerIndex(), localIp, guestIp, localPort, guestPort, seq, ack, Tcp.MIN_HEADER,
+            flags, 0, 0);
+        ip.sendIp(b, Ipv4.PROTO_TCP, localIp, guestIp, MacAddress.NONE);
     }
 
+    /** Frees every connection (the guests get nothing more) and stops the timer. */
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        for (TcpConnection c : new ArrayList<>(all)) {
-            c.destroy(null);
+        for (TcpSocket s : new ArrayList<>(all)) {
+            s.destroy(null);
         }
         acceptor.close();
         if (tick != null) {
