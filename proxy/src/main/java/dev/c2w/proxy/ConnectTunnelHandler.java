@@ -96,8 +96,7 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
         }
         if (!cf.isSuccess()) {
             px.stats().badGateway.incrementAndGet();
-            String why = "cannot connect to " + HttpProxyHandler.bracket(host) + ":" + port + ": "
-                    + (cf.cause() == null ? "?" : cf.cause().getMessage());
+            String why = ErrorResponses.cannotConnect(new RequestTarget.HostPort(host, port), cf.cause());
             writeRawResponse(HttpResponseStatus.BAD_GATEWAY, why, true);
             done();
             return;
@@ -116,7 +115,7 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
         if (message == null) {
             head = "HTTP/1.1 200 Connection established\r\n\r\n";
         } else {
-            body = ("c2w-net proxy: " + message + "\n").getBytes(StandardCharsets.UTF_8);
+            body = ErrorResponses.bodyText(message).getBytes(StandardCharsets.UTF_8);
             head = "HTTP/1.1 " + status.code() + " " + status.reasonPhrase() + "\r\n"
                     + "Content-Type: text/plain; charset=utf-8\r\n"
                     + "Content-Length: " + body.length + "\r\n"

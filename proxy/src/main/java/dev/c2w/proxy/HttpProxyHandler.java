@@ -1,34 +1,9 @@
-/*
- * The HTTP side of the proxy, one instance per guest connection, after HttpServerCodec.
- *
- * Two modes. Proxy mode (ports 80 and 443): requests carry absolute URIs (http://host/path, https://...)
- * and CONNECT opens tunnels (handed to ConnectTunnelHandler). Tunnel mode (inside a CONNECT whose TLS the
- * proxy terminated): requests are origin-form and all go to the tunnel's host and port over TLS, with the
- * guest's SNI name for SNI and certificate checks.
- *
- * One request is in flight at a time (an Exchange). Its headers go upstream as soon as a connection is
- * ready; body parts follow as they arrive and response parts go back the same way, so bodies are streamed,
- * never gathered. Pipelined requests that the decoder produces meanwhile are queued and replayed in order.
- *
- * Reading is flow-controlled through autoRead: the guest is read only while there is nowhere else for its
- * bytes to wait (no exchange, or a request body streaming to a writable upstream); the upstream is read
- * only while the guest is writable. So at most one read's worth of data waits in memory per direction.
- *
- * Buffer ownership: every HttpContent read from one side is passed to the other side's write (which owns it
- * from then on) or released here; queued and pending messages are released if the connection dies.
- *
- * Threading: everything here runs on the guest channel's event loop. Upstream events arrive on the upstream
- * channel's loop (usually the same one; see UpstreamPool) and are re-posted here when it differs.
- *
- * Errors become HTTP: malformed request 400, policy refusal 403, upstream unreachable, TLS failure or no
- * response 502 (with the reason in the body). After an error whose request body was not read the connection
- * is closed. Anything thrown by the guest pipeline (a broken ClientHello...) closes this connection only.
- */
 package dev.c2w.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -37,6 +12,7 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
@@ -63,48 +39,57 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 import javax.net.ssl.SSLException;
 
-/** Per-connection HTTP proxy logic (absolute-URI forwarding, CONNECT, and requests inside tunnels). */
+/**
+ * The HTTP side of the proxy, one instance per guest connection, after HttpServerCodec.
+ *
+ * <p>Two modes. Proxy mode (ports 80 and 443): requests carry absolute URIs (http://host/path, https://...)
+ * and CONNECT opens tunnels (handed to ConnectTunnelHandler). Tunnel mode (inside a CONNECT whose TLS the
+ * proxy terminated): requests are origin-form and all go to the tunnel's host and port over TLS, with the
+ * guest's SNI name for SNI and certificate checks. Parsing the request target is RequestTarget's job, the
+ * header rules are HopByHop's and the wording of errors is ErrorResponses'; this class holds the
+ * connection logic.
+ *
+ * <p>One request is in flight at a time (an {@link Exchange}, whose progress is a {@link Phase}). Its
+ * headers go upstream as soon as a connection is ready; body parts follow as they arrive and response parts
+ * go back the same way, so bodies are streamed, never gathered. Pipelined requests that the decoder produces
+ * meanwhile are queued and replayed in order.
+ *
+ * <p>Reading is flow-controlled through autoRead: the guest is read only while there is nowhere else for its
+ * bytes to wait (no exchange, or a request body streaming to a writable upstream); the upstream is read
+ * only while the guest is writable. So at most one read's worth of data waits in memory per direction.
+ *
+ * <p>Buffer ownership: every HttpContent read from one side is passed to the other side's write (which owns
+ * it from then on) or released here; queued and pending messages are released if the connection dies.
+ *
+ * <p>Threading: everything here runs on the guest channel's event loop. Upstream events arrive on the
+ * upstream channel's loop (usually the same one; see UpstreamPool) and are re-posted here when it differs.
+ *
+ * <p>Errors become HTTP: malformed request 400, policy refusal 403, upstream unreachable, TLS failure or no
+ * response 502 (with the reason in the body). After an error whose request body was not read the
+ * connection is closed. Anything thrown by the guest pipeline (a broken ClientHello...) closes this
+ * connection only.
+ */
 final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger("dev.c2w.proxy");
 
-    /** The destination of an intercepted tunnel; sni is set when the guest's ClientHello has been read. */
-    static final class Tunnel {
-        final String host;
-        final int port;
-        volatile String sni;
-
-        Tunnel(String host, int port) {
-            this.host = host;
-            this.port = port;
-            this.sni = host;
-        }
-    }
-
-    /** A parsed request target. */
-    record Target(boolean tls, String host, int port, String pathAndQuery, String authority) {
-    }
-
-    /** A request the proxy refuses; status and message go to the guest. */
-    static final class Refusal extends Exception {
-        private static final long serialVersionUID = 1L;
-        final HttpResponseStatus status;
-
-        Refusal(HttpResponseStatus status, String message) {
-            super(message, null, false, false);
-            this.status = status;
-        }
-    }
-
     private final ProxyServer px;
+    /** The intercepted tunnel this handler serves, or null in proxy mode. */
     private final Tunnel tunnel;
+    /** Guest messages that arrived while the exchange's request was complete: replayed in order. */
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
+    /** The exchange in flight, or null while waiting for the next request. */
     private Exchange cur;
+    /**
+     * Set once, never cleared: the connection is closing or has been handed to another handler (a CONNECT
+     * tunnel, a WebSocket relay), so nothing more is read or handled here. Independent of the exchange: it
+     * can be set with or without one in flight.
+     */
     private boolean closing;
+    /** A latch so that a guest TLS failure reported both as an event and as an exception is counted once. */
     private boolean tlsFailureCounted;
 
     HttpProxyHandler(ProxyServer px, Tunnel tunnel) {
@@ -245,13 +230,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
             read = false;
         } else if (cur == null) {
             read = queued.isEmpty();
-        } else if (cur.done) {
+        } else if (cur.phase.over) {
             read = true; // skipping the rest of a request body whose response is complete
         } else {
             read = !cur.requestComplete && cur.up != null && cur.up.isWritable();
         }
         ctx.channel().config().setAutoRead(read);
-        if (cur != null && cur.up != null && !cur.upgraded && !cur.done) {
+        if (cur != null && cur.up != null && !cur.phase.over) {
             cur.up.config().setAutoRead(ctx.channel().isWritable());
         }
     }
@@ -277,8 +262,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     private void startRequest(HttpRequest req) {
         if (req.decoderResult().isFailure()) {
             px.stats().badRequests.incrementAndGet();
-            Throwable c = req.decoderResult().cause();
-            sendError(HttpResponseStatus.BAD_REQUEST, "malformed request: " + (c == null ? "?" : c.getMessage()), true);
+            sendError(HttpResponseStatus.BAD_REQUEST, ErrorResponses.malformedRequest(req.decoderResult().cause()), true);
             return;
         }
         boolean mayHaveBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
@@ -288,14 +272,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
                 startConnect(req);
                 return;
             }
-            Target t = target(req);
+            RequestTarget t = target(req);
             if (t == null) {
                 return; // answered locally
             }
-            if (!px.config().policy().allows(t.host())) {
-                px.stats().refused.incrementAndGet();
-                throw new Refusal(HttpResponseStatus.FORBIDDEN, "access to " + t.host() + " is not allowed by the proxy policy");
-            }
+            checkPolicy(t.host());
             px.stats().requests.incrementAndGet();
             cur = new Exchange(req, t);
             cur.start();
@@ -307,24 +288,26 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void startConnect(HttpRequest req) throws Refusal {
-        if (tunnel != null) {
-            throw new Refusal(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT inside a tunnel is not supported");
-        }
-        String[] hp = splitAuthority(req.uri(), -1);
-        String host = hp[0];
-        int port = Integer.parseInt(hp[1]);
+    private void checkPolicy(String host) throws Refusal {
         if (!px.config().policy().allows(host)) {
             px.stats().refused.incrementAndGet();
-            throw new Refusal(HttpResponseStatus.FORBIDDEN, "access to " + host + " is not allowed by the proxy policy");
+            throw ErrorResponses.forbidden(host);
         }
+    }
+
+    private void startConnect(HttpRequest req) throws Refusal {
+        if (tunnel != null) {
+            throw ErrorResponses.connectInTunnel();
+        }
+        RequestTarget.HostPort to = RequestTarget.parseAuthorityForm(req.uri());
+        checkPolicy(to.host());
         px.stats().connects.incrementAndGet();
         // From here on the connection carries tunnel bytes: drop the HTTP codec (its unread bytes flow on
         // into the tunnel handler) and let ConnectTunnelHandler answer the CONNECT itself.
         ctx.channel().config().setAutoRead(false);
         closing = true; // nothing more for this handler
         releaseQueued();
-        ctx.pipeline().replace(this, "tunnel", new ConnectTunnelHandler(px, host, port));
+        ctx.pipeline().replace(this, "tunnel", new ConnectTunnelHandler(px, to.host(), to.port()));
         HttpServerCodec codec = ctx.pipeline().get(HttpServerCodec.class);
         if (codec != null) {
             ctx.pipeline().remove(codec);
@@ -332,12 +315,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** The target of a request, or null when it was answered locally (GET /proxy.crt). */
-    private Target target(HttpRequest req) throws Refusal {
+    private RequestTarget target(HttpRequest req) throws Refusal {
         String uri = req.uri();
         if (tunnel != null) {
-            String path = uri.startsWith("/") ? uri : absolute(uri).pathAndQuery();
-            String authority = tunnel.port == 443 ? bracket(tunnel.host) : bracket(tunnel.host) + ":" + tunnel.port;
-            return new Target(true, tunnel.host, tunnel.port, path, authority);
+            return RequestTarget.parseInTunnel(uri, tunnel.host, tunnel.port);
         }
         if (uri.startsWith("/")) {
             String path = uri.split("\\?", 2)[0];
@@ -345,113 +326,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
                 serveCa(req);
                 return null;
             }
-            throw new Refusal(HttpResponseStatus.BAD_REQUEST, "this is a proxy: send an absolute URI "
-                    + "(GET http://host/path) or CONNECT host:port; GET /proxy.crt returns the CA certificate");
+            throw ErrorResponses.notAProxyRequest();
         }
-        return absolute(uri);
-    }
-
-    static Target absolute(String uri) throws Refusal {
-        int sep = uri.indexOf("://");
-        if (sep <= 0) {
-            throw new Refusal(HttpResponseStatus.BAD_REQUEST, "request target is neither an absolute URI nor a path");
-        }
-        String scheme = uri.substring(0, sep).toLowerCase(Locale.ROOT);
-        boolean tls;
-        if (scheme.equals("http")) {
-            tls = false;
-        } else if (scheme.equals("https")) {
-            tls = true;
-        } else {
-            throw new Refusal(HttpResponseStatus.BAD_REQUEST, "unsupported scheme '" + scheme + "' (http and https only)");
-        }
-        String rest = uri.substring(sep + 3);
-        int end = rest.length();
-        for (char c : new char[] {'/', '?', '#'}) {
-            int i = rest.indexOf(c);
-            if (i >= 0 && i < end) {
-                end = i;
-            }
-        }
-        String authority = rest.substring(0, end);
-        String path = rest.substring(end);
-        int hash = path.indexOf('#');
-        if (hash >= 0) {
-            path = path.substring(0, hash);
-        }
-        if (path.isEmpty()) {
-            path = "/";
-        } else if (path.startsWith("?")) {
-            path = "/" + path;
-        }
-        int at = authority.lastIndexOf('@');
-        if (at >= 0) {
-            authority = authority.substring(at + 1);
-        }
-        String[] hp = splitAuthority(authority, tls ? 443 : 80);
-        return new Target(tls, hp[0], Integer.parseInt(hp[1]), path, authority);
-    }
-
-    /** host[:port] or [v6][:port] into {canonical host, port}; defaultPort < 0 means the port is required. */
-    static String[] splitAuthority(String a, int defaultPort) throws Refusal {
-        String host;
-        String port = null;
-        if (a.startsWith("[")) {
-            int close = a.indexOf(']');
-            if (close < 0) {
-                throw new Refusal(HttpResponseStatus.BAD_REQUEST, "bad authority '" + printable(a) + "'");
-            }
-            host = a.substring(1, close);
-            String tail = a.substring(close + 1);
-            if (tail.startsWith(":")) {
-                port = tail.substring(1);
-            } else if (!tail.isEmpty()) {
-                throw new Refusal(HttpResponseStatus.BAD_REQUEST, "bad authority '" + printable(a) + "'");
-            }
-        } else {
-            int colon = a.lastIndexOf(':');
-            if (colon >= 0) {
-                host = a.substring(0, colon);
-                port = a.substring(colon + 1);
-            } else {
-                host = a;
-            }
-        }
-        int p;
-        if (port == null || port.isEmpty()) {
-            if (defaultPort < 0) {
-                throw new Refusal(HttpResponseStatus.BAD_REQUEST, "CONNECT needs host:port, got '" + printable(a) + "'");
-            }
-            p = defaultPort;
-        } else {
-            try {
-                p = Integer.parseInt(port);
-            } catch (NumberFormatException e) {
-                p = -1;
-            }
-            if (p < 1 || p > 65535) {
-                throw new Refusal(HttpResponseStatus.BAD_REQUEST, "bad port in '" + printable(a) + "'");
-            }
-        }
-        try {
-            host = dev.c2w.tls.LeafCertificates.normalise(host);
-        } catch (IllegalArgumentException e) {
-            throw new Refusal(HttpResponseStatus.BAD_REQUEST, e.getMessage());
-        }
-        return new String[] {host, Integer.toString(p)};
-    }
-
-    static String bracket(String host) {
-        return host.indexOf(':') >= 0 ? "[" + host + "]" : host;
-    }
-
-    static String printable(String s) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length() && i < 200; i++) {
-            char c = s.charAt(i);
-            b.append(c >= 0x20 && c < 0x7f ? c : '?');
-        }
-        return b.toString();
+        return RequestTarget.parseAbsoluteForm(uri);
     }
 
     private void serveCa(HttpRequest req) {
@@ -469,8 +346,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** Answers with an error outside an exchange; with close, stops reading and closes once it is written. */
     private void sendError(HttpResponseStatus status, String message, boolean close) {
-        writeError(ctx.channel(), status, message, close);
+        writeError(status, message, close);
         if (close) {
             closing = true;
             releaseQueued();
@@ -478,82 +356,110 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    static void writeError(Channel ch, HttpResponseStatus status, String message, boolean close) {
-        ByteBuf body = Unpooled.copiedBuffer("c2w-net proxy: " + message + "\n", StandardCharsets.UTF_8);
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
-        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+    private void writeError(HttpResponseStatus status, String message, boolean close) {
+        ChannelFuture f = ctx.channel().writeAndFlush(ErrorResponses.response(status, message, close));
         if (close) {
-            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ch.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-        } else {
-            ch.writeAndFlush(r);
+            f.addListener(ChannelFutureListener.CLOSE);
         }
     }
 
-    // ---------------------------------------------------------------- headers
+    // ---------------------------------------------------------------- nested types
 
-    private static final String[] HOP_BY_HOP = {
-        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "upgrade",
-    };
+    /** The destination of an intercepted tunnel; sni is set when the guest's ClientHello has been read. */
+    static final class Tunnel {
+        final String host;
+        final int port;
+        volatile String sni;
 
-    /** Removes hop-by-hop headers (the fixed list plus those the Connection header names). */
-    static void stripHopByHop(HttpHeaders h) {
-        for (String v : h.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String name : v.split(",")) {
-                String n = name.trim();
-                if (!n.isEmpty() && !n.equalsIgnoreCase("transfer-encoding") && !n.equalsIgnoreCase("content-length")) {
-                    h.remove(n);
-                }
-            }
-        }
-        for (String n : HOP_BY_HOP) {
-            h.remove(n);
+        Tunnel(String host, int port) {
+            this.host = host;
+            this.port = port;
+            this.sni = host;
         }
     }
 
-    static boolean isWebSocketUpgrade(HttpRequest req) {
-        return req.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
-                && req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+    /**
+     * How far an exchange has got, seen from the response side, which is what decides where events go.
+     * The transitions:
+     * <ul>
+     *   <li>CONNECTING_UPSTREAM to AWAITING_RESPONSE when the connection is there (the head and any pending
+     *       body parts are written);</li>
+     *   <li>AWAITING_RESPONSE to RELAYING_INFORMATIONAL on a 1xx head, and back at its end;</li>
+     *   <li>AWAITING_RESPONSE (or RELAYING_INFORMATIONAL) back to CONNECTING_UPSTREAM when a pooled connection
+     *       dies before answering a body-less request: once per exchange;</li>
+     *   <li>AWAITING_RESPONSE to UPGRADED on a 101 to a WebSocket request;</li>
+     *   <li>AWAITING_RESPONSE to STREAMING_RESPONSE on the final head;</li>
+     *   <li>STREAMING_RESPONSE at its last part to DONE, or to SKIPPING_REQUEST_BODY when the request body has
+     *       not all been read yet (then to DONE once it has);</li>
+     *   <li>any phase that is not over to DONE on a failure (a 502, or a close when the response had
+     *       started) or an abort (the guest went away).</li>
+     * </ul>
+     * The request side is not part of it: a request body may still be streaming upstream in every phase up
+     * to STREAMING_RESPONSE (an origin may answer early), so "request complete" is a separate flag.
+     */
+    private enum Phase {
+        /** Waiting for a pooled or new upstream connection (again after a retry); request parts wait in pending. */
+        CONNECTING_UPSTREAM(false),
+        /** The request head has gone upstream; no final response yet. */
+        AWAITING_RESPONSE(false),
+        /** A 1xx response is being relayed; its end returns to AWAITING_RESPONSE. */
+        RELAYING_INFORMATIONAL(false),
+        /** The final response head has gone to the guest and its body follows. */
+        STREAMING_RESPONSE(false),
+        /** The response is complete before the request body: the rest is read only to drop it, then the guest is closed. */
+        SKIPPING_REQUEST_BODY(true),
+        /** A 101 went to the guest and both connections became byte relays; stragglers are passed on as bytes. */
+        UPGRADED(true),
+        /** Finished, failed or aborted: anything that still arrives is dropped. */
+        DONE(true);
+
+        /** The response side is over: nothing more is sent upstream and no error can be sent to the guest. */
+        final boolean over;
+
+        Phase(boolean over) {
+            this.over = over;
+        }
     }
 
-    // ---------------------------------------------------------------- one request/response
-
-    /** One request in flight: its upstream connection, its state, and the upstream callbacks. */
+    /** One request in flight: its upstream connection, its phase, and the upstream callbacks. */
     private final class Exchange implements UpstreamPool.Listener {
         final HttpRequest req;
-        final Target target;
+        final RequestTarget target;
         final UpstreamPool.Key key;
         final HttpRequest upReq;
         final boolean upgradeRequest;
         final boolean requestHasBody;
+        /** Guest body parts that arrived before the upstream connection: written when it is there. */
         final List<HttpContent> pending = new ArrayList<>();
         final EventLoop loop;
+        Phase phase = Phase.CONNECTING_UPSTREAM;
+        /** The upstream connection; null while connecting (and again while retrying). */
         Channel up;
+        /** The guest's LastHttpContent has been read. Runs alongside the phase (see Phase), so it is its own flag. */
         boolean requestComplete;
-        boolean responseStarted;
-        boolean informational;
-        boolean upgraded;
-        boolean closeGuestAfter;
-        boolean upstreamKeepAlive;
-        boolean done;
+        /** A retry on a fresh connection has been made: at most one per exchange. */
         boolean retried;
+        /** The current upstream connection came from the pool (had served a request before). */
         boolean reused;
+        /** The origin's final response allows keeping its connection: then it goes back to the pool. */
+        boolean upstreamKeepAlive;
+        /** The guest connection is to be closed after this exchange (framing, HTTP/1.0, Connection: close). */
+        boolean closeGuestAfter;
 
-        Exchange(HttpRequest req, Target target) {
+        Exchange(HttpRequest req, RequestTarget target) {
             this.req = req;
             this.target = target;
             this.loop = ctx.channel().eventLoop();
             String sni = target.tls() ? (tunnel != null ? tunnel.sni : target.host()) : null;
             this.key = new UpstreamPool.Key(target.tls(), target.host(), target.port(), sni);
-            this.upgradeRequest = isWebSocketUpgrade(req);
+            this.upgradeRequest = HopByHop.isWebSocketUpgrade(req.headers());
             this.requestHasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
             HttpHeaders h = new DefaultHttpHeaders();
             h.set(req.headers());
-            stripHopByHop(h);
             if (upgradeRequest) {
-                h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-                h.set(HttpHeaderNames.UPGRADE, req.headers().get(HttpHeaderNames.UPGRADE));
+                HopByHop.stripKeepingUpgrade(h);
+            } else {
+                HopByHop.strip(h);
             }
             if (tunnel == null || !h.contains(HttpHeaderNames.HOST)) {
                 h.set(HttpHeaderNames.HOST, target.authority());
@@ -575,19 +481,18 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void connected(Future<Channel> f) {
-            if (done) {
+            if (phase.over) {
                 if (f.isSuccess()) {
                     f.getNow().close();
                 }
                 return;
             }
             if (!f.isSuccess()) {
-                Throwable c = f.cause();
-                String msg = c instanceof UpstreamPool.UpstreamException ? c.getMessage() : "cannot reach " + key + ": " + c;
-                fail(HttpResponseStatus.BAD_GATEWAY, msg);
+                fail(HttpResponseStatus.BAD_GATEWAY, ErrorResponses.cannotReach(key, f.cause()));
                 return;
             }
             up = f.getNow();
+            phase = Phase.AWAITING_RESPONSE;
             UpstreamPool.UpstreamHandler h = UpstreamPool.handler(up);
             reused = h != null && h.uses() > 1;
             up.write(upReq);
@@ -604,7 +509,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
 
         void guestContent(HttpContent c) {
             boolean last = c instanceof LastHttpContent;
-            if (done) {
+            if (phase.over) {
                 c.release();
             } else if (up == null) {
                 pending.add(c);
@@ -614,8 +519,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
             if (last) {
                 requestComplete = true;
             }
-            if (done && last) {
+            if (phase.over && last) {
                 // the response ended before the request body: we kept reading only to skip it
+                phase = Phase.DONE;
                 finished(this, closeGuestAfter);
                 return;
             }
@@ -624,10 +530,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
 
         /** Sends an error to the guest (or closes it if a response already started) and ends the exchange. */
         void fail(HttpResponseStatus status, String message) {
-            if (done) {
+            if (phase.over) {
                 return;
             }
-            done = true;
+            boolean responseStarted = phase == Phase.STREAMING_RESPONSE;
+            phase = Phase.DONE;
             if (status.code() == 502) {
                 px.stats().badGateway.incrementAndGet();
             }
@@ -639,18 +546,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
             if (responseStarted) {
                 ctx.close();
             } else {
-                writeError(ctx.channel(), status, message, close);
+                writeError(status, message, close);
             }
             finished(this, close);
         }
 
+        /** The guest connection is gone: drop everything and close the upstream (an upgraded one is the relay's). */
         void abort() {
-            if (done) {
-                return;
+            if (phase.over) {
+                return; // including UPGRADED, whose upstream the relay now owns
             }
-            done = true;
+            phase = Phase.DONE;
             releasePending();
-            if (up != null && !upgraded) {
+            if (up != null) {
                 up.close();
             }
         }
@@ -700,31 +608,34 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
             if (up == null) {
                 return; // a connect or handshake failure: connected() reports it
             }
-            if (upgraded) {
-                RelayHandler.closeOnFlush(ctx.channel());
-                return;
-            }
-            if (done) {
-                return;
-            }
-            if (!responseStarted && reused && !requestHasBody && !retried && requestComplete) {
-                // a pooled connection the origin had closed: try once more on a fresh one
-                retried = true;
-                up = null;
-                acquire(false);
-                return;
-            }
-            if (!responseStarted) {
-                fail(HttpResponseStatus.BAD_GATEWAY, "upstream " + key + " closed the connection without a response");
-            } else {
-                done = true;
-                ctx.close();
-                finished(this, true);
+            switch (phase) {
+                case UPGRADED -> RelayHandler.closeOnFlush(ctx.channel());
+                case SKIPPING_REQUEST_BODY, DONE -> {
+                    // the exchange is over; the connection's end is no news
+                }
+                case STREAMING_RESPONSE -> {
+                    // a close mid-body: the guest can only learn it from a close too
+                    phase = Phase.DONE;
+                    ctx.close();
+                    finished(this, true);
+                }
+                default -> {
+                    // no final response yet (connected, or relaying a 1xx)
+                    if (reused && !requestHasBody && !retried && requestComplete) {
+                        // a pooled connection the origin had closed: try once more on a fresh one
+                        retried = true;
+                        up = null;
+                        phase = Phase.CONNECTING_UPSTREAM;
+                        acquire(false);
+                    } else {
+                        fail(HttpResponseStatus.BAD_GATEWAY, ErrorResponses.closedWithoutResponse(key));
+                    }
+                }
             }
         }
 
         private void response(Object msg) {
-            if (upgraded) {
+            if (phase == Phase.UPGRADED) {
                 Channel g = ctx.channel();
                 ByteBuf data = msg instanceof ByteBuf ? (ByteBuf) msg
                         : msg instanceof HttpContent ? ((HttpContent) msg).content().retain() : null;
@@ -738,7 +649,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
                 }
                 return;
             }
-            if (done || up == null) {
+            if (phase.over || up == null) {
                 ReferenceCountUtil.release(msg);
                 return;
             }
@@ -746,8 +657,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
                 HttpResponse r = (HttpResponse) msg;
                 if (r.decoderResult().isFailure()) {
                     ReferenceCountUtil.release(msg);
-                    fail(HttpResponseStatus.BAD_GATEWAY, "invalid response from upstream " + key + ": "
-                            + r.decoderResult().cause());
+                    fail(HttpResponseStatus.BAD_GATEWAY, ErrorResponses.invalidResponse(key, r.decoderResult().cause()));
                     return;
                 }
                 int code = r.status().code();
@@ -757,12 +667,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 if (code >= 100 && code < 200) {
-                    informational = true;
-                    stripHopByHop(r.headers());
+                    phase = Phase.RELAYING_INFORMATIONAL;
+                    HopByHop.strip(r.headers());
                     r.setProtocolVersion(HttpVersion.HTTP_1_1);
                     ctx.write(r);
                 } else {
-                    responseStarted = true;
+                    phase = Phase.STREAMING_RESPONSE;
                     prepareResponse(r);
                     ctx.write(r);
                 }
@@ -770,15 +680,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
             if (msg instanceof HttpContent) {
                 HttpContent c = (HttpContent) msg;
                 boolean last = c instanceof LastHttpContent;
-                if (informational) {
+                if (phase == Phase.RELAYING_INFORMATIONAL) {
                     c.release();
                     if (last) {
-                        informational = false;
+                        phase = Phase.AWAITING_RESPONSE;
                         ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                     }
                     return;
                 }
-                if (!responseStarted) {
+                if (phase != Phase.STREAMING_RESPONSE) {
                     c.release();
                     return;
                 }
@@ -798,7 +708,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
             upstreamKeepAlive = HttpUtil.isKeepAlive(r);
             int code = r.status().code();
             HttpHeaders h = r.headers();
-            stripHopByHop(h);
+            HopByHop.strip(h);
             boolean guest10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
             boolean empty = HttpMethod.HEAD.equals(req.method()) || code == 204 || code == 304;
             boolean chunked = HttpUtil.isTransferEncodingChunked(r);
@@ -826,14 +736,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void responseDone() {
-            done = true;
+            boolean skipRest = !requestComplete;
+            // the phase changes before the upstream is let go, so that its end finds the exchange over
+            phase = skipRest ? Phase.SKIPPING_REQUEST_BODY : Phase.DONE;
             Channel u = up;
             if (requestComplete && upstreamKeepAlive && u.isActive()) {
                 px.pool().release(key, u);
             } else {
                 u.close();
             }
-            if (!requestComplete) {
+            if (skipRest) {
                 // keep reading only to skip the rest of the body, then close
                 closeGuestAfter = true;
                 updateRead();
@@ -843,21 +755,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void switchProtocols(HttpResponse r) {
-            upgraded = true;
-            responseStarted = true;
-            done = true;
+            phase = Phase.UPGRADED;
             px.stats().upgrades.incrementAndGet();
             HttpHeaders h = r.headers();
-            String upgrade = h.get(HttpHeaderNames.UPGRADE);
-            stripHopByHop(h);
-            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-            if (upgrade != null) {
-                h.set(HttpHeaderNames.UPGRADE, upgrade);
-            }
+            HopByHop.stripKeepingUpgrade(h);
             r.setProtocolVersion(HttpVersion.HTTP_1_1);
             Channel g = ctx.channel();
             Channel u = up;
-            ctx.write(new io.netty.handler.codec.http.DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h));
+            ctx.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), h));
             ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
             // Guest side: relay replaces this handler, then the codec goes (its unread bytes flow into the relay).
             cur = null;

@@ -13,13 +13,13 @@ import org.junit.jupiter.api.Test;
 class ParsingAndPolicyTest {
     @Test
     void absoluteUris() throws Exception {
-        assertThat(HttpProxyHandler.absolute("http://Example.COM/a/b?c=d#frag"))
-                .isEqualTo(new HttpProxyHandler.Target(false, "example.com", 80, "/a/b?c=d", "Example.COM"));
-        assertThat(HttpProxyHandler.absolute("https://example.com")).extracting("tls", "port", "pathAndQuery")
+        assertThat(RequestTarget.parseAbsoluteForm("http://Example.COM/a/b?c=d#frag"))
+                .isEqualTo(new RequestTarget(false, "example.com", 80, "/a/b?c=d", "Example.COM"));
+        assertThat(RequestTarget.parseAbsoluteForm("https://example.com")).extracting("tls", "port", "pathAndQuery")
                 .containsExactly(true, 443, "/");
-        assertThat(HttpProxyHandler.absolute("http://user:pw@[::1]:8080?x")).extracting("host", "port", "pathAndQuery")
+        assertThat(RequestTarget.parseAbsoluteForm("http://user:pw@[::1]:8080?x")).extracting("host", "port", "pathAndQuery")
                 .containsExactly("::1", 8080, "/?x");
-        assertThat(HttpProxyHandler.absolute("http://10.0.0.1:81/")).extracting("host", "port")
+        assertThat(RequestTarget.parseAbsoluteForm("http://10.0.0.1:81/")).extracting("host", "port")
                 .containsExactly("10.0.0.1", 81);
     }
 
@@ -27,10 +27,10 @@ class ParsingAndPolicyTest {
     void badTargetsAreRefusedWith400() {
         for (String bad : new String[] {"ftp://x/", "http://x:0/", "http://x:99999/", "http://x:ab/", "http:///",
                                         "http://[::1/", "http://a..b/", "nonsense", "http://x y/"}) {
-            assertThatThrownBy(() -> HttpProxyHandler.absolute(bad)).as(bad)
-                    .isInstanceOfSatisfying(HttpProxyHandler.Refusal.class, r -> assertThat(r.status.code()).isEqualTo(400));
+            assertThatThrownBy(() -> RequestTarget.parseAbsoluteForm(bad)).as(bad)
+                    .isInstanceOfSatisfying(Refusal.class, r -> assertThat(r.status.code()).isEqualTo(400));
         }
-        assertThatThrownBy(() -> HttpProxyHandler.splitAuthority("example.com", -1))
+        assertThatThrownBy(() -> RequestTarget.parseHostPort("example.com", -1))
                 .hasMessageContaining("CONNECT needs host:port");
     }
 
@@ -44,7 +44,7 @@ class ParsingAndPolicyTest {
         h.add("Set-Cookie", "a=1");
         h.add("Set-Cookie", "b=2");
         h.add("Transfer-Encoding", "chunked");
-        HttpProxyHandler.stripHopByHop(h);
+        HopByHop.strip(h);
         assertThat(h.names()).containsExactlyInAnyOrder("Set-Cookie", "Transfer-Encoding");
         assertThat(h.getAll("Set-Cookie")).containsExactly("a=1", "b=2");
     }
