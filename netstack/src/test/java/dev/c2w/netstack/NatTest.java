@@ -52,6 +52,18 @@ class NatTest extends NetworkTestBase {
     }
 
     @Test
+    void udpToTheHostsOwnLoopbackIsRefusedLikeTcp() throws Exception {
+        int direct = Ipv4Address.parse("127.0.0.1"); // the host's loopback is 192.168.127.254, never 127/8 itself
+        guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_UDP, direct,
+            TestGuest.udp(GUEST, direct, 1, 53, new byte[4])));
+        byte[] f = guest.nextIp(Ipv4.PROTO_ICMP, 2000);
+        assertThat(f).as("ICMP port unreachable, as TCP gets RST").isNotNull();
+        assertThat(f[34]).isEqualTo((byte) 3);
+        assertThat(f[35]).isEqualTo((byte) 3);
+        assertThat(net.stats().udpFlowsOpened).isZero();
+    }
+
+    @Test
     void tcpPortForwardOpensIntoTheGuest() throws Exception {
         PortForwarder pf = new PortForwarder(host, () -> net, new PortForward(false, "127.0.0.1", 0, 80));
         pf.start().sync();

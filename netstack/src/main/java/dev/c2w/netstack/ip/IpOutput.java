@@ -22,4 +22,10 @@ public interface IpOutput {
 
     /** The MAC learned for a guest IP, or {@code MacAddress.NONE}. */
     long macOf(int ip);
+
+    /**
+     * ICMP destination unreachable with {@code code} to the sender of the IPv4 packet at {@code ipOff} of
+     * {@code orig} (borrowed), quoting its header and first 8 bytes.
+     */
+    void sendIcmpUnreachable(ByteBuf orig, int ipOff, int code, long dstMac);
 }

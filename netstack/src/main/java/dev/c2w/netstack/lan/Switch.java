@@ -2,10 +2,10 @@ package dev.c2w.netstack.lan;
 
 import dev.c2w.netstack.NetStats;
 import dev.c2w.netstack.NetworkConfig;
-import dev.c2w.netstack.gateway.Gateway;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.GuestPort;
 import dev.c2w.netstack.link.PcapWriter;
+import dev.c2w.netstack.loop.LoopTurnBatch;
 import dev.c2w.netstack.wire.Ethernet;
 import dev.c2w.netstack.wire.FrameDescriber;
 import dev.c2w.netstack.wire.MacAddress;
@@ -16,98 +16,81 @@ import io.netty.util.collection.LongObjectHashMap;
 import java.util.ArrayList;
 import java.util.List;
 
-/*
- * The LAN: a learning Ethernet switch with one port per attached guest link, plus the gateway.
+/**
+ * The LAN: a learning Ethernet switch with one port per attached guest link and one router port, the
+ * gateway's. The switch knows nothing of what is behind a port.
  *
- * Every frame from a port teaches the switch that its source MAC lives behind that port.
- * Frames to the gateway MAC go to the gateway; broadcast and multicast go to the gateway and
- * are flooded to every other port; unicast to a learned MAC goes to that port; unknown unicast
- * is dropped and counted (the gateway answers ARP for everything it owns, so a well-behaved
- * guest never needs flooding for unicast).
+ * <p>Guest ports learn: every frame from one teaches the switch that its source MAC lives behind it. The
+ * router port has a fixed MAC (the gateway's), which no guest can take over. Broadcast and multicast are
+ * flooded to every other port; unicast to a known MAC goes to its port; unknown unicast is dropped and
+ * counted (the gateway answers ARP for everything it owns, so a well-behaved guest never needs flooding),
+ * except that the router's frames go to the only guest when there is exactly one and it sent nothing yet.
  *
- * Writes to a port are not flushed one by one: the first frame that makes a port dirty schedules
- * one flush task on the event loop, which runs after the current batch of I/O, so a burst of frames
- * leaves in one gathered write.
+ * <p>Writes to a guest port are not flushed one by one: the first frame that makes a port dirty queues it in
+ * a {@link LoopTurnBatch}, so a burst of frames leaves in one gathered write. What the switch learns about
+ * its links flows out to {@link Listener}s: a link that drained, a MAC that left with its port.
+ * Event-loop confined.
  */
-
-/** The learning switch; see the comment above. Event-loop confined. */
 public final class Switch {
+    /** Told of the LAN's links; called on the loop. */
+    public interface Listener {
+        /** A guest link drained and takes frames again. */
+        default void linkWritable() {}
+
+        /** A port was detached and {@code mac}, learned behind it, is gone. */
+        default void macLeft(long mac) {}
+    }
+
     private static final System.Logger LOG = System.getLogger(Switch.class.getName());
 
     private final NetworkConfig config;
-    private final EventLoop loop;
     private final NetStats stats;
     private final PcapWriter pcap;
     private final List<Port> ports = new ArrayList<>();
     private final LongObjectHashMap<Port> cam = new LongObjectHashMap<>();
-    private final ArrayList<Port> dirty = new ArrayList<>();
-    private final Runnable flushTask = this::flushDirty;
-    private Gateway gateway;
+    private final LoopTurnBatch<Port> dirty;
+    private final List<Listener> listeners = new ArrayList<>();
+    private int guestPorts;
     private int nextPortId = 1;
     private boolean closed;
 
     public Switch(NetworkConfig config, EventLoop loop, NetStats stats, PcapWriter pcap) {
         this.config = config;
-        this.loop = loop;
         this.stats = stats;
         this.pcap = pcap;
+        this.dirty = new LoopTurnBatch<>(loop, Switch::flush);
     }
 
-    public void setGateway(Gateway gateway) {
-        this.gateway = gateway;
+    public void addListener(Listener l) {
+        listeners.add(l);
     }
 
+    /** Attaches a guest link: frames for it go to {@code sink}, frames from it are handed to the port. */
     public GuestPort attach(FrameSink sink) {
-        Port p = new Port(nextPortId++, sink);
+        Port p = new Port(nextPortId++, sink, MacAddress.NONE);
         if (closed) {
             sink.portClosed();
             p.closed = true;
             return p;
         }
         ports.add(p);
+        guestPorts++;
         return p;
     }
 
-    /** Sends a frame that the gateway built to the port that owns {@code dstMac}, or floods a broadcast. */
-    public void sendFromGateway(ByteBuf frame) {
-        if (frame.readableBytes() < Ethernet.HEADER) {
-            frame.release();
-            return;
-        }
-        if (pcap != null) {
-            pcap.write(frame);
-        }
-        long dst = Ethernet.dst(frame);
-        if (MacAddress.isMulticast(dst)) {
-            flood(frame, null);
-            return;
-        }
-        Port p = cam.get(dst);
-        if (p == null) {
-            // Not learned yet (e.g. the guest never sent a frame): a single guest is the obvious target.
-            if (ports.size() == 1) {
-                p = ports.get(0);
-            } else {
-                stats.droppedUnknownUnicast++;
-                frame.release();
-                return;
-            }
-        }
-        p.deliver(frame);
-    }
-
-    /** Whether the link of the guest with {@code mac} takes frames now (unknown guests: yes). */
-    public boolean isWritable(long mac) {
-        Port p = cam.get(mac);
-        if (p == null && ports.size() == 1) {
-            p = ports.get(0);
-        }
-        return p == null || p.closed || p.sink.isWritable();
+    /** Attaches the router (the gateway) with its fixed {@code mac}: frames to that MAC and broadcasts go to {@code sink}. */
+    public RouterPort attachRouter(FrameSink sink, long mac) {
+        Port p = new Port(0, sink, mac);
+        ports.add(p);
+        cam.put(mac, p);
+        return p;
     }
 
     private void receive(Port from, ByteBuf frame) {
-        stats.framesIn++;
-        stats.bytesIn += frame.readableBytes();
+        if (from.isGuest()) {
+            stats.framesIn++;
+            stats.bytesIn += frame.readableBytes();
+        }
         if (frame.readableBytes() < Ethernet.HEADER) {
             stats.droppedMalformed++;
             frame.release();
@@ -116,33 +99,22 @@ public final class Switch {
         if (pcap != null) {
             pcap.write(frame);
         }
-        if (config.debug()) {
+        if (config.debug() && from.isGuest()) {
             LOG.log(System.Logger.Level.INFO, "port " + from.id + " in:  " + FrameDescriber.describe(frame));
         }
         long src = Ethernet.src(frame);
-        if (!MacAddress.isMulticast(src) && src != config.gatewayMac()) {
-            Port old = cam.get(src);
-            if (old != from) {
-                cam.put(src, from);
-                from.macs.add(src);
-                if (config.debug()) {
-                    LOG.log(System.Logger.Level.INFO, "port " + from.id + " has MAC " + MacAddress.format(src));
-                }
-            }
+        if (from.isGuest() && !MacAddress.isMulticast(src)) {
+            learn(from, src);
         }
         long dst = Ethernet.dst(frame);
-        if (dst == config.gatewayMac()) {
-            gateway.receive(frame, src);
-            return;
-        }
         if (MacAddress.isMulticast(dst)) {
-            if (ports.size() > 1) {
-                flood(frame.retainedDuplicate(), from);
-            }
-            gateway.receive(frame, src);
+            flood(frame, from);
             return;
         }
         Port to = cam.get(dst);
+        if (to == null && !from.isGuest() && guestPorts == 1) {
+            to = onlyGuest(); // the guest sent nothing yet: a single guest is the obvious target
+        }
         if (to == null || to == from) {
             stats.droppedUnknownUnicast++;
             frame.release();
@@ -151,8 +123,30 @@ public final class Switch {
         to.deliver(frame);
     }
 
-    private void flood(ByteBuf frame, Port except) {
+    private void learn(Port from, long src) {
+        Port old = cam.get(src);
+        if (old == from || (old != null && !old.isGuest())) {
+            return; // known, or the router's own MAC (not to be taken over)
+        }
+        cam.put(src, from);
+        from.macs.add(src);
+        if (config.debug()) {
+            LOG.log(System.Logger.Level.INFO, "port " + from.id + " has MAC " + MacAddress.format(src));
+        }
+    }
+
+    private Port onlyGuest() {
         for (Port p : ports) {
+            if (p.isGuest()) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    private void flood(ByteBuf frame, Port except) {
+        for (int i = 0; i < ports.size(); i++) {
+            Port p = ports.get(i);
             if (p != except) {
                 p.deliver(frame.retainedDuplicate());
             }
@@ -160,25 +154,11 @@ public final class Switch {
         frame.release();
     }
 
-    private void markDirty(Port p) {
-        if (!p.dirty) {
-            p.dirty = true;
-            if (dirty.isEmpty()) {
-                loop.execute(flushTask);
-            }
-            dirty.add(p);
+    private static void flush(Port p) {
+        p.dirty = false;
+        if (!p.closed) {
+            p.sink.flush();
         }
-    }
-
-    private void flushDirty() {
-        for (int i = 0; i < dirty.size(); i++) {
-            Port p = dirty.get(i);
-            p.dirty = false;
-            if (!p.closed) {
-                p.sink.flush();
-            }
-        }
-        dirty.clear();
     }
 
     public void close() {
@@ -189,21 +169,32 @@ public final class Switch {
         }
     }
 
-    private final class Port implements GuestPort {
+    private final class Port implements RouterPort {
         final int id;
         final FrameSink sink;
+        /** The router's fixed MAC, or NONE for a guest port, which learns. */
+        final long fixedMac;
         final List<Long> macs = new ArrayList<>(1);
         boolean dirty;
         boolean closed;
 
-        Port(int id, FrameSink sink) {
+        Port(int id, FrameSink sink, long fixedMac) {
             this.id = id;
             this.sink = sink;
+            this.fixedMac = fixedMac;
+        }
+
+        boolean isGuest() {
+            return fixedMac == MacAddress.NONE;
         }
 
         void deliver(ByteBuf frame) {
             if (closed) {
                 frame.release();
+                return;
+            }
+            if (!isGuest()) {
+                sink.sendFrame(frame); // the gateway handles it now; nothing to flush
                 return;
             }
             stats.framesOut++;
@@ -212,7 +203,10 @@ public final class Switch {
                 LOG.log(System.Logger.Level.INFO, "port " + id + " out: " + FrameDescriber.describe(frame));
             }
             sink.sendFrame(frame);
-            markDirty(this);
+            if (!dirty) {
+                dirty = true;
+                Switch.this.dirty.add(this);
+            }
         }
 
         @Override
@@ -225,9 +219,20 @@ public final class Switch {
         }
 
         @Override
+        public boolean isWritable(long mac) {
+            Port p = cam.get(mac);
+            if (p == null && guestPorts == 1) {
+                p = onlyGuest();
+            }
+            return p == null || p.closed || p.sink.isWritable();
+        }
+
+        @Override
         public void linkWritable() {
-            if (!closed && gateway != null) {
-                gateway.tcp().linkWritable();
+            if (!closed) {
+                for (int i = 0; i < listeners.size(); i++) {
+                    listeners.get(i).linkWritable();
+                }
             }
         }
 
@@ -238,11 +243,16 @@ public final class Switch {
             }
             closed = true;
             ports.remove(this);
+            if (isGuest()) {
+                guestPorts--;
+            } else {
+                cam.remove(fixedMac);
+            }
             for (long mac : macs) {
                 if (cam.get(mac) == this) {
                     cam.remove(mac);
-                    if (gateway != null) {
-                        gateway.forgetMac(mac);
+                    for (int i = 0; i < listeners.size(); i++) {
+                        listeners.get(i).macLeft(mac);
                     }
                 }
             }

@@ -2,7 +2,7 @@ package dev.c2w.netstack.nat;
 
 import dev.c2w.netstack.NetworkConfig.PortForward;
 import dev.c2w.netstack.VirtualNetwork;
-import dev.c2w.netstack.gateway.Gateway;
+import dev.c2w.netstack.udp.UdpStack;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.services.UdpContext;
 import dev.c2w.netstack.services.UdpEndpoint;
@@ -109,7 +109,7 @@ public final class PortForwarder implements AutoCloseable {
             if (net == null) {
                 return;
             }
-            Gateway gw = net.gateway();
+            UdpStack udp = net.udp();
             InetSocketAddress client = pkt.sender();
             Integer port = clientPorts.get(client);
             if (port == null) {
@@ -122,14 +122,14 @@ public final class PortForwarder implements AutoCloseable {
                 }
                 clientPorts.put(client, port);
                 Channel out = ctx.channel();
-                gw.bindUdp(net.config().hostLoopbackIp(), port, new UdpEndpoint() {
+                udp.bind(net.config().hostLoopbackIp(), port, new UdpEndpoint() {
                     @Override
                     public void onDatagram(UdpContext c, long srcMac, int srcIp, int srcPort, int dstIp, int dstPort, ByteBuf payload) {
                         out.writeAndFlush(new DatagramPacket(payload.retain(), client));
                     }
                 });
             }
-            gw.sendToGuest(net.config().hostLoopbackIp(), port, net.config().guestIp(), forward.guestPort(),
+            udp.sendToGuest(net.config().hostLoopbackIp(), port, net.config().guestIp(), forward.guestPort(),
                 MacAddress.NONE, pkt.content().retain());
         }
     }

@@ -1,14 +1,18 @@
 package dev.c2w.netstack.nat;
 
 import dev.c2w.netstack.NetworkConfig;
-import dev.c2w.netstack.gateway.Gateway;
+import dev.c2w.netstack.NetStats;
+import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.tcp.TcpConnection;
 import dev.c2w.netstack.tcp.TcpStack;
 import dev.c2w.netstack.wire.Ipv4Address;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.RecvByteBufAllocator;
 
 import java.net.InetSocketAddress;
 
@@ -25,28 +29,37 @@ import java.net.InetSocketAddress;
 public final class TcpNat implements TcpStack.FlowAcceptor {
     private static final System.Logger LOG = System.getLogger(TcpNat.class.getName());
     /** Receive-buffer sizes of host sockets: 2 KiB to start, up to 256 KiB while reads come back full. */
-    static final io.netty.channel.RecvByteBufAllocator HOST_READS =
-        new io.netty.channel.AdaptiveRecvByteBufAllocator(512, 2048, 256 * 1024).maxMessagesPerRead(16);
-    private final Gateway gw;
+    static final RecvByteBufAllocator HOST_READS =
+        new AdaptiveRecvByteBufAllocator(512, 2048, 256 * 1024).maxMessagesPerRead(16);
+    private final NetworkConfig config;
+    private final EventLoop loop;
+    private final HostTransport host;
+    private final NetStats stats;
+    private final EgressPolicy egress;
 
-    public TcpNat(Gateway gw) {
-        this.gw = gw;
+    /** NAT for guest connections on {@code loop}, to host sockets of {@code host}, where {@code egress} allows. */
+    public TcpNat(NetworkConfig config, EventLoop loop, HostTransport host, NetStats stats, EgressPolicy egress) {
+        this.config = config;
+        this.loop = loop;
+        this.host = host;
+        this.stats = stats;
+        this.egress = egress;
     }
 
     @Override
     public void newFlow(TcpConnection conn, int dstIp, int dstPort) {
-        NetworkConfig cfg = gw.config();
-        int target = hostTarget(cfg, dstIp);
-        if (cfg.netMode() == NetworkConfig.NetMode.FETCH || target == 0) {
-            gw.stats().tcpFlowsRefused++;
+        NetworkConfig cfg = config;
+        int target = egress.hostTarget(dstIp);
+        if (target == 0) {
+            stats.tcpFlowsRefused++;
             conn.refuse();
             return;
         }
         InetSocketAddress addr = new InetSocketAddress(Ipv4Address.toInet(target), dstPort);
         Relay hostSide = new Relay(conn);
         Bootstrap b = new Bootstrap()
-            .group(gw.eventLoop())
-            .channel(gw.host().socketChannel())
+            .group(loop)
+            .channel(host.socketChannel())
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) cfg.tcpConnectTimeout().toMillis())
             .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .option(ChannelOption.AUTO_READ, false)
@@ -64,24 +77,12 @@ public final class TcpNat implements TcpStack.FlowAcceptor {
                     host.close(); // the guest side went away while we connected
                 }
             } else {
-                gw.stats().tcpFlowsRefused++;
+                stats.tcpFlowsRefused++;
                 if (cfg.debug()) {
                     LOG.log(System.Logger.Level.INFO, "NAT connect to " + addr + " failed: " + done.cause());
                 }
                 conn.refuse();
             }
         });
-    }
-
-    /** The host address a guest destination maps to, or 0 when the destination is refused. */
-    static int hostTarget(NetworkConfig cfg, int dstIp) {
-        if (dstIp == cfg.hostLoopbackIp()) {
-            return Ipv4Address.of(127, 0, 0, 1);
-        }
-        if (cfg.inSubnet(dstIp) || (dstIp >>> 16) == 0xa9fe || (dstIp >>> 28) >= 0xe || dstIp == 0
-            || (dstIp >>> 24) == 127) {
-            return 0;
-        }
-        return dstIp;
     }
 }

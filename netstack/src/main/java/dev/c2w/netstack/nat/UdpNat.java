@@ -1,6 +1,7 @@
 package dev.c2w.netstack.nat;
 
-import dev.c2w.netstack.gateway.Gateway;
+import dev.c2w.netstack.services.UdpContext;
+import dev.c2w.netstack.udp.UdpStack;
 import dev.c2w.netstack.wire.Ipv4Address;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -26,41 +27,46 @@ import java.util.concurrent.TimeUnit;
  */
 
 /** UDP NAT to host sockets; see the comment above. Event-loop confined. */
-public final class UdpNat {
+public final class UdpNat implements UdpStack.FlowAcceptor {
     private record Key(int guestIp, int guestPort, int dstIp, int dstPort) {}
 
-    private final Gateway gw;
+    private final UdpContext udp;
+    private final EgressPolicy egress;
     private final Map<Key, Flow> flows = new HashMap<>();
     private boolean closed;
 
-    public UdpNat(Gateway gw) {
-        this.gw = gw;
+    /** NAT for datagrams that arrive through, and are answered through, {@code ctx}, where {@code egress} allows. */
+    public UdpNat(UdpContext ctx, EgressPolicy egress) {
+        this.udp = ctx;
+        this.egress = egress;
     }
 
-    /** A datagram from the guest to a non-local destination. {@code payload} is borrowed. */
-    public void send(long guestMac, int guestIp, int guestPort, int dstIp, int dstPort, ByteBuf payload) {
+    @Override
+    public boolean datagram(long guestMac, int guestIp, int guestPort, int dstIp, int dstPort, ByteBuf payload) {
         if (closed) {
-            return;
+            return true;
         }
-        int target = TcpNat.hostTarget(gw.config(), dstIp);
+        int target = egress.hostTarget(dstIp);
         if (target == 0) {
-            gw.stats().droppedNoRoute++;
-            return;
+            udp.stats().droppedNoRoute++;
+            return false;
         }
         Key k = new Key(guestIp, guestPort, dstIp, dstPort);
         Flow f = flows.get(k);
         if (f == null) {
-            if (flows.size() >= gw.config().maxUdpFlows()) {
-                gw.stats().droppedFlowLimit++;
-                return;
+            if (flows.size() >= udp.config().maxUdpFlows()) {
+                udp.stats().droppedFlowLimit++;
+                return true;
             }
             f = new Flow(k, guestMac, new InetSocketAddress(Ipv4Address.toInet(target), dstPort));
             flows.put(k, f);
-            gw.stats().udpFlowsOpened++;
+            udp.stats().udpFlowsOpened++;
         }
         f.send(payload.retainedSlice());
+        return true;
     }
 
+    @Override
     public void close() {
         closed = true;
         for (Flow f : new ArrayList<>(flows.values())) {
@@ -84,8 +90,8 @@ public final class UdpNat {
             this.guestMac = guestMac;
             this.target = target;
             ChannelFuture cf = new Bootstrap()
-                .group(gw.eventLoop())
-                .channel(gw.host().datagramChannel())
+                .group(udp.eventLoop())
+                .channel(udp.host().datagramChannel())
                 .handler(this)
                 .connect(target);
             this.channel = cf.channel();
@@ -101,12 +107,12 @@ public final class UdpNat {
                 }
                 channel.flush();
             });
-            long idle = gw.config().udpIdleTimeout().toNanos();
+            long idle = udp.config().udpIdleTimeout().toNanos();
             scheduleIdleCheck(idle);
         }
 
         private void scheduleIdleCheck(long idle) {
-            gw.eventLoop().schedule(() -> {
+            udp.eventLoop().schedule(() -> {
                 if (done) {
                     return;
                 }
@@ -128,7 +134,7 @@ public final class UdpNat {
             } else if (pending.size() < 64) {
                 pending.add(payload);
             } else {
-                gw.stats().droppedFlowLimit++;
+                udp.stats().droppedFlowLimit++;
                 payload.release();
             }
         }
@@ -136,7 +142,7 @@ public final class UdpNat {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket msg) {
             lastUse = System.nanoTime();
-            gw.sendToGuest(key.dstIp, key.dstPort, key.guestIp, key.guestPort, guestMac, msg.content().retain());
+            udp.sendToGuest(key.dstIp, key.dstPort, key.guestIp, key.guestPort, guestMac, msg.content().retain());
         }
 
         @Override
