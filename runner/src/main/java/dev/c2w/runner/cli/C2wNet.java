@@ -11,6 +11,7 @@ import dev.c2w.netstack.link.ws.WebSocketServer;
 import dev.c2w.netstack.link.ws.WebSocketServerOptions;
 import dev.c2w.netstack.nat.PortForwarder;
 import dev.c2w.netstack.wire.MacAddress;
+import dev.c2w.runner.UsageException;
 import dev.c2w.runner.wasi.InvokeOptions;
 import dev.c2w.runner.wasi.WasiRunner;
 import io.netty.channel.ChannelFuture;
@@ -181,13 +182,6 @@ public final class C2wNet implements Callable<Integer> {
             return 1;
         });
         return cl;
-    }
-
-    /** A usage problem: printed as one line with a hint, exit status 2. */
-    static final class UsageException extends RuntimeException {
-        UsageException(String m) {
-            super(m);
-        }
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.Frames;
 import dev.c2w.netstack.link.GuestPort;
 import dev.c2w.netstack.link.QemuFrameDecoder;
+import dev.c2w.runner.UsageException;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -126,7 +127,7 @@ final class WasmtimeLauncher {
     static InetSocketAddress parseAddr(String a) {
         int i = a.lastIndexOf(':');
         if (i <= 0) {
-            throw new WasiRunner.UsageException("-wasi-addr wants HOST:PORT, got " + a);
+            throw new UsageException("-wasi-addr wants HOST:PORT, got " + a);
         }
         String host = a.substring(0, i);
         if (host.startsWith("[") && host.endsWith("]")) {
@@ -141,7 +142,7 @@ final class WasmtimeLauncher {
             port = -1;
         }
         if (ip == null || port < 1 || port > 65535) {
-            throw new WasiRunner.UsageException("-wasi-addr wants a literal IP address and a port, got " + a);
+            throw new UsageException("-wasi-addr wants a literal IP address and a port, got " + a);
         }
         return new InetSocketAddress(ip, port);
     }
