@@ -1,6 +1,8 @@
 package dev.c2w.netstack.link;
 
 import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.addr.HostPort;
+import dev.c2w.netstack.addr.StreamAddress;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -28,37 +30,22 @@ import java.nio.file.Path;
 public final class QemuTransport {
     private QemuTransport() {}
 
-    /** Parses {@code tcp://HOST:PORT}, {@code unix:///PATH} or a bare {@code HOST:PORT}. */
+    /** {@link #parseAddress(String, String)} with "address" as the name in messages. */
     public static SocketAddress parseAddress(String spec) {
-        if (spec.startsWith("unix://")) {
-            String path = spec.substring("unix://".length());
-            if (path.isEmpty()) {
-                throw new IllegalArgumentException("unix:// address needs a path, e.g. unix:///tmp/c2w.sock");
-            }
-            return new DomainSocketAddress(path);
+        return parseAddress(spec, "address");
+    }
+
+    /**
+     * Parses {@code tcp://HOST:PORT}, {@code unix://PATH} or a bare {@code HOST:PORT} by the rules of
+     * {@link StreamAddress} and {@link HostPort}: IPv6 in brackets ({@code [::1]:1234}), {@code :PORT} is
+     * 0.0.0.0, the port is 1-65535 and always written. {@code what} names the flag in messages.
+     */
+    public static SocketAddress parseAddress(String spec, String what) {
+        StreamAddress a = StreamAddress.parse(spec, HostPort.syntax(what).withBarePort(HostPort.BarePort.COLON_PORT));
+        if (a instanceof StreamAddress.Unix u) {
+            return new DomainSocketAddress(u.path());
         }
-        String hp = spec.startsWith("tcp://") ? spec.substring("tcp://".length()) : spec;
-        if (hp.contains("://")) {
-            throw new IllegalArgumentException("unsupported address " + spec + " (use tcp://HOST:PORT or unix:///PATH)");
-        }
-        int colon = hp.lastIndexOf(':');
-        if (colon <= 0 && !hp.startsWith(":")) {
-            throw new IllegalArgumentException("address " + spec + " needs a port, e.g. 127.0.0.1:1234");
-        }
-        String host = colon <= 0 ? "0.0.0.0" : hp.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
-        try {
-            port = Integer.parseInt(hp.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("bad port in address " + spec);
-        }
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("port out of range in address " + spec);
-        }
-        return new InetSocketAddress(host, port);
+        return ((StreamAddress.Tcp) a).hostPort().orHost("0.0.0.0").toInetSocketAddress();
     }
 
     static ChannelInitializer<Channel> initializer(VirtualNetwork net) {

@@ -2,6 +2,7 @@ package dev.c2w.runner.cli;
 
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.NetworkConfig.PortForward;
+import dev.c2w.netstack.addr.HostPort;
 import dev.c2w.netstack.services.dns.ResolvConf;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.host.HostTransport;
@@ -11,6 +12,7 @@ import dev.c2w.netstack.link.ws.WebSocketServer;
 import dev.c2w.netstack.link.ws.WebSocketServerOptions;
 import dev.c2w.netstack.nat.PortForwarder;
 import dev.c2w.netstack.wire.MacAddress;
+import dev.c2w.runner.UsageException;
 import dev.c2w.runner.wasi.InvokeOptions;
 import dev.c2w.runner.wasi.WasiRunner;
 import io.netty.channel.ChannelFuture;
@@ -20,6 +22,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
@@ -65,6 +68,11 @@ import java.util.concurrent.TimeUnit;
         "HTTP(S) proxy for guests: http://192.168.127.253:80 (trust the CA from 'c2w-net ca export')."})
 public final class C2wNet implements Callable<Integer> {
     private static final System.Logger LOG = System.getLogger("c2w-net");
+    private static final HostPort.Syntax PUBLISH = HostPort.syntax("-p").withBarePort(HostPort.BarePort.PORT);
+    private static final String PUBLISH_FORMS =
+        "[udp:|tcp:][IP:]HOSTPORT:GUESTPORT with IPv6 in brackets, e.g. 127.0.0.1:8080:80";
+    private static final HostPort.Syntax DNS_UPSTREAM =
+        HostPort.syntax("--dns-upstream").withDefaultPort(53).withBarePort(HostPort.BarePort.COLON_PORT);
 
     @Parameters(arity = "0..*", paramLabel = "ARGS",
         description = {"Dial mode: HOST:PORT of the guest's listening socket.",
@@ -183,13 +191,6 @@ public final class C2wNet implements Callable<Integer> {
         return cl;
     }
 
-    /** A usage problem: printed as one line with a hint, exit status 2. */
-    static final class UsageException extends RuntimeException {
-        UsageException(String m) {
-            super(m);
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         Logging.setup(debug);
@@ -219,7 +220,7 @@ public final class C2wNet implements Callable<Integer> {
         }
         List<InetSocketAddress> dns = new ArrayList<>();
         for (String d : dnsUpstreams) {
-            dns.add(parseHostPort(d, 53));
+            dns.add(parseDnsUpstream(d));
         }
         if (dns.isEmpty()) {
             dns.addAll(ResolvConf.defaultUpstreams());
@@ -307,14 +308,14 @@ public final class C2wNet implements Callable<Integer> {
             if (!args.isEmpty()) {
                 throw new UsageException("--listen-qemu takes no positional argument, got " + args);
             }
-            target = QemuTransport.parseAddress(listenQemu);
+            target = QemuTransport.parseAddress(listenQemu, "--listen-qemu");
         } else {
             if (args.size() != 1) {
                 throw new UsageException(args.isEmpty()
                     ? "give the guest's address to dial (e.g. c2w-net 127.0.0.1:1234), or --listen-qemu URL"
                     : "dial mode takes one address, got " + args);
             }
-            target = QemuTransport.parseAddress(args.get(0));
+            target = QemuTransport.parseAddress(args.get(0), "the guest's address");
         }
 
         PcapWriter pcapWriter = config.pcapFile() == null ? null : new PcapWriter(config.pcapFile());
@@ -436,64 +437,33 @@ public final class C2wNet implements Callable<Integer> {
         }
     }
 
+    /**
+     * {@code -p [udp:|tcp:][IP:]HOSTPORT:GUESTPORT}: the guest port is after the last colon, and what is
+     * before it is read by {@link HostPort}'s rules with a port alone allowed ({@code 8080} and
+     * {@code :8080} both mean IP 0.0.0.0) and IPv6 in brackets ({@code [::1]:8080:80}).
+     */
     static PortForward parseForward(String spec) {
-        boolean udp = false;
-        String s = spec;
-        if (s.startsWith("udp:")) {
-            udp = true;
-            s = s.substring(4);
-        } else if (s.startsWith("tcp:")) {
-            s = s.substring(4);
+        boolean udp = spec.startsWith("udp:");
+        String s = udp || spec.startsWith("tcp:") ? spec.substring(4) : spec;
+        int colon = s.lastIndexOf(':');
+        if (colon < 0) {
+            throw new UsageException(HostPort.message("-p", PUBLISH_FORMS, spec, "missing GUESTPORT"));
         }
-        String hostAddr = "0.0.0.0";
-        String[] parts;
-        if (s.startsWith("[")) {
-            int close = s.indexOf(']');
-            if (close < 0) {
-                throw new UsageException("bad -p " + spec + ": unclosed [");
-            }
-            hostAddr = s.substring(1, close);
-            parts = s.substring(close + 2).split(":", -1);
-            if (parts.length != 2) {
-                throw new UsageException("bad -p " + spec + ": want [udp:][IP:]HOSTPORT:GUESTPORT, e.g. 127.0.0.1:8080:80");
-            }
-        } else {
-            parts = s.split(":", -1);
-            if (parts.length == 3) {
-                hostAddr = parts[0];
-                parts = new String[] {parts[1], parts[2]};
-            } else if (parts.length != 2) {
-                throw new UsageException("bad -p " + spec + ": want [udp:][IP:]HOSTPORT:GUESTPORT, e.g. 127.0.0.1:8080:80");
-            }
-        }
-        return new PortForward(udp, hostAddr, parsePort(parts[0], spec), parsePort(parts[1], spec));
-    }
-
-    private static int parsePort(String p, String spec) {
         try {
-            int v = Integer.parseInt(p);
-            if (v < 0 || v > 65535) {
-                throw new NumberFormatException();
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new UsageException("bad port '" + p + "' in -p " + spec);
+            HostPort host = HostPort.parse(s.substring(0, colon), PUBLISH).orHost("0.0.0.0");
+            int guestPort = HostPort.parsePort(s.substring(colon + 1), PUBLISH);
+            return new PortForward(udp, host.host(), host.port(), guestPort);
+        } catch (HostPort.ParseException e) {
+            throw new UsageException(HostPort.message("-p", PUBLISH_FORMS, spec, e.detail()));
         }
     }
 
-    static InetSocketAddress parseHostPort(String s, int defaultPort) {
-        String h = s;
-        int port = defaultPort;
-        if (s.startsWith("[")) {
-            int close = s.indexOf(']');
-            h = s.substring(1, close);
-            if (close + 1 < s.length() && s.charAt(close + 1) == ':') {
-                port = parsePort(s.substring(close + 2), s);
-            }
-        } else if (s.indexOf(':') >= 0 && s.indexOf(':') == s.lastIndexOf(':')) {
-            h = s.substring(0, s.indexOf(':'));
-            port = parsePort(s.substring(s.indexOf(':') + 1), s);
-        }
-        return new InetSocketAddress(h, port);
+    /**
+     * {@code --dns-upstream HOST[:PORT]} by {@link HostPort}'s rules: port 53 unless given, IPv6 bare or in
+     * brackets, {@code :PORT} is this machine's loopback.
+     */
+    static InetSocketAddress parseDnsUpstream(String spec) {
+        HostPort hp = HostPort.parse(spec, DNS_UPSTREAM);
+        return hp.hasHost() ? hp.toInetSocketAddress() : new InetSocketAddress(InetAddress.getLoopbackAddress(), hp.port());
     }
 }

@@ -13,6 +13,7 @@ import com.dylibso.chicory.wasm.WasmModule;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
 import com.dylibso.chicory.wasm.types.NameCustomSection;
 import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.runner.UsageException;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -97,13 +98,6 @@ public final class WasiRunner {
         } catch (UsageException e) {
             msg.println("c2w-net: " + e.getMessage());
             return EXIT_RUNNER;
-        }
-    }
-
-    /** A message for the user instead of a stack trace. */
-    static final class UsageException extends RuntimeException {
-        UsageException(String m) {
-            super(m);
         }
     }
 

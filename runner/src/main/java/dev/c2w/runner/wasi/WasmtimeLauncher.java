@@ -1,10 +1,13 @@
 package dev.c2w.runner.wasi;
 
 import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.addr.HostPort;
+import dev.c2w.netstack.addr.IpLiteral;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.Frames;
 import dev.c2w.netstack.link.GuestPort;
 import dev.c2w.netstack.link.QemuFrameDecoder;
+import dev.c2w.runner.UsageException;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -17,6 +20,7 @@ import io.netty.channel.ChannelOption;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +36,10 @@ import java.util.Map;
  * runtime does not have it).
  */
 final class WasmtimeLauncher {
+    private static final HostPort.Syntax WASI_ADDR = HostPort.syntax("-wasi-addr");
+    private static final String WASI_ADDR_FORMS =
+        "a literal IP address and a port (IPV4:PORT, [IPV6]:PORT or localhost:PORT)";
+
     private final PrintStream msg;
 
     WasmtimeLauncher(PrintStream msg) {
@@ -123,27 +131,23 @@ final class WasmtimeLauncher {
         }
     }
 
+    /**
+     * Parses {@code -wasi-addr} by {@link HostPort}'s rules ({@code HOST:PORT} or {@code [IPV6]:PORT}, the port
+     * 1-65535), where the host must be an IP literal or {@code localhost}: wasmtime itself takes no names.
+     */
     static InetSocketAddress parseAddr(String a) {
-        int i = a.lastIndexOf(':');
-        if (i <= 0) {
-            throw new WasiRunner.UsageException("-wasi-addr wants HOST:PORT, got " + a);
-        }
-        String host = a.substring(0, i);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        java.net.InetAddress ip = host.equals("localhost") ? java.net.InetAddress.getLoopbackAddress()
-            : io.netty.util.NetUtil.createInetAddressFromIpAddressString(host);
-        int port;
+        HostPort hp;
         try {
-            port = Integer.parseInt(a.substring(i + 1));
-        } catch (NumberFormatException e) {
-            port = -1;
+            hp = HostPort.parse(a, WASI_ADDR);
+        } catch (HostPort.ParseException e) {
+            throw new UsageException(HostPort.message(WASI_ADDR.what(), WASI_ADDR_FORMS, a, e.detail()));
         }
-        if (ip == null || port < 1 || port > 65535) {
-            throw new WasiRunner.UsageException("-wasi-addr wants a literal IP address and a port, got " + a);
+        InetAddress ip = hp.host().equals("localhost") ? InetAddress.getLoopbackAddress() : IpLiteral.parse(hp.host());
+        if (ip == null) {
+            throw new UsageException(HostPort.message(WASI_ADDR.what(), WASI_ADDR_FORMS, a,
+                "'" + hp.host() + "' is not an IP address"));
         }
-        return new InetSocketAddress(ip, port);
+        return new InetSocketAddress(ip, hp.port());
     }
 
     private void dial(VirtualNetwork net, InetSocketAddress addr, Process p) {

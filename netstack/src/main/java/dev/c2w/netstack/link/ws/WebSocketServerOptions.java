@@ -1,6 +1,7 @@
 package dev.c2w.netstack.link.ws;
 
 import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.addr.HostPort;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.PcapWriter;
 
@@ -51,6 +52,9 @@ public record WebSocketServerOptions(
     public static final int DEFAULT_WRITE_BUFFER_BOUND = 8 * 1024 * 1024;
     public static final int DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
 
+    private static final HostPort.Syntax LISTEN_SYNTAX =
+        HostPort.syntax("--listen-ws").withBarePort(HostPort.BarePort.PORT).withPortZero();
+
     public WebSocketServerOptions {
         Objects.requireNonNull(bindAddress, "bindAddress");
         Objects.requireNonNull(config, "config");
@@ -75,44 +79,18 @@ public record WebSocketServerOptions(
     }
 
     /**
-     * Parses a listen address the way upstream's {@code c2w-net --listen-ws ADDR} takes it:
-     * {@code HOST:PORT}, {@code [V6]:PORT}, {@code :PORT} (every interface) or a bare {@code PORT}
-     * (loopback). A host name is resolved (use a literal to avoid the resolver).
+     * Parses a listen address the way upstream's {@code c2w-net --listen-ws ADDR} takes it, by
+     * {@link HostPort}'s rules: {@code HOST:PORT}, {@code [V6]:PORT}, {@code :PORT} (every interface) or a
+     * bare {@code PORT} (loopback); port 0 lets the system pick one (the server logs it). A host name is
+     * resolved (use a literal to avoid the resolver).
      */
     public static InetSocketAddress parseListenAddress(String s) {
         Objects.requireNonNull(s, "listen address");
-        String host;
-        String port;
-        if (s.startsWith("[")) {
-            int end = s.indexOf("]:");
-            if (end < 0) {
-                throw new IllegalArgumentException("bad listen address '" + s + "': expected [IPv6]:PORT");
-            }
-            host = s.substring(1, end);
-            port = s.substring(end + 2);
-        } else {
-            int colon = s.lastIndexOf(':');
-            if (colon < 0) {
-                host = "127.0.0.1";
-                port = s;
-            } else {
-                host = s.substring(0, colon);
-                port = s.substring(colon + 1);
-                if (host.contains(":")) {
-                    throw new IllegalArgumentException("bad listen address '" + s + "': write IPv6 as [ADDR]:PORT");
-                }
-            }
+        HostPort hp = HostPort.parse(s, LISTEN_SYNTAX);
+        if (hp.hasHost()) {
+            return hp.toInetSocketAddress();
         }
-        int p;
-        try {
-            p = Integer.parseInt(port);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("bad listen address '" + s + "': port '" + port + "' is not a number");
-        }
-        if (p < 0 || p > 65535) {
-            throw new IllegalArgumentException("bad listen address '" + s + "': port out of range");
-        }
-        return host.isEmpty() ? new InetSocketAddress(p) : new InetSocketAddress(host, p);
+        return s.startsWith(":") ? new InetSocketAddress(hp.port()) : new InetSocketAddress("127.0.0.1", hp.port());
     }
 
     /** Mutable builder with the defaults listed on the record. */

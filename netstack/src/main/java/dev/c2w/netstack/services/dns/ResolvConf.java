@@ -6,18 +6,18 @@
  * (an IPv6 one may carry a %scope); the first three servers are used (MAXNS = 3) in file order; duplicates
  * are skipped. Everything else (search, domain, options, sortlist) is ignored here: the guest gets its own
  * resolver settings from DHCP. A line naming something that is not an address literal is skipped with a
- * warning; it is never looked up (looking up the resolver's own address through DNS would be circular).
+ * warning; it is never looked up (looking up the resolver's own address through DNS would be circular;
+ * IpLiteral has the rules of a literal).
  * A file with no usable nameserver means 127.0.0.1, which is the C library's default too (and so is a
  * missing file). The port is always 53.
  */
 package dev.c2w.netstack.services.dns;
 
-import dev.c2w.netstack.wire.Ipv4Address;
+import dev.c2w.netstack.addr.IpLiteral;
 
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -71,7 +71,7 @@ public final class ResolvConf {
             if (words.length < 2 || !words[0].equals("nameserver")) {
                 continue;
             }
-            InetAddress addr = literal(words[1]);
+            InetAddress addr = IpLiteral.parse(words[1]);
             if (addr == null) {
                 LOG.log(System.Logger.Level.WARNING, "resolv.conf: ignoring nameserver \"" + words[1] + "\": not an IP address");
                 continue;
@@ -91,35 +91,5 @@ public final class ResolvConf {
             return b;
         }
         return b < 0 ? a : Math.min(a, b);
-    }
-
-    /** An IPv4 or IPv6 literal, or null; never a name lookup. */
-    static InetAddress literal(String s) {
-        if (s.indexOf(':') < 0) {
-            try {
-                return Ipv4Address.toInet(Ipv4Address.parse(s));
-            } catch (IllegalArgumentException e) {
-                return null;
-            }
-        }
-        int pct = s.indexOf('%');
-        String body = pct >= 0 ? s.substring(0, pct) : s;
-        if (body.isEmpty() || (pct >= 0 && pct == s.length() - 1) || body.charAt(0) == '.') {
-            return null;
-        }
-        for (int i = 0; i < body.length(); i++) {
-            char c = body.charAt(i);
-            boolean ok = c == ':' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-            if (!ok) {
-                return null;
-            }
-        }
-        try {
-            // Only reached for text that starts with a hex digit or ':' and contains ':', which InetAddress
-            // parses as an IPv6 literal (or refuses) without any lookup.
-            return InetAddress.getByName(s);
-        } catch (UnknownHostException | SecurityException e) {
-            return null;
-        }
     }
 }
