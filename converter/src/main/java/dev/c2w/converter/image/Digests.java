@@ -122,6 +122,12 @@ public final class Digests {
       return n - left;
     }
 
+    /** What the stream below has ready: GZIPInputStream asks to find a following gzip member. */
+    @Override
+    public int available() throws IOException {
+      return done ? 0 : in.available();
+    }
+
     @Override
     public void close() throws IOException {
       in.close();

@@ -117,9 +117,11 @@ public final class LayerApplier {
       }
       current = null;
       stage = "reading past the end of the tar";
-      // Read what follows the end-of-archive blocks: gzip checks its CRC only at its end, and a
-      // digest-checking stream underneath checks on end of stream.
+      // Read what follows the end-of-archive blocks: gzip checks its CRC only at its end. Then read
+      // the blob itself to its end, because a digest-checking stream underneath checks on end of stream
+      // and a decompressor may stop before it (GZIPInputStream stops after the last member's trailer).
       plain.transferTo(java.io.OutputStream.nullOutputStream());
+      layer.transferTo(java.io.OutputStream.nullOutputStream());
     } catch (LayerException e) {
       throw e;
     } catch (IOException | RuntimeException e) {

@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.c2w.converter.fs.FsNode;
+import dev.c2w.converter.image.Digests;
 import dev.c2w.converter.fs.FsTree;
 import java.io.ByteArrayInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -88,6 +91,26 @@ class LayerApplierTest {
     assertThat(LayerApplier.detect(TarBuilder.gzip(plain))).isEqualTo(LayerApplier.Compression.GZIP);
     assertThat(LayerApplier.detect(TarBuilder.zstd(plain))).isEqualTo(LayerApplier.Compression.ZSTD);
     assertThat(LayerApplier.detect(plain)).isEqualTo(LayerApplier.Compression.NONE);
+  }
+
+  @Test
+  void aBlobWhoseDigestDiffersIsRefusedEvenWhenTheDecompressorStopsBeforeItsEnd() throws IOException {
+    byte[] plain = basicLayer(new TarBuilder());
+    for (byte[] layer : new byte[][] {plain, TarBuilder.gzip(plain), TarBuilder.zstd(plain)}) {
+      String wrong = Digests.sha256("something else".getBytes(StandardCharsets.UTF_8));
+      // a network stream: nothing is ever "available", so GZIPInputStream stops after its trailer
+      InputStream socketLike = new FilterInputStream(new ByteArrayInputStream(layer)) {
+        @Override
+        public int available() {
+          return 0;
+        }
+      };
+      try (FsTree t = FsTree.create(tmp)) {
+        InputStream checked = Digests.verifying(socketLike, wrong, layer.length, "layer", null);
+        assertThatThrownBy(() -> LayerApplier.apply(t, checked, "l1"))
+            .hasMessageContaining("digest mismatch");
+      }
+    }
   }
 
   @Test
