@@ -1,5 +1,6 @@
 package dev.c2w.netstack.link.ws;
 
+import dev.c2w.netstack.loop.Loops;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.Frames;
@@ -67,12 +68,12 @@ final class WsGuestLink extends ChannelInboundHandlerAdapter implements FrameSin
 
     /** Attaches to the network's switch (on its loop); frames that arrive later are queued behind this. */
     void attach() {
-        onNetLoop(() -> port = net.attach(this));
+        Loops.run(netLoop, () -> port = net.attach(this));
     }
 
     /** Detaches from the switch and, when the network is this link's own, closes it. */
     void detach(boolean closeNetwork) {
-        onNetLoop(() -> {
+        Loops.run(netLoop, () -> {
             GuestPort p = port;
             if (p != null) {
                 p.close();
@@ -180,14 +181,6 @@ final class WsGuestLink extends ChannelInboundHandlerAdapter implements FrameSin
                 + ": it stopped reading and more than " + server.options().writeBufferBound()
                 + " bytes are waiting for it");
             channel.close();
-        }
-    }
-
-    private void onNetLoop(Runnable r) {
-        if (netLoop.inEventLoop()) {
-            r.run();
-        } else {
-            netLoop.execute(r);
         }
     }
 }
