@@ -1,10 +1,3 @@
-/*
- * Which hosts the guest may reach through the proxy. Patterns are exact names ("example.com"), suffix
- * wildcards ("*.example.com": any name under example.com, not example.com itself), IP literals, or "*".
- * A host matching any deny pattern is refused; otherwise, when allow patterns exist, it must match one;
- * with no patterns at all everything is allowed. Names are compared in their canonical form (lower case,
- * no trailing dot, no IPv6 brackets). Immutable and thread-safe.
- */
 package dev.c2w.proxy;
 
 import dev.c2w.tls.LeafCertificates;
@@ -12,7 +5,15 @@ import dev.c2w.tls.LeafCertificates;
 import java.util.List;
 import java.util.Locale;
 
-/** Allow/deny host patterns (deny wins; default allow all). */
+/**
+ * Allow/deny host patterns (deny wins; default allow all).
+ *
+ * <p>Which hosts the guest may reach through the proxy. Patterns are exact names ("example.com"), suffix
+ * wildcards ("*.example.com": any name under example.com, not example.com itself), IP literals, or "*".
+ * A host matching any deny pattern is refused; otherwise, when allow patterns exist, it must match one;
+ * with no patterns at all everything is allowed. Names are compared in their canonical form (lower case,
+ * no trailing dot, no IPv6 brackets). Immutable and thread-safe.
+ */
 public final class HostPolicy {
     private final List<String> allow;
     private final List<String> deny;

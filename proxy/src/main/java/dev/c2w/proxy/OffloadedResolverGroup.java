@@ -1,9 +1,3 @@
-/*
- * Name resolution for upstream connections that never blocks an event loop: IP literals are parsed in place,
- * names go to a lookup function run on a separate executor, and the answer comes back as a Netty promise.
- * The default lookup is the JDK's (InetAddress.getAllByName); tests and the netstack can pass their own
- * (a fixed table, or the virtual network's DNS configuration), so tests never touch the system resolver.
- */
 package dev.c2w.proxy;
 
 import io.netty.resolver.AddressResolver;
@@ -22,7 +16,14 @@ import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
-/** An AddressResolverGroup whose lookups run on a blocking executor. */
+/**
+ * An AddressResolverGroup whose lookups run on a blocking executor.
+ *
+ * <p>Name resolution for upstream connections that never blocks an event loop: IP literals are parsed in place,
+ * names go to a lookup function run on a separate executor, and the answer comes back as a Netty promise.
+ * The default lookup is the JDK's (InetAddress.getAllByName); tests and the netstack can pass their own
+ * (a fixed table, or the virtual network's DNS configuration), so tests never touch the system resolver.
+ */
 public final class OffloadedResolverGroup extends AddressResolverGroup<InetSocketAddress> {
     /** A blocking name lookup; throws UnknownHostException when the name has no address. */
     @FunctionalInterface

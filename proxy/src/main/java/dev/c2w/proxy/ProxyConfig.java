@@ -1,9 +1,3 @@
-/*
- * Everything the proxy needs, gathered once: the CA (through LeafCertificates), the address it answers on
- * inside the guest network (for the port-443 leaf), which upstream CAs to trust besides the JDK's, the host
- * policy, where upstream channels run (event loop group + channel class, normally HostTransport's), how
- * names are resolved, and the limits. Built with ProxyConfig.builder(); immutable afterwards.
- */
 package dev.c2w.proxy;
 
 import dev.c2w.netstack.host.HostTransport;
@@ -19,7 +13,14 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 
-/** Immutable proxy settings; see {@link #builder()}. */
+/**
+ * Immutable proxy settings; see {@link #builder()}.
+ *
+ * <p>Everything the proxy needs, gathered once: the CA (through LeafCertificates), the address it answers on
+ * inside the guest network (for the port-443 leaf), which upstream CAs to trust besides the JDK's, the host
+ * policy, where upstream channels run (event loop group + channel class, normally HostTransport's), how
+ * names are resolved, and the limits. Built with ProxyConfig.builder(); immutable afterwards.
+ */
 public final class ProxyConfig {
     /** The proxy's address in the guest network (upstream container2wasm uses the same). */
     public static final String DEFAULT_PROXY_ADDRESS = "192.168.127.253";

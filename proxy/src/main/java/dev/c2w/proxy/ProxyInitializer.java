@@ -1,13 +1,3 @@
-/*
- * Installs the proxy on a freshly accepted guest connection. Works on any Channel: an in-process guest TCP
- * channel from VirtualNetwork.listenTcp in production, an ordinary host socket in tests and standalone use.
- *
- * Port 80 (plain): IdleStateHandler -> HttpServerCodec -> HttpProxyHandler.
- * Port 443 (TLS):  SslHandler (leaf for the proxy's own address) -> IdleStateHandler -> HttpServerCodec
- *                  -> HttpProxyHandler.
- * The idle handler lets HttpProxyHandler close keep-alive connections that sit unused between requests.
- * Handlers are per connection; the initializer itself is stateless and @Sharable.
- */
 package dev.c2w.proxy;
 
 import io.netty.channel.Channel;
@@ -18,7 +8,20 @@ import io.netty.handler.timeout.IdleStateHandler;
 
 import java.util.concurrent.TimeUnit;
 
-/** The pipeline of one guest connection to the proxy. */
+/**
+ * The pipeline of one guest connection to the proxy.
+ *
+ * <p>Installs the proxy on a freshly accepted guest connection. Works on any Channel: an in-process guest TCP
+ * channel from VirtualNetwork.listenTcp in production, an ordinary host socket in tests and standalone use.
+ *
+ * <pre>
+ * Port 80 (plain): IdleStateHandler -> HttpServerCodec -> HttpProxyHandler.
+ * Port 443 (TLS):  SslHandler (leaf for the proxy's own address) -> IdleStateHandler -> HttpServerCodec
+ *                  -> HttpProxyHandler.
+ * The idle handler lets HttpProxyHandler close keep-alive connections that sit unused between requests.
+ * Handlers are per connection; the initializer itself is stateless and @Sharable.
+ * </pre>
+ */
 @ChannelHandler.Sharable
 public final class ProxyInitializer extends ChannelInitializer<Channel> {
     private final ProxyServer px;

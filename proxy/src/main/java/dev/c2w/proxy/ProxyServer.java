@@ -1,16 +1,3 @@
-/*
- * The proxy as a whole: owns the shared parts (TLS contexts, upstream pool, resolver, blocking executor,
- * counters) and hands out ProxyInitializers for guest connections.
- *
- *   ProxyServer proxy = new ProxyServer(config);
- *   network.listenTcp(proxyIp, 80,  proxy.httpInitializer());   // plain HTTP proxy + CONNECT
- *   network.listenTcp(proxyIp, 443, proxy.tlsInitializer());    // the same, behind TLS
- *
- * listen() binds the same initializers to host sockets (tests, standalone use). The leaf for the proxy's
- * own address is minted in the constructor, so the constructor may block briefly; everything after that is
- * non-blocking on event loops (minting and DNS run on the blocking executor). close() drops pooled
- * connections and stops the executor if the proxy created it; it does not close guest connections.
- */
 package dev.c2w.proxy;
 
 import dev.c2w.netstack.host.HostTransport;
@@ -29,7 +16,23 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The guest's HTTP/HTTPS proxy: shared state plus pipeline initializers. Thread-safe. */
+/**
+ * The guest's HTTP/HTTPS proxy: shared state plus pipeline initializers. Thread-safe.
+ *
+ * <p>The proxy as a whole: owns the shared parts (TLS contexts, upstream pool, resolver, blocking executor,
+ * counters) and hands out ProxyInitializers for guest connections.
+ *
+ * <pre>
+ *   ProxyServer proxy = new ProxyServer(config);
+ *   network.listenTcp(proxyIp, 80,  proxy.httpInitializer());   // plain HTTP proxy + CONNECT
+ *   network.listenTcp(proxyIp, 443, proxy.tlsInitializer());    // the same, behind TLS
+ * </pre>
+ *
+ * <p>listen() binds the same initializers to host sockets (tests, standalone use). The leaf for the proxy's
+ * own address is minted in the constructor, so the constructor may block briefly; everything after that is
+ * non-blocking on event loops (minting and DNS run on the blocking executor). close() drops pooled
+ * connections and stops the executor if the proxy created it; it does not close guest connections.
+ */
 public final class ProxyServer implements AutoCloseable {
     private final ProxyConfig config;
     private final ProxyStats stats = new ProxyStats();

@@ -1,12 +1,13 @@
-/*
- * Counters for the proxy, readable from any thread (for logs, tests and a future metrics endpoint).
- * Every refused or broken input increments one of them, so bad input is visible without being fatal.
- */
 package dev.c2w.proxy;
 
 import java.util.concurrent.atomic.AtomicLong;
 
-/** Thread-safe counters of what the proxy did and refused. */
+/**
+ * Thread-safe counters of what the proxy did and refused.
+ *
+ * <p>Counters for the proxy, readable from any thread (for logs, tests and a future metrics endpoint).
+ * Every refused or broken input increments one of them, so bad input is visible without being fatal.
+ */
 public final class ProxyStats {
     final AtomicLong requests = new AtomicLong();
     final AtomicLong connects = new AtomicLong();

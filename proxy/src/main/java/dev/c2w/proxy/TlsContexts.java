@@ -1,15 +1,3 @@
-/*
- * The TLS contexts the proxy uses.
- *
- * Server side (towards the guest): one SslContext per host name, built from the leaf LeafCertificates mints
- * for it and cached in a bounded single-flight LRU, so a burst of connections to one host builds one
- * context and mints one leaf. forHost() never blocks the caller: the work runs on the blocking executor and
- * the answer comes back as a promise on the caller's event loop (the shape SniHandler's AsyncMapping wants).
- *
- * Client side (towards origins): one SslContext trusting the JDK's default CAs (unless disabled) plus every
- * --upstream-ca certificate, with HTTPS endpoint identification (the host name or IP is checked against the
- * certificate). SNI is set per connection by UpstreamPool.
- */
 package dev.c2w.proxy;
 
 import dev.c2w.tls.LeafCertificate;
@@ -43,7 +31,20 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 
-/** Server contexts per host (minted leaves) and the upstream client context. Thread-safe. */
+/**
+ * Server contexts per host (minted leaves) and the upstream client context. Thread-safe.
+ *
+ * <p>The TLS contexts the proxy uses.
+ *
+ * <p>Server side (towards the guest): one SslContext per host name, built from the leaf LeafCertificates mints
+ * for it and cached in a bounded single-flight LRU, so a burst of connections to one host builds one
+ * context and mints one leaf. forHost() never blocks the caller: the work runs on the blocking executor and
+ * the answer comes back as a promise on the caller's event loop (the shape SniHandler's AsyncMapping wants).
+ *
+ * <p>Client side (towards origins): one SslContext trusting the JDK's default CAs (unless disabled) plus every
+ * --upstream-ca certificate, with HTTPS endpoint identification (the host name or IP is checked against the
+ * certificate). SNI is set per connection by UpstreamPool.
+ */
 final class TlsContexts {
     private final LeafCertificates leaves;
     private final Executor blocking;

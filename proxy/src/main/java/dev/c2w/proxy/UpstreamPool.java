@@ -1,20 +1,3 @@
-/*
- * Connections to origin servers, pooled per (TLS?, host, port, SNI name).
- *
- * acquire() hands out an idle connection when one is alive, else opens one: resolve (through the configured
- * resolver, never on the loop), TCP connect with a timeout, then for TLS a client SslHandler with SNI and
- * endpoint identification, and the future completes only after the handshake. Failures are typed
- * (UpstreamException.Kind) so the proxy can tell the guest what went wrong.
- *
- * Pipeline of an upstream channel: [SslHandler] -> HttpClientCodec -> IdleStateHandler -> UpstreamHandler.
- * UpstreamHandler forwards everything to the exchange that currently owns the channel; while the channel
- * sits in the pool nobody owns it, and anything it reads (or its idle timeout) closes it. A closed channel
- * removes itself from the pool.
- *
- * New channels are registered on the caller's event loop when that loop belongs to the configured group, so
- * in production a guest flow and its upstream connection share one thread; otherwise group.next() is used
- * and the exchange hops threads with execute(). The pool itself is thread-safe (concurrent deques).
- */
 package dev.c2w.proxy;
 
 import io.netty.bootstrap.Bootstrap;
@@ -46,7 +29,25 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
 
-/** Pooled upstream HTTP/1.1 connections. */
+/**
+ * Pooled upstream HTTP/1.1 connections.
+ *
+ * <p>Connections to origin servers, pooled per (TLS?, host, port, SNI name).
+ *
+ * <p>acquire() hands out an idle connection when one is alive, else opens one: resolve (through the configured
+ * resolver, never on the loop), TCP connect with a timeout, then for TLS a client SslHandler with SNI and
+ * endpoint identification, and the future completes only after the handshake. Failures are typed
+ * (UpstreamException.Kind) so the proxy can tell the guest what went wrong.
+ *
+ * <p>Pipeline of an upstream channel: [SslHandler] -> HttpClientCodec -> IdleStateHandler -> UpstreamHandler.
+ * UpstreamHandler forwards everything to the exchange that currently owns the channel; while the channel
+ * sits in the pool nobody owns it, and anything it reads (or its idle timeout) closes it. A closed channel
+ * removes itself from the pool.
+ *
+ * <p>New channels are registered on the caller's event loop when that loop belongs to the configured group, so
+ * in production a guest flow and its upstream connection share one thread; otherwise group.next() is used
+ * and the exchange hops threads with execute(). The pool itself is thread-safe (concurrent deques).
+ */
 final class UpstreamPool {
     /** Where a connection goes; sni is the name for SNI and certificate checks (null for plain HTTP). */
     record Key(boolean tls, String host, int port, String sni) {

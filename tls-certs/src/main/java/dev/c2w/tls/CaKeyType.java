@@ -1,13 +1,14 @@
-/*
- * The key algorithm of a newly created CA (and of the leaves it signs). ECDSA P-256 is the default: small
- * keys, fast signatures, accepted by every TLS client the guest may run. RSA 2048 is there for old clients.
- * The type only matters when a CA is created; an existing CA keeps the algorithm it was made with.
- */
 package dev.c2w.tls;
 
 import java.util.Locale;
 
-/** Key algorithm for a new CA: {@code ecdsa} (P-256, default) or {@code rsa} (2048 bits). */
+/**
+ * Key algorithm for a new CA: {@code ecdsa} (P-256, default) or {@code rsa} (2048 bits).
+ *
+ * <p>The key algorithm of a newly created CA (and of the leaves it signs). ECDSA P-256 is the default: small
+ * keys, fast signatures, accepted by every TLS client the guest may run. RSA 2048 is there for old clients.
+ * The type only matters when a CA is created; an existing CA keeps the algorithm it was made with.
+ */
 public enum CaKeyType {
     ECDSA("EC", "SHA256withECDSA"),
     RSA("RSA", "SHA256withRSA");

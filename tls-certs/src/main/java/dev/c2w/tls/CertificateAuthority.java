@@ -1,18 +1,3 @@
-/*
- * The proxy's certificate authority: one key pair and one self-signed certificate, created on first use and
- * kept in a directory (default $XDG_DATA_HOME/c2w-net/ca, else ~/.local/share/c2w-net/ca) so that guests
- * that trust it once keep trusting it across runs.
- *
- * Files: ca.crt (PEM certificate) and ca.key (PKCS#8 PEM private key, mode 0600, in a 0700 directory).
- * Creation writes both under temporary names and renames the key first and the certificate last, so a
- * directory holding ca.crt is complete; a lock file keeps two processes from creating two CAs at once.
- *
- * Loading checks everything it can (both files present and parseable, the certificate is a CA and still
- * valid, the key signs what the certificate's public key verifies) and otherwise throws CaStoreException
- * with the file at fault and what to do. It never deletes or overwrites an existing CA.
- *
- * Instances are immutable and safe to share between threads.
- */
 package dev.c2w.tls;
 
 import java.io.IOException;
@@ -66,7 +51,23 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
-/** The proxy CA: certificate + private key, loaded from or created in a directory. */
+/**
+ * The proxy CA: certificate + private key, loaded from or created in a directory.
+ *
+ * <p>The proxy's certificate authority: one key pair and one self-signed certificate, created on first use and
+ * kept in a directory (default $XDG_DATA_HOME/c2w-net/ca, else ~/.local/share/c2w-net/ca) so that guests
+ * that trust it once keep trusting it across runs.
+ *
+ * <p>Files: ca.crt (PEM certificate) and ca.key (PKCS#8 PEM private key, mode 0600, in a 0700 directory).
+ * Creation writes both under temporary names and renames the key first and the certificate last, so a
+ * directory holding ca.crt is complete; a lock file keeps two processes from creating two CAs at once.
+ *
+ * <p>Loading checks everything it can (both files present and parseable, the certificate is a CA and still
+ * valid, the key signs what the certificate's public key verifies) and otherwise throws CaStoreException
+ * with the file at fault and what to do. It never deletes or overwrites an existing CA.
+ *
+ * <p>Instances are immutable and safe to share between threads.
+ */
 public final class CertificateAuthority {
     public static final String CERT_FILE = "ca.crt";
     public static final String KEY_FILE = "ca.key";

@@ -1,18 +1,3 @@
-/*
- * Mints server certificates for host names and IP addresses, signed by the proxy CA, and caches them.
- *
- * Each leaf: subject CN = the host (when it fits in 64 characters), subjectAltName DNS or IP, extended key
- * usage serverAuth, key usage digitalSignature (plus keyEncipherment for RSA), basicConstraints CA:false,
- * subject and authority key identifiers, notBefore backdated one hour, valid 30 days (never past the CA).
- * All leaves of one instance share one key pair of the CA's algorithm, generated at construction: a leaf
- * then costs one signature, and the key never leaves the process.
- *
- * Host names are normalised (lower case, no trailing dot, no IPv6 brackets) and checked: a name that is
- * neither an IP literal nor a syntactically valid DNS name is refused with IllegalArgumentException, since
- * names come from the guest (SNI, CONNECT) and are data, not trusted input.
- *
- * The cache is a SingleFlightCache: concurrent requests for the same host mint once. Thread-safe.
- */
 package dev.c2w.tls;
 
 import java.math.BigInteger;
@@ -44,7 +29,23 @@ import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.util.IPAddress;
 
-/** Mints and caches leaf certificates signed by a {@link CertificateAuthority}. Thread-safe. */
+/**
+ * Mints and caches leaf certificates signed by a {@link CertificateAuthority}. Thread-safe.
+ *
+ * <p>Mints server certificates for host names and IP addresses, signed by the proxy CA, and caches them.
+ *
+ * <p>Each leaf: subject CN = the host (when it fits in 64 characters), subjectAltName DNS or IP, extended key
+ * usage serverAuth, key usage digitalSignature (plus keyEncipherment for RSA), basicConstraints CA:false,
+ * subject and authority key identifiers, notBefore backdated one hour, valid 30 days (never past the CA).
+ * All leaves of one instance share one key pair of the CA's algorithm, generated at construction: a leaf
+ * then costs one signature, and the key never leaves the process.
+ *
+ * <p>Host names are normalised (lower case, no trailing dot, no IPv6 brackets) and checked: a name that is
+ * neither an IP literal nor a syntactically valid DNS name is refused with IllegalArgumentException, since
+ * names come from the guest (SNI, CONNECT) and are data, not trusted input.
+ *
+ * <p>The cache is a SingleFlightCache: concurrent requests for the same host mint once. Thread-safe.
+ */
 public final class LeafCertificates {
     public static final Duration VALIDITY = Duration.ofDays(30);
     public static final int DEFAULT_CACHE_SIZE = 1024;

@@ -1,12 +1,3 @@
-/*
- * A bounded LRU cache whose values are computed at most once per key even under concurrent requests
- * ("single flight"). The map lock is held only to find or insert an entry; the computation runs under that
- * entry's own lock, so callers for the same key wait for the first one while other keys proceed in parallel.
- * A computation that throws leaves no value behind: the entry is dropped and the next caller tries again.
- *
- * Eviction is by access order once more than maxEntries keys are present; an evicted entry that a caller
- * is still computing finishes normally for the callers already holding it.
- */
 package dev.c2w.tls;
 
 import java.util.LinkedHashMap;
@@ -14,7 +5,17 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
 
-/** Bounded LRU cache with one computation per key at a time. Thread-safe. */
+/**
+ * Bounded LRU cache with one computation per key at a time. Thread-safe.
+ *
+ * <p>A bounded LRU cache whose values are computed at most once per key even under concurrent requests
+ * ("single flight"). The map lock is held only to find or insert an entry; the computation runs under that
+ * entry's own lock, so callers for the same key wait for the first one while other keys proceed in parallel.
+ * A computation that throws leaves no value behind: the entry is dropped and the next caller tries again.
+ *
+ * <p>Eviction is by access order once more than maxEntries keys are present; an evicted entry that a caller
+ * is still computing finishes normally for the callers already holding it.
+ */
 public final class SingleFlightCache<K, V> {
     private final int maxEntries;
     private final Map<K, Entry<V>> map;

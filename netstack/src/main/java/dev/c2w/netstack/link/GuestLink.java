@@ -8,16 +8,16 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 
 import java.util.function.Function;
 
-/*
- * Joins a byte-stream channel that carries QEMU-framed Ethernet (after a QemuFrameDecoder, with a
+/**
+ * Bridges a QEMU-stream channel to a switch port.
+ *
+ * <p>Joins a byte-stream channel that carries QEMU-framed Ethernet (after a QemuFrameDecoder, with a
  * QemuFrameEncoder in front) to a virtual network: when the channel becomes active it attaches a switch
  * port; decoded frames go to the port; frames from the switch are written to the channel and flushed
  * once per event-loop turn. When the channel closes, the port is detached, which frees what the switch
  * learned about it. A guest that stops reading does not grow memory without bound: over
  * MAX_PENDING bytes queued for it, further frames are dropped and counted, as a full NIC queue would.
  */
-
-/** Bridges a QEMU-stream channel to a switch port; see the comment above. */
 public final class GuestLink extends ChannelInboundHandlerAdapter implements FrameSink {
     private static final System.Logger LOG = System.getLogger(GuestLink.class.getName());
     public static final long MAX_PENDING = 16L * 1024 * 1024;

@@ -8,14 +8,14 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/*
- * pcap (libpcap classic format, microsecond timestamps, LINKTYPE_ETHERNET) writer for every frame
+/**
+ * Writes frames to a pcap file.
+ *
+ * <p>pcap (libpcap classic format, microsecond timestamps, LINKTYPE_ETHERNET) writer for every frame
  * the switch sees, in both directions. Synchronized because several networks (WebSocket mode) may share
  * one file; frames are copied to the stream at once and flushed at most every 100 ms or on close, so
  * tshark can read the file while c2w-net runs.
  */
-
-/** Writes frames to a pcap file; see the comment above. */
 public final class PcapWriter implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PcapWriter.class.getName());
     private final OutputStream out;

@@ -7,11 +7,13 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.DefaultMaxMessagesRecvByteBufAllocator;
 import io.netty.channel.RecvByteBufAllocator;
 
-/*
- * Netty decoder for the QEMU stream framing: bytes in, one ByteBuf per Ethernet frame out, with as few
+/**
+ * Decoder of the QEMU stream framing. One instance per channel.
+ *
+ * <p>Netty decoder for the QEMU stream framing: bytes in, one ByteBuf per Ethernet frame out, with as few
  * copies as the stream allows.
  *
- * A frame that lies wholly inside one read is passed on as a retained slice of the read buffer (no
+ * <p>A frame that lies wholly inside one read is passed on as a retained slice of the read buffer (no
  * copy). A frame that a read cuts off is completed without copying when the transport reads through
  * recvAllocator() (QemuTransport does): if the rest of the frame fits in the read buffer after it, the
  * next read appends to that same buffer, and the frame becomes a slice of it; otherwise the frame gets
@@ -22,12 +24,10 @@ import io.netty.channel.RecvByteBufAllocator;
  * A cumulating decoder copied nearly every byte once more at MTU 65520: a quarter of the event loop's
  * time when the guest sends.
  *
- * Every frame comes out as contiguous memory (a slice of one buffer), so checksums take their fast
+ * <p>Every frame comes out as contiguous memory (a slice of one buffer), so checksums take their fast
  * path. The length prefix is checked before anything is allocated for it: zero or more than the cap is
  * a broken or hostile peer, and this channel (only) is closed with a logged reason.
  */
-
-/** Decoder of the QEMU stream framing; see the comment above. One instance per channel. */
 public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger(QemuFrameDecoder.class.getName());
     /** Bounds of the reads into new buffers (the upper one grows to two of the largest frames seen). */

@@ -2,16 +2,16 @@ package dev.c2w.netstack.link;
 
 import io.netty.buffer.ByteBuf;
 
-/*
- * The QEMU stream framing (QEMU -netdev socket / -netdev stream, and upstream c2w):
+/**
+ * Incremental parser of the QEMU stream framing.
+ *
+ * <p>The QEMU stream framing (QEMU -netdev socket / -netdev stream, and upstream c2w):
  * every Ethernet frame travels as a 4-byte big-endian length followed by that many bytes.
  * A stream may split a frame anywhere, or pack many frames into one read; this parser
  * only ever looks at what it has and waits for the rest. It checks the length before it
  * reads or allocates anything: zero or more than the cap is a broken or hostile peer,
  * and the caller closes that one connection.
  */
-
-/** Incremental parser of the QEMU stream framing; see the comment above. */
 public final class QemuStreamParser {
     /** Bytes of the length prefix. */
     public static final int PREFIX = 4;

@@ -17,16 +17,16 @@ import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/*
- * QEMU stream transports. Dial: connect to a guest runtime that listens (upstream c2w-net's default:
+/**
+ * Dial and listen for QEMU-stream guests.
+ *
+ * <p>QEMU stream transports. Dial: connect to a guest runtime that listens (upstream c2w-net's default:
  * wasmtime's --tcplisten, or QEMU -netdev stream,server=on). Listen: accept guests that connect
  * (QEMU -netdev stream,server=off), on TCP (tcp://HOST:PORT) or a UNIX stream socket (unix:///PATH);
  * every accepted connection is a port on the same network, as upstream's switch does.
  * Each connection's pipeline: QemuFrameDecoder (length cap; its receive allocator reads into frames that
  * span reads) -> GuestLink, with QemuFrameEncoder outbound.
  */
-
-/** Dial and listen for QEMU-stream guests; see the comment above. */
 public final class QemuTransport {
     private QemuTransport() {}
 

@@ -3,20 +3,20 @@ package dev.c2w.netstack.wire;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.internal.PlatformDependent;
 
-/*
- * The Internet checksum (RFC 1071): the ones' complement of the ones' complement sum of 16-bit words.
+/**
+ * Internet checksum over {@link ByteBuf} ranges.
+ *
+ * <p>The Internet checksum (RFC 1071): the ones' complement of the ones' complement sum of 16-bit words.
  * Because 2^16 is 1 modulo 0xffff, a plain 64-bit sum of big-endian 32-bit words (read eight bytes at a
  * time) folds to the same value as a sum of 16-bit words, as long as every word starts at an even offset
  * from the start of the summed range. So the loop reads longs, adds their two halves, and folds once at
  * the end: no per-byte work and no carries to track.
  *
- * Direct buffers (what the transports read into) are summed straight from memory in the machine's byte
+ * <p>Direct buffers (what the transports read into) are summed straight from memory in the machine's byte
  * order, and the folded 16-bit result is byte-swapped once at the end: RFC 1071 section 2(B) shows the
  * sum is independent of byte order up to that swap. This skips the per-read bounds and reference-count
  * checks of ByteBuf accessors, which dominate the cost otherwise.
  */
-
-/** Internet checksum over {@link ByteBuf} ranges; see the comment above. */
 public final class Checksum {
     private Checksum() {}
 

@@ -2,14 +2,14 @@ package dev.c2w.netstack.wire;
 
 import io.netty.buffer.ByteBuf;
 
-/*
- * Ethernet II header view: destination MAC (6), source MAC (6), EtherType (2). No FCS: QEMU's stream
+/**
+ * Static accessors over an Ethernet frame in a {@link ByteBuf}.
+ *
+ * <p>Ethernet II header view: destination MAC (6), source MAC (6), EtherType (2). No FCS: QEMU's stream
  * carries frames without it. NICs may pad short frames to 60 bytes, so the payload length of an
  * Ethernet frame says nothing about the packet inside; upper layers take lengths from their own headers.
  * All accessors read at absolute offsets from the frame's reader index and never move indices.
  */
-
-/** Static accessors over an Ethernet frame in a {@link ByteBuf}; see the comment above. */
 public final class Ethernet {
     public static final int HEADER = 14;
     public static final int TYPE_IPV4 = 0x0800;

@@ -2,12 +2,12 @@ package dev.c2w.netstack.wire;
 
 import io.netty.buffer.ByteBuf;
 
-/*
- * One-line, tcpdump-like summaries of frames for --debug logs. Every length is checked before it is
+/**
+ * Describes frames for logs.
+ *
+ * <p>One-line, tcpdump-like summaries of frames for --debug logs. Every length is checked before it is
  * read, so a malformed frame is described as such instead of throwing.
  */
-
-/** Describes frames for logs; see the comment above. */
 public final class FrameDescriber {
     private FrameDescriber() {}
 

@@ -2,14 +2,14 @@ package dev.c2w.netstack.wire;
 
 import io.netty.buffer.ByteBuf;
 
-/*
- * IPv4 header view (RFC 791) at an absolute offset in a frame buffer. validate() checks, in order,
+/**
+ * IPv4 header accessors.
+ *
+ * <p>IPv4 header view (RFC 791) at an absolute offset in a frame buffer. validate() checks, in order,
  * every length before anything that depends on it is read: version, header length, total length
  * against the bytes actually present (a frame may be padded to 60 bytes by the NIC, so the packet's
  * length always comes from the total-length field, never from the frame), and the header checksum.
  */
-
-/** IPv4 header accessors; see the comment above. */
 public final class Ipv4 {
     public static final int MIN_HEADER = 20;
     public static final int PROTO_ICMP = 1;

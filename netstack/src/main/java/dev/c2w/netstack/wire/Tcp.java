@@ -2,13 +2,13 @@ package dev.c2w.netstack.wire;
 
 import io.netty.buffer.ByteBuf;
 
-/*
- * TCP header view (RFC 9293) at an absolute offset. The header length comes from the data-offset field
+/**
+ * TCP header accessors and flag bits.
+ *
+ * <p>TCP header view (RFC 9293) at an absolute offset. The header length comes from the data-offset field
  * and is checked against the segment length before options are parsed; options are walked with every
  * length byte checked, and unknown ones skipped.
  */
-
-/** TCP header accessors and flag bits; see the comment above. */
 public final class Tcp {
     public static final int MIN_HEADER = 20;
     public static final int FIN = 0x01;

@@ -1,10 +1,3 @@
-/*
- * `c2w-net ca`: the proxy CA for people and scripts.
- *   c2w-net ca export   prints the CA certificate (PEM), creating the CA on first use, e.g. to install it
- *                       into an image: c2w-net ca export > proxy.crt
- *   c2w-net ca path     prints the path of ca.crt (whether or not it exists yet)
- * Both take --ca-dir/--ca-key. A broken CA directory is reported on stderr with the remedy; exit code 1.
- */
 package dev.c2w.runner.cli;
 
 import dev.c2w.tls.CaStoreException;
@@ -24,6 +17,16 @@ import picocli.CommandLine.Spec;
 @Command(name = "ca", mixinStandardHelpOptions = true,
         description = "Show the CA whose certificates the guest's HTTPS proxy presents.",
         subcommands = {CaCommand.Export.class, CaCommand.PathCmd.class})
+
+/**
+ * <pre>
+ * `c2w-net ca`: the proxy CA for people and scripts.
+ *   c2w-net ca export   prints the CA certificate (PEM), creating the CA on first use, e.g. to install it
+ *                       into an image: c2w-net ca export > proxy.crt
+ *   c2w-net ca path     prints the path of ca.crt (whether or not it exists yet)
+ * Both take --ca-dir/--ca-key. A broken CA directory is reported on stderr with the remedy; exit code 1.
+ * </pre>
+ */
 public final class CaCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

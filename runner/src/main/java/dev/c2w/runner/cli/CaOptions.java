@@ -1,8 +1,3 @@
-/*
- * The options that say where the proxy CA lives and what kind of key a new one gets. A picocli mixin shared
- * by ProxyOptions (the c2w-net run options) and CaCommand (c2w-net ca export|path), so both always agree on
- * the directory.
- */
 package dev.c2w.runner.cli;
 
 import dev.c2w.tls.CaKeyType;
@@ -13,7 +8,13 @@ import java.nio.file.Path;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 
-/** --ca-dir and --ca-key. */
+/**
+ * --ca-dir and --ca-key.
+ *
+ * <p>The options that say where the proxy CA lives and what kind of key a new one gets. A picocli mixin shared
+ * by ProxyOptions (the c2w-net run options) and CaCommand (c2w-net ca export|path), so both always agree on
+ * the directory.
+ */
 public final class CaOptions {
     @Option(names = "--ca-dir", paramLabel = "DIR",
             description = {"Directory of the proxy CA (ca.crt and ca.key, created on first use and reused after).",

@@ -24,15 +24,15 @@ import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 
-/*
- * How the HTTP proxy resolves the hosts a guest asks for: the way the guest itself would.
+/**
+ * Upstream name resolution for the proxy.
+ *
+ * <p>How the HTTP proxy resolves the hosts a guest asks for: the way the guest itself would.
  * Names go to the same DNS upstreams as the guest's queries (--dns-upstream, else /etc/resolv.conf),
  * with no search domains. Then the guest network's address plan applies to every result and literal:
  * 192.168.127.254 means the host's 127.0.0.1; other addresses of the guest subnet are not reachable
  * from the host and are refused, so the proxy never sends traffic to a private network by accident.
  */
-
-/** Upstream name resolution for the proxy; see the comment above. */
 final class GuestViewResolverGroup extends AddressResolverGroup<InetSocketAddress> {
     private final NetworkConfig config;
     private final HostTransport host;

@@ -9,18 +9,18 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 
 import java.util.concurrent.CompletableFuture;
 
-/*
- * The proxy is built on its first connection, not at start: building it mints a leaf certificate and
+/**
+ * The HTTP(S) proxy, built on first use.
+ *
+ * <p>The proxy is built on its first connection, not at start: building it mints a leaf certificate and
  * sets up TLS contexts, which costs about 35 MB of resident memory that an idle c2w-net (or one whose
  * guests never use the proxy) should not pay. The CA itself is loaded and checked at start (by the
  * ProxyConfig the caller builds), so a broken CA directory is still reported at once.
  *
- * A guest connection that arrives first is held (reading off, so its data waits in the guest's TCP
+ * <p>A guest connection that arrives first is held (reading off, so its data waits in the guest's TCP
  * window) while a background thread builds the proxy; then this placeholder replaces itself with the
  * proxy's own initializer and reading resumes. Later connections get the proxy's initializer directly.
  */
-
-/** The HTTP(S) proxy, built on first use; see the comment above. */
 final class LazyProxy {
     private static final System.Logger LOG = System.getLogger(LazyProxy.class.getName());
     private final ProxyConfig config;

@@ -1,9 +1,3 @@
-/*
- * The proxy's command-line options, as a picocli mixin the c2w-net command mounts:
- * --ca-dir, --ca-key (through CaOptions), --upstream-ca, --allow-host, --deny-host.
- * buildConfig() turns them into a ProxyConfig (loading or creating the CA, reading the upstream CA files,
- * checking the host patterns), reporting any problem as a picocli ParameterException that names the option.
- */
 package dev.c2w.runner.cli;
 
 import dev.c2w.netstack.host.HostTransport;
@@ -23,7 +17,14 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** Proxy options for c2w-net (mixin). */
+/**
+ * Proxy options for c2w-net (mixin).
+ *
+ * <p>The proxy's command-line options, as a picocli mixin the c2w-net command mounts:
+ * --ca-dir, --ca-key (through CaOptions), --upstream-ca, --allow-host, --deny-host.
+ * buildConfig() turns them into a ProxyConfig (loading or creating the CA, reading the upstream CA files,
+ * checking the host patterns), reporting any problem as a picocli ParameterException that names the option.
+ */
 public final class ProxyOptions {
     @Spec(Spec.Target.MIXEE)
     CommandSpec mixee;

@@ -24,11 +24,14 @@ import io.netty.handler.timeout.ReadTimeoutException;
 
 import java.nio.charset.StandardCharsets;
 
-/*
- * The HTTP side of the WebSocket port. Each TCP connection starts here (after HttpServerCodec and a
+/**
+ * HTTP request handler in front of the WebSocket upgrade. One per connection.
+ *
+ * <p>The HTTP side of the WebSocket port. Each TCP connection starts here (after HttpServerCodec and a
  * small HttpObjectAggregator; no request body is ever needed) and stays here until a WebSocket
  * handshake succeeds.
  *
+ * <pre>
  *  - A request with "Upgrade: websocket", on any path (the upstream pages use "/", emscripten may use
  *    another), is a guest connecting. In order: the Origin is checked (403 + a log line naming the
  *    Origin and --ws-allow-origin), a connection slot is reserved (503 + log when --max-ws-connections
@@ -39,9 +42,8 @@ import java.nio.charset.StandardCharsets;
  *    server was given one, else 404; anything else 404 (405 for methods other than GET/HEAD). Plain
  *    HTTP answers carry Access-Control-Allow-Origin for origins the policy accepts, so an allowed page
  *    can fetch the certificate cross-origin.
+ * </pre>
  */
-
-/** HTTP request handler in front of the WebSocket upgrade; see the comment above. One per connection. */
 final class HttpEntryHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final System.Logger LOG = System.getLogger(WebSocketServer.class.getName());
     static final String SUBPROTOCOL = "binary";

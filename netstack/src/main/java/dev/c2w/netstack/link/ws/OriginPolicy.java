@@ -5,14 +5,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
-/*
- * Which web pages may open a WebSocket to c2w-net.
+/**
+ * Decides whether an Origin header may open a WebSocket. Immutable, thread-safe.
  *
- * A browser sends the Origin of the page that opened the socket ("http://localhost:8080"); a WebSocket
+ * <p>Which web pages may open a WebSocket to c2w-net.
+ *
+ * <p>A browser sends the Origin of the page that opened the socket ("http://localhost:8080"); a WebSocket
  * is not subject to CORS, so without this check any web site the user visits could attach a guest to
  * the user's host network. Upstream's Go server refuses a missing Origin (403) and accepts every other
  * one. We do the opposite on both counts:
  *
+ * <pre>
  *  - absent Origin: accepted. Only non-browser clients (test bridges, websocat, QEMU bridges) omit it,
  *    and they could equally connect with plain TCP.
  *  - built in: pages served from loopback, http or https, any port:
@@ -22,9 +25,8 @@ import java.util.regex.Pattern;
  *    writes it (scheme://host[:port], no path), compared without regard to case, where '*' stands for
  *    any run of characters: "https://*.example.org", "http://192.168.1.20:*", or "*" for every origin.
  *    "null" (sandboxed iframes, file:// pages) is refused unless a pattern matches the string "null".
+ * </pre>
  */
-
-/** Decides whether an Origin header may open a WebSocket; see the comment above. Immutable, thread-safe. */
 public final class OriginPolicy {
     private final List<String> patternTexts;
     private final List<Pattern> patterns;

@@ -28,35 +28,37 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
-/*
- * c2w-net --listen-ws: browser guests over WebSocket.
+/**
+ * The HTTP/WebSocket server for browser guests.
  *
- * In the browser the emulator cannot open sockets, so the page (upstream's ws-delegate.js, or
+ * <p>c2w-net --listen-ws: browser guests over WebSocket.
+ *
+ * <p>In the browser the emulator cannot open sockets, so the page (upstream's ws-delegate.js, or
  * emscripten's SOCKFS for QEMU-wasm) opens new WebSocket(url, 'binary') to us and forwards the
  * emulator's QEMU stream over it: guest->host messages are arbitrary slices of the stream
  * (4-byte big-endian length + Ethernet frame, split anywhere); host->guest is one binary message per
  * frame, prefix included. This class serves that on one TCP port with Netty's HTTP and WebSocket codecs,
  * on the HostTransport's event loops.
  *
+ * <pre>
  * Pipeline of a connection, before and after the handshake:
  *   idle(30 s) | HttpServerCodec | HttpObjectAggregator(16 KiB) | HttpEntryHandler
  *   wsdecoder | wsencoder | WsFrameHandler | QemuFrameDecoder(maxFrameSize) | WsGuestLink
  * HttpEntryHandler also answers GET /healthz and GET /proxy.crt (options.caPem) and enforces the Origin
  * policy and the connection limit; see its comment.
+ * </pre>
  *
- * Networks. By default every WebSocket connection gets its own VirtualNetwork built from the same
+ * <p>Networks. By default every WebSocket connection gets its own VirtualNetwork built from the same
  * NetworkConfig with firstGuestGetsGuestIp=true: its own switch, DHCP leases and NAT flows, so two tabs
  * cannot see each other, and each browser guest (which gets a random MAC at every page load, so never
  * matches --mac) still gets 192.168.127.3. Closing the connection closes that network and frees
  * everything it held. With sharedNetwork (--shared-network) all connections are ports on one network
  * made at start(), as upstream does; that network also hands .3 to the first guest.
  *
- * Port forwards (-p) target "the most recently connected guest": currentNetwork() is the newest live
+ * <p>Port forwards (-p) target "the most recently connected guest": currentNetwork() is the newest live
  * per-connection network (the shared one in shared mode), and falls back to the previous live one when
  * the newest closes; addNetworkListener() reports every change (with null when none is left).
  */
-
-/** The HTTP/WebSocket server for browser guests; see the comment above. */
 public final class WebSocketServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(WebSocketServer.class.getName());
     static final String IDLE_HANDLER = "idle";

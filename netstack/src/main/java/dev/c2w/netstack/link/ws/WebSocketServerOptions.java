@@ -11,10 +11,13 @@ import java.util.List;
 import java.util.Objects;
 import java.util.function.Supplier;
 
-/*
- * Everything a WebSocketServer needs, in one immutable value (the CLI fills it from
+/**
+ * Settings of a {@link WebSocketServer}. Build with {@link #builder}.
+ *
+ * <p>Everything a WebSocketServer needs, in one immutable value (the CLI fills it from
  * --listen-ws ADDR, --ws-allow-origin, --shared-network, --max-ws-connections).
  *
+ * <pre>
  *  bindAddress       where the HTTP/WebSocket server listens.
  *  allowedOrigins    extra Origin patterns on top of the built-in loopback ones (see OriginPolicy);
  *                    "*" allows every origin.
@@ -32,9 +35,8 @@ import java.util.function.Supplier;
  *  pcap              optional pcap sink shared by every network, or null.
  *  caPem             optional source of the proxy CA certificate (PEM) served at GET /proxy.crt;
  *                    null, or a supplier that returns null, means 404.
+ * </pre>
  */
-
-/** Settings of a {@link WebSocketServer}; see the comment above. Build with {@link #builder}. */
 public record WebSocketServerOptions(
     InetSocketAddress bindAddress,
     List<String> allowedOrigins,

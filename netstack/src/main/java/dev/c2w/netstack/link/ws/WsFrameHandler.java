@@ -12,17 +12,17 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.ReferenceCountUtil;
 
-/*
- * Turns a client's WebSocket frames back into the byte stream the guest wrote.
+/**
+ * WebSocket frames in, guest stream bytes out.
  *
- * The page sends whatever the emulator hands to sock_send as one message, so message boundaries mean
+ * <p>Turns a client's WebSocket frames back into the byte stream the guest wrote.
+ *
+ * <p>The page sends whatever the emulator hands to sock_send as one message, so message boundaries mean
  * nothing: the payloads of data frames (binary, their continuation fragments, and -- as upstream's Go
  * server does -- text) are passed on as plain ByteBufs, in order, to the QEMU stream decoder behind this
  * handler, which finds the 4-byte length prefixes wherever they fall. Control frames are answered here:
  * ping -> pong with the same payload, close -> close handshake and the channel closes; pongs are dropped.
  */
-
-/** WebSocket frames in, guest stream bytes out; see the comment above. */
 final class WsFrameHandler extends ChannelInboundHandlerAdapter {
     private final WebSocketServerHandshaker handshaker;
 

@@ -17,28 +17,28 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/*
- * One browser guest's attachment to its network: the last inbound handler of a WebSocket channel
+/**
+ * Guest frames in from the WebSocket, host frames out to it.
+ *
+ * <p>One browser guest's attachment to its network: the last inbound handler of a WebSocket channel
  * (it receives whole Ethernet frames from the QEMU stream decoder) and the FrameSink of its switch port.
  *
- * Threads. The channel lives on one event loop of the HostTransport group and the network on another
+ * <p>Threads. The channel lives on one event loop of the HostTransport group and the network on another
  * (VirtualNetwork.create picks the next loop); with one loop, the usual case, they are the same and
  * every call is direct. Otherwise frames hop: guest frames are queued to the network loop (at most
  * HOP_LIMIT at once; beyond that the channel stops reading until the network catches up), and the
  * network writes to the channel from its own loop, which Netty queues to the channel's loop and counts
  * against the channel's write buffer at once.
  *
- * Host to guest. Each frame becomes one BinaryWebSocketFrame holding the 4-byte length and the frame
+ * <p>Host to guest. Each frame becomes one BinaryWebSocketFrame holding the 4-byte length and the frame
  * (the upstream pages expect exactly that), written without flush; the switch calls flush() once per
  * loop turn so bursts leave in one syscall.
  *
- * Slow clients. The channel's write-buffer high water mark is the configured bound. A client that stops
+ * <p>Slow clients. The channel's write-buffer high water mark is the configured bound. A client that stops
  * reading lets the buffer grow past it; the channel turns unwritable and the link closes that one
  * connection with a log line (the network has no way to push back on the guest's peers, and an unbounded
  * buffer would let one dead tab exhaust the heap). Frames after that are released unsent.
  */
-
-/** Guest frames in from the WebSocket, host frames out to it; see the comment above. */
 final class WsGuestLink extends ChannelInboundHandlerAdapter implements FrameSink {
     private static final System.Logger LOG = System.getLogger(WebSocketServer.class.getName());
     static final int HOP_LIMIT = 1024;

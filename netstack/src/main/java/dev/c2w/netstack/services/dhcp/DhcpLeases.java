@@ -1,27 +1,3 @@
-/*
- * The lease table of the DHCP server: which client MAC holds which address, in which state, until when.
- *
- * Addresses. The static address (config.guestIp(), 192.168.127.3) belongs to exactly one MAC: the
- * configured one (config.guestMac(), --mac), or, when config.firstGuestGetsGuestIp() is set (WebSocket
- * networks: one guest per network with a random MAC), the first MAC that sends DISCOVER or REQUEST; that
- * claim lasts as long as the network. A MAC that owns the static address never gets another one. The pool
- * is every host address of the subnet except the network and broadcast addresses, the gateway, the static
- * address and the gateway's virtual IPs (proxy .253, host loopback .254): .2, .4 .. .252 on the default /24.
- *
- * States. OFFERED (reserved for a short while after an OFFER), BOUND (acknowledged, until the lease
- * expires), RELEASED/EXPIRED (kept only as a memory of who had it), DECLINED (a client said the address is
- * in use on the wire: nobody gets it for one lease time). Only OFFERED, BOUND and DECLINED entries with a
- * future expiry hold their address; the others are reusable.
- *
- * Choosing an address for a client (RFC 2131 §4.3.1): its static address; else the address it holds or
- * held last (records are kept after release or expiry, so a client comes back to its previous address as
- * long as nobody else needed it); else the address it asks for (option 50) if free; else the first pool
- * address never used; else the reusable record that expired longest ago, taken from its old owner.
- *
- * Time is a monotonic nanosecond clock given by the server (System::nanoTime by default, injectable for
- * tests); expiry is checked lazily when a decision needs it, so no timers run. Everything runs on the
- * network's event loop: no locks. The MAC map boxes its keys, which is fine at DHCP's packet rate.
- */
 package dev.c2w.netstack.services.dhcp;
 
 import dev.c2w.netstack.NetworkConfig;
@@ -33,7 +9,32 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The DHCP server's lease table; see the comment above. Not thread-safe: use it on the event loop. */
+/**
+ * The DHCP server's lease table. Not thread-safe: use it on the event loop.
+ *
+ * <p>The lease table of the DHCP server: which client MAC holds which address, in which state, until when.
+ *
+ * <p>Addresses. The static address (config.guestIp(), 192.168.127.3) belongs to exactly one MAC: the
+ * configured one (config.guestMac(), --mac), or, when config.firstGuestGetsGuestIp() is set (WebSocket
+ * networks: one guest per network with a random MAC), the first MAC that sends DISCOVER or REQUEST; that
+ * claim lasts as long as the network. A MAC that owns the static address never gets another one. The pool
+ * is every host address of the subnet except the network and broadcast addresses, the gateway, the static
+ * address and the gateway's virtual IPs (proxy .253, host loopback .254): .2, .4 .. .252 on the default /24.
+ *
+ * <p>States. OFFERED (reserved for a short while after an OFFER), BOUND (acknowledged, until the lease
+ * expires), RELEASED/EXPIRED (kept only as a memory of who had it), DECLINED (a client said the address is
+ * in use on the wire: nobody gets it for one lease time). Only OFFERED, BOUND and DECLINED entries with a
+ * future expiry hold their address; the others are reusable.
+ *
+ * <p>Choosing an address for a client (RFC 2131 §4.3.1): its static address; else the address it holds or
+ * held last (records are kept after release or expiry, so a client comes back to its previous address as
+ * long as nobody else needed it); else the address it asks for (option 50) if free; else the first pool
+ * address never used; else the reusable record that expired longest ago, taken from its old owner.
+ *
+ * <p>Time is a monotonic nanosecond clock given by the server (System::nanoTime by default, injectable for
+ * tests); expiry is checked lazily when a decision needs it, so no timers run. Everything runs on the
+ * network's event loop: no locks. The MAC map boxes its keys, which is fine at DHCP's packet rate.
+ */
 public final class DhcpLeases {
 
     /** What a lease record means now. */

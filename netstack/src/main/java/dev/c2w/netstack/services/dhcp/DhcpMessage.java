@@ -1,12 +1,18 @@
-/*
- * Parsing of one DHCP client message (RFC 2131 §2, options per RFC 2132), the server's only input.
+package dev.c2w.netstack.services.dhcp;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * A reusable, allocation-free view of one parsed DHCP client message.
  *
- * Layout: a fixed 236-byte BOOTP header (op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr,
+ * <p>Parsing of one DHCP client message (RFC 2131 §2, options per RFC 2132), the server's only input.
+ *
+ * <p>Layout: a fixed 236-byte BOOTP header (op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr,
  * siaddr, giaddr, chaddr[16], sname[64], file[128]), the magic cookie 99.130.83.99, then options as
  * code/length/value triples, with PAD (0) and END (255) having no length byte. With option 52
  * (overload) the file and then sname fields carry more options (RFC 2131 §4.1).
  *
- * One instance is reused for every datagram (everything runs on the network's event loop), so parsing
+ * <p>One instance is reused for every datagram (everything runs on the network's event loop), so parsing
  * allocates nothing. {@link #parse} checks every length before reading: a datagram shorter than the
  * fixed part, op other than BOOTREQUEST, htype other than Ethernet, hlen other than 6, a wrong magic
  * cookie, an option whose length runs past its region, a known option with the wrong length, or a
@@ -15,14 +21,9 @@
  * last option ends exactly at the region's end (some clients omit END), which RFC 2131's
  * "be liberal" reading allows and which cannot make us read out of bounds.
  *
- * Repeated options: the parameter request list (55) is concatenated (RFC 3396); for the fixed-size
+ * <p>Repeated options: the parameter request list (55) is concatenated (RFC 3396); for the fixed-size
  * options we read, the last instance wins. Options we do not use are skipped after the bounds check.
  */
-package dev.c2w.netstack.services.dhcp;
-
-import io.netty.buffer.ByteBuf;
-
-/** A reusable, allocation-free view of one parsed DHCP client message; see the comment above. */
 final class DhcpMessage {
     static final int OP_BOOTREQUEST = 1;
     static final int OP_BOOTREPLY = 2;

@@ -1,7 +1,23 @@
-/*
- * The gateway's DHCP server (RFC 2131), a UdpEndpoint the gateway calls for UDP to port 67 on the gateway
+package dev.c2w.netstack.services.dhcp;
+
+import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.services.UdpContext;
+import dev.c2w.netstack.services.UdpEndpoint;
+import dev.c2w.netstack.wire.Ipv4Address;
+import dev.c2w.netstack.wire.MacAddress;
+import io.netty.buffer.ByteBuf;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.function.LongSupplier;
+
+/**
+ * The DHCP server of one virtual network.
+ *
+ * <p>The gateway's DHCP server (RFC 2131), a UdpEndpoint the gateway calls for UDP to port 67 on the gateway
  * address or 255.255.255.255. It is the only server on the virtual LAN, so it behaves as an authoritative one.
  *
+ * <pre>
  * Messages (RFC 2131 §4.3):
  * - DISCOVER: pick an address (see DhcpLeases), reserve it, send OFFER. No reply when the pool is exhausted.
  * - REQUEST, told apart as the RFC says:
@@ -18,36 +34,23 @@
  * - RELEASE: the lease ends now; the record stays so the client gets the same address back later.
  * - INFORM: ACK with configuration options but no yiaddr and no lease time (§3.4, §4.3.5).
  * A client sending OFFER, ACK or NAK is malformed input.
+ * </pre>
  *
- * Replies carry, in this order: 53 message type, 54 server id, 51 lease time (not for INFORM), then the
+ * <p>Replies carry, in this order: 53 message type, 54 server id, 51 lease time (not for INFORM), then the
  * options of the client's parameter request list (55) that we serve, in its order (1, 3, 6, 26, 28, 58,
  * 59), then any of 1 (mask), 3 (router), 6 (DNS) and 26 (MTU) not yet written, END, and zero padding up
  * to the 300-byte BOOTP minimum. NAK carries 53, 54 and a 56 message. The router and DNS server are the
  * gateway; siaddr is 0 (no boot server); flags and giaddr are echoed.
  *
- * Where replies go (§4.1): with giaddr set, to the relay at giaddr:67; NAK is always broadcast; an ACK to a
+ * <p>Where replies go (§4.1): with giaddr set, to the relay at giaddr:67; NAK is always broadcast; an ACK to a
  * client that has an address (ciaddr, RENEW and INFORM) is unicast to ciaddr unless it set the broadcast
  * flag; otherwise broadcast if the flag is set, else unicast to yiaddr at chaddr (the gateway hands the
  * frame to that MAC without ARP, which is what clients that cannot receive before configuration expect;
  * busybox udhcpc reads raw packets and takes both). Broadcast means 255.255.255.255 and ff:ff:ff:ff:ff:ff.
  *
- * Every datagram counts in stats.dhcpPackets; every malformed one is dropped, logged at DEBUG and counted
+ * <p>Every datagram counts in stats.dhcpPackets; every malformed one is dropped, logged at DEBUG and counted
  * in stats.dhcpMalformed. The only state is the lease table; everything runs on the network's event loop.
  */
-package dev.c2w.netstack.services.dhcp;
-
-import dev.c2w.netstack.NetworkConfig;
-import dev.c2w.netstack.services.UdpContext;
-import dev.c2w.netstack.services.UdpEndpoint;
-import dev.c2w.netstack.wire.Ipv4Address;
-import dev.c2w.netstack.wire.MacAddress;
-import io.netty.buffer.ByteBuf;
-
-import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.function.LongSupplier;
-
-/** The DHCP server of one virtual network; see the comment above. */
 public final class DhcpServer implements UdpEndpoint {
     private static final System.Logger LOG = System.getLogger(DhcpServer.class.getName());
 

@@ -1,42 +1,3 @@
-/*
- * The DNS forwarder behind 192.168.127.1:53: guest queries of every type go raw to the host's upstream
- * resolvers and the answers come back unchanged but for the ID. One instance per virtual network, shared
- * by the UDP endpoint (DnsUdpEndpoint) and the TCP handler (DnsTcpHandler).
- *
- * Upstream socket: one unconnected UDP socket per network, opened on first use on the network's event
- * loop and bound to an ephemeral port on the wildcard address (dual-stack, so IPv4 and IPv6 upstreams
- * both work). Each query gets a fresh random 16-bit upstream ID that no outstanding query uses (the
- * guest's IDs are not unique across guest sockets, and they are guessable); the guest's ID is put back
- * in the answer. One socket rather than one per query keeps file descriptors and setup cost flat under
- * load; in exchange the source port is fixed for the socket's life, so an answer is accepted only if it
- * comes from an upstream this query was sent to, carries the query's upstream ID and repeats its question.
- * (A per-query socket would also randomise the port, but costs a bind and a file descriptor per query.)
- *
- * Retries: the query's time budget T is config.dnsTimeout(), capped at 4.5 s so that a guest resolver
- * (5 s default timeout in glibc and musl) sees our SERVFAIL before it gives up. The budget is split into
- * max(2, number of upstreams) equal slots; slot k sends the query to upstream k mod n: with one upstream
- * it is sent twice (UDP loss), with two each gets half, and so on. A send that fails at once moves to the
- * next slot at once; an answer from any upstream already tried is taken, even after moving on. A SERVFAIL
- * or REFUSED answer while another upstream remains untried is kept as a fallback and the next one is
- * asked. When the budget runs out the guest gets the fallback, or else a SERVFAIL we build (RCODE 2, the
- * guest's ID, opcode, RD and question; counted in stats.dnsServfail).
- *
- * Truncation: a UDP client gets a truncated (TC) answer as is, and retries over TCP itself. For a TCP
- * client, a TC answer makes us ask the same upstream over TCP (RFC 7766 framing) within the remaining
- * budget; if that fails the truncated answer is relayed. An answer too big for one UDP datagram on the
- * guest link (more than max(512, MTU - 28) bytes, possible when the guest advertised a large EDNS size)
- * is replaced, for UDP clients only, by header and question with TC set, so the guest asks again over TCP
- * instead of waiting for a datagram that would need IP fragmentation.
- *
- * Limits and bad input: at most MAX_OUTSTANDING queries per network (beyond that a query is dropped and
- * counted in stats.dnsDropped). A guest query is checked by DnsWire.checkQuery; a bad one is dropped and
- * counted in stats.dnsMalformed, as is an upstream datagram that passes the ID and sender checks but not
- * the question check. Late answers (for queries already answered) are dropped silently.
- *
- * Threading: all state lives on the network's event loop, which also runs the upstream channels; calls
- * from another thread are moved there. No locks. Per query: a copy of the query and of the answer, a small
- * record, the datagram objects Netty needs, and one timer task.
- */
 package dev.c2w.netstack.services.dns;
 
 import dev.c2w.netstack.NetStats;
@@ -67,7 +28,47 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
-/** Forwards guest DNS queries to upstream resolvers; see the comment above. */
+/**
+ * Forwards guest DNS queries to upstream resolvers.
+ *
+ * <p>The DNS forwarder behind 192.168.127.1:53: guest queries of every type go raw to the host's upstream
+ * resolvers and the answers come back unchanged but for the ID. One instance per virtual network, shared
+ * by the UDP endpoint (DnsUdpEndpoint) and the TCP handler (DnsTcpHandler).
+ *
+ * <p>Upstream socket: one unconnected UDP socket per network, opened on first use on the network's event
+ * loop and bound to an ephemeral port on the wildcard address (dual-stack, so IPv4 and IPv6 upstreams
+ * both work). Each query gets a fresh random 16-bit upstream ID that no outstanding query uses (the
+ * guest's IDs are not unique across guest sockets, and they are guessable); the guest's ID is put back
+ * in the answer. One socket rather than one per query keeps file descriptors and setup cost flat under
+ * load; in exchange the source port is fixed for the socket's life, so an answer is accepted only if it
+ * comes from an upstream this query was sent to, carries the query's upstream ID and repeats its question.
+ * (A per-query socket would also randomise the port, but costs a bind and a file descriptor per query.)
+ *
+ * <p>Retries: the query's time budget T is config.dnsTimeout(), capped at 4.5 s so that a guest resolver
+ * (5 s default timeout in glibc and musl) sees our SERVFAIL before it gives up. The budget is split into
+ * max(2, number of upstreams) equal slots; slot k sends the query to upstream k mod n: with one upstream
+ * it is sent twice (UDP loss), with two each gets half, and so on. A send that fails at once moves to the
+ * next slot at once; an answer from any upstream already tried is taken, even after moving on. A SERVFAIL
+ * or REFUSED answer while another upstream remains untried is kept as a fallback and the next one is
+ * asked. When the budget runs out the guest gets the fallback, or else a SERVFAIL we build (RCODE 2, the
+ * guest's ID, opcode, RD and question; counted in stats.dnsServfail).
+ *
+ * <p>Truncation: a UDP client gets a truncated (TC) answer as is, and retries over TCP itself. For a TCP
+ * client, a TC answer makes us ask the same upstream over TCP (RFC 7766 framing) within the remaining
+ * budget; if that fails the truncated answer is relayed. An answer too big for one UDP datagram on the
+ * guest link (more than max(512, MTU - 28) bytes, possible when the guest advertised a large EDNS size)
+ * is replaced, for UDP clients only, by header and question with TC set, so the guest asks again over TCP
+ * instead of waiting for a datagram that would need IP fragmentation.
+ *
+ * <p>Limits and bad input: at most MAX_OUTSTANDING queries per network (beyond that a query is dropped and
+ * counted in stats.dnsDropped). A guest query is checked by DnsWire.checkQuery; a bad one is dropped and
+ * counted in stats.dnsMalformed, as is an upstream datagram that passes the ID and sender checks but not
+ * the question check. Late answers (for queries already answered) are dropped silently.
+ *
+ * <p>Threading: all state lives on the network's event loop, which also runs the upstream channels; calls
+ * from another thread are moved there. No locks. Per query: a copy of the query and of the answer, a small
+ * record, the datagram objects Netty needs, and one timer task.
+ */
 public final class DnsForwarder {
     private static final System.Logger LOG = System.getLogger(DnsForwarder.class.getName());
 

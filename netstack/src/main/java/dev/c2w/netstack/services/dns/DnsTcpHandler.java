@@ -1,21 +1,3 @@
-/*
- * DNS over TCP on 192.168.127.1:53 (RFC 1035 §4.2.2, RFC 7766): the lead installs this handler on each
- * in-process guest TCP channel for that address. Messages are framed by a 2-byte big-endian length.
- *
- * Input: bytes accumulate (ByteToMessageDecoder's cumulation) until a whole frame is there; every whole
- * frame in the buffer is handled, so two queries in one read and a query split across reads both work.
- * A frame that is not a valid query is dropped and counted by the forwarder; a zero-length frame is
- * counted as malformed too. The connection stays open: one bad query does not spoil the others.
- * Queries are pipelined: each goes to the forwarder at once and answers are written as they arrive, in
- * any order, which RFC 7766 §6.2.1.1 allows (clients match answers by ID). At most MAX_PER_CONNECTION
- * queries of one connection are outstanding; while that many are, the handler stops reading (autoRead
- * off), which pushes back on the guest through the TCP window instead of dropping queries.
- *
- * Output: each answer is written as a 2-byte length and the message. Answers for a connection that has
- * closed are released. The handler is meant to run on the forwarder's event loop (the network's loop, which
- * also runs the guest TCP stack); if it does not, queries move to the forwarder's loop and answers back to
- * the channel's, so each side's state stays on one thread.
- */
 package dev.c2w.netstack.services.dns;
 
 import io.netty.buffer.ByteBuf;
@@ -27,7 +9,26 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 
 import java.util.List;
 
-/** One guest's DNS-over-TCP connection; see the comment above. Not sharable: one per channel. */
+/**
+ * One guest's DNS-over-TCP connection. Not sharable: one per channel.
+ *
+ * <p>DNS over TCP on 192.168.127.1:53 (RFC 1035 §4.2.2, RFC 7766): the lead installs this handler on each
+ * in-process guest TCP channel for that address. Messages are framed by a 2-byte big-endian length.
+ *
+ * <p>Input: bytes accumulate (ByteToMessageDecoder's cumulation) until a whole frame is there; every whole
+ * frame in the buffer is handled, so two queries in one read and a query split across reads both work.
+ * A frame that is not a valid query is dropped and counted by the forwarder; a zero-length frame is
+ * counted as malformed too. The connection stays open: one bad query does not spoil the others.
+ * Queries are pipelined: each goes to the forwarder at once and answers are written as they arrive, in
+ * any order, which RFC 7766 §6.2.1.1 allows (clients match answers by ID). At most MAX_PER_CONNECTION
+ * queries of one connection are outstanding; while that many are, the handler stops reading (autoRead
+ * off), which pushes back on the guest through the TCP window instead of dropping queries.
+ *
+ * <p>Output: each answer is written as a 2-byte length and the message. Answers for a connection that has
+ * closed are released. The handler is meant to run on the forwarder's event loop (the network's loop, which
+ * also runs the guest TCP stack); if it does not, queries move to the forwarder's loop and answers back to
+ * the channel's, so each side's state stays on one thread.
+ */
 public final class DnsTcpHandler extends ByteToMessageDecoder implements DnsForwarder.Client {
     private static final System.Logger LOG = System.getLogger(DnsTcpHandler.class.getName());
 

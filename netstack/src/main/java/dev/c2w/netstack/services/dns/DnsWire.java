@@ -1,28 +1,29 @@
-/*
- * The little of the DNS wire format (RFC 1035 §4.1) the forwarder needs: it relays messages raw, so it
- * only reads the 12-byte header and walks the question section.
- *
- * Header: ID(2), flags(2) = QR(1) OPCODE(4) AA TC RD RA Z AD CD RCODE(4), then QDCOUNT, ANCOUNT, NSCOUNT,
- * ARCOUNT (2 each). A question is QNAME (labels of 1..63 bytes ending with the root label, at most 255
- * bytes in all) then QTYPE(2) and QCLASS(2).
- *
- * A query from the guest is accepted when it has a full header, QR = 0, exactly one question (what every
- * resolver sends and every server expects) that is well formed and fits, and no compression pointer in the
- * question (there is nothing before it to point to). Whatever follows the question (an EDNS OPT record,
- * say) is the upstream's business and is forwarded untouched; so are all opcodes, types and classes.
- *
- * A response from an upstream must have a full header, QR = 1, and either no question (some servers answer
- * FORMERR/REFUSED like that) or the same question as the query, compared with ASCII case folded (RFC 4343),
- * which protects against answers meant for an older query that used the same ID.
- *
- * Everything reads at absolute indices and never moves the buffer's indices.
- */
 package dev.c2w.netstack.services.dns;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
-/** Static helpers over DNS messages in ByteBufs; see the comment above. */
+/**
+ * Static helpers over DNS messages in ByteBufs.
+ *
+ * <p>The little of the DNS wire format (RFC 1035 §4.1) the forwarder needs: it relays messages raw, so it
+ * only reads the 12-byte header and walks the question section.
+ *
+ * <p>Header: ID(2), flags(2) = QR(1) OPCODE(4) AA TC RD RA Z AD CD RCODE(4), then QDCOUNT, ANCOUNT, NSCOUNT,
+ * ARCOUNT (2 each). A question is QNAME (labels of 1..63 bytes ending with the root label, at most 255
+ * bytes in all) then QTYPE(2) and QCLASS(2).
+ *
+ * <p>A query from the guest is accepted when it has a full header, QR = 0, exactly one question (what every
+ * resolver sends and every server expects) that is well formed and fits, and no compression pointer in the
+ * question (there is nothing before it to point to). Whatever follows the question (an EDNS OPT record,
+ * say) is the upstream's business and is forwarded untouched; so are all opcodes, types and classes.
+ *
+ * <p>A response from an upstream must have a full header, QR = 1, and either no question (some servers answer
+ * FORMERR/REFUSED like that) or the same question as the query, compared with ASCII case folded (RFC 4343),
+ * which protects against answers meant for an older query that used the same ID.
+ *
+ * <p>Everything reads at absolute indices and never moves the buffer's indices.
+ */
 final class DnsWire {
     static final int HEADER = 12;
     static final int FLAG_QR = 0x8000;

@@ -1,16 +1,3 @@
-/*
- * The default DNS upstreams: the "nameserver" lines of the host's /etc/resolv.conf (resolv.conf(5)).
- *
- * Rules followed, as the C library applies them: one keyword per line, a line starting with '#' or ';' is
- * a comment (and so is the rest of a line after one); "nameserver ADDRESS" with an IPv4 or IPv6 literal
- * (an IPv6 one may carry a %scope); the first three servers are used (MAXNS = 3) in file order; duplicates
- * are skipped. Everything else (search, domain, options, sortlist) is ignored here: the guest gets its own
- * resolver settings from DHCP. A line naming something that is not an address literal is skipped with a
- * warning; it is never looked up (looking up the resolver's own address through DNS would be circular;
- * IpLiteral has the rules of a literal).
- * A file with no usable nameserver means 127.0.0.1, which is the C library's default too (and so is a
- * missing file). The port is always 53.
- */
 package dev.c2w.netstack.services.dns;
 
 import dev.c2w.netstack.addr.IpLiteral;
@@ -25,7 +12,21 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Reads DNS upstreams from resolv.conf; see the comment above. */
+/**
+ * Reads DNS upstreams from resolv.conf.
+ *
+ * <p>The default DNS upstreams: the "nameserver" lines of the host's /etc/resolv.conf (resolv.conf(5)).
+ *
+ * <p>Rules followed, as the C library applies them: one keyword per line, a line starting with '#' or ';' is
+ * a comment (and so is the rest of a line after one); "nameserver ADDRESS" with an IPv4 or IPv6 literal
+ * (an IPv6 one may carry a %scope); the first three servers are used (MAXNS = 3) in file order; duplicates
+ * are skipped. Everything else (search, domain, options, sortlist) is ignored here: the guest gets its own
+ * resolver settings from DHCP. A line naming something that is not an address literal is skipped with a
+ * warning; it is never looked up (looking up the resolver's own address through DNS would be circular;
+ * IpLiteral has the rules of a literal).
+ * A file with no usable nameserver means 127.0.0.1, which is the C library's default too (and so is a
+ * missing file). The port is always 53.
+ */
 public final class ResolvConf {
     private static final System.Logger LOG = System.getLogger(ResolvConf.class.getName());
 

@@ -18,16 +18,16 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-/*
- * Test utility: serves the test pages (src/test/resources/browser/) from a loopback HTTP server and
+/**
+ * A loopback page server plus one headless Chromium at a time.
+ *
+ * <p>Test utility: serves the test pages (src/test/resources/browser/) from a loopback HTTP server and
  * runs Debian's headless Chromium (/usr/bin/chromium, or $C2W_CHROMIUM) on one of them through the
  * project's tools/headless-chromium (the one command line for all our browser runs: fresh profile, no
  * background networking, host-resolver rules that map every name to 127.0.0.1 and ignore the system
  * resolver, so nothing leaves the machine). The page reports back with POST /result ("key=value"
  * lines), so no DevTools driver is needed.
  */
-
-/** A loopback page server plus one headless Chromium at a time; see the comment above. */
 final class HeadlessChromium implements AutoCloseable {
     private final HttpServer http;
     private final LinkedBlockingQueue<Map<String, String>> results = new LinkedBlockingQueue<>();

@@ -19,12 +19,16 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-/*
- * Test utility: stands in for the browser page between a guest's QEMU stream and c2w-net --listen-ws.
+/**
+ * Relays one QEMU stream over a WebSocket, split at random points.
  *
- *   guest (QEMU -netdev stream / socket, or a test) <--TCP--> WsGuestBridge <--ws://, 'binary'--> server
+ * <p>Test utility: stands in for the browser page between a guest's QEMU stream and c2w-net --listen-ws.
  *
- * It behaves like upstream's ws-delegate.js, only more hostile to the server: it offers the subprotocol
+ * <pre>
+ *   guest (QEMU -netdev stream / socket, or a test) &lt;--TCP--> WsGuestBridge &lt;--ws://, 'binary'--> server
+ * </pre>
+ *
+ * <p>It behaves like upstream's ws-delegate.js, only more hostile to the server: it offers the subprotocol
  * "binary" (and checks it is echoed), and cuts the guest's byte stream into WebSocket messages at random
  * points -- often 1 to 3 bytes long, so that cuts fall inside length prefixes, sometimes spanning several
  * frames -- and, with fragment(true), sends some messages as several fragments (continuation frames).
@@ -32,13 +36,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * and the frame it announces; violations are counted in messagesNotOneFrame()) and copies the bytes to
  * the guest unchanged.
  *
- * The random cuts come from a seed, printed to stderr when the bridge starts so a failure can be
+ * <p>The random cuts come from a seed, printed to stderr when the bridge starts so a failure can be
  * replayed. Either the guest connects to the bridge (acceptOn: like QEMU's "connect=" side) or the bridge
  * connects to the guest (connectTo: QEMU listening, or a WASI runtime's listen socket). One guest
  * connection per bridge; close() ends both sides.
  */
-
-/** Relays one QEMU stream over a WebSocket, split at random points; see the comment above. */
 public final class WsGuestBridge implements AutoCloseable {
 
     /** How the bridge behaves. {@code origin} null sends no Origin header (like a non-browser client). */
