@@ -33,6 +33,8 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.io.OutputStream;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * One conversion, start to end: resolve the image, apply its layers onto an in-memory tree (contents
@@ -139,7 +141,7 @@ public final class Converter {
         Files.createDirectories(o.externalBundle());
         Path dest = o.externalBundle().resolve(EXTERNAL_NAME);
         if (Files.getFileStore(erofs).supportsFileAttributeView("posix")) {
-          Files.setPosixFilePermissions(erofs, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+          Files.setPosixFilePermissions(erofs, PosixFilePermissions.fromString("rw-r--r--"));
         }
         move(erofs, dest);
         erofs = null;
@@ -247,7 +249,7 @@ public final class Converter {
     String m = String.valueOf(e.getMessage());
     String detail = e instanceof LayerException && m.startsWith(label) ? m.substring(label.length()) : ": " + m;
     try {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
+      in.transferTo(OutputStream.nullOutputStream());
     } catch (IOException digestOrRead) {
       return new ConversionException(label + ": " + digestOrRead.getMessage() + ". The blob is corrupt or was changed"
           + " after the image was built: pull or save the image again (reading it failed with" + detail + ")", e);

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import io.netty.channel.ChannelHandler;
 
 /**
  * One object that describes a whole virtual network: addresses, services, limits and forwards.
@@ -26,7 +27,7 @@ public final class NetworkConfig {
     }
 
     /** An in-process TCP service inside the network, e.g. the HTTP proxy on 192.168.127.253:80. */
-    public record TcpService(int ip, int port, io.netty.channel.ChannelHandler handler) {}
+    public record TcpService(int ip, int port, ChannelHandler handler) {}
 
     /** A host-to-guest port forward ({@code -p}). */
     public record PortForward(boolean udp, String hostAddress, int hostPort, int guestPort) {
@@ -201,7 +202,7 @@ public final class NetworkConfig {
         private Path pcapFile;
         private List<TcpService> tcpServices = new ArrayList<>();
 
-        public Builder addTcpService(int ip, int port, io.netty.channel.ChannelHandler handler) {
+        public Builder addTcpService(int ip, int port, ChannelHandler handler) {
             this.tcpServices.add(new TcpService(ip, port, handler));
             return this;
         }

@@ -15,6 +15,7 @@ import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import io.netty.channel.RecvByteBufAllocator;
 
 class QemuFrameDecoderTest {
     private static byte[] stream(List<byte[]> frames) {
@@ -110,8 +111,8 @@ class QemuFrameDecoderTest {
     void receiveAllocatorReadsTheRestOfACutFrameIntoItsOwnBuffer() {
         QemuFrameDecoder decoder = new QemuFrameDecoder(128 * 1024);
         EmbeddedChannel ch = new EmbeddedChannel(decoder);
-        io.netty.channel.RecvByteBufAllocator.ExtendedHandle h =
-            (io.netty.channel.RecvByteBufAllocator.ExtendedHandle) decoder.recvAllocator().newHandle();
+        RecvByteBufAllocator.ExtendedHandle h =
+            (RecvByteBufAllocator.ExtendedHandle) decoder.recvAllocator().newHandle();
         h.reset(ch.config());
         byte[] frame = new byte[70_001];
         new Random(9).nextBytes(frame);
@@ -154,7 +155,7 @@ class QemuFrameDecoderTest {
     void aFrameInProgressIsFreedWhenTheChannelCloses() {
         QemuFrameDecoder decoder = new QemuFrameDecoder(128 * 1024);
         EmbeddedChannel ch = new EmbeddedChannel(decoder);
-        io.netty.channel.RecvByteBufAllocator.Handle h = decoder.recvAllocator().newHandle();
+        RecvByteBufAllocator.Handle h = decoder.recvAllocator().newHandle();
         h.reset(ch.config());
         ch.writeInbound(Unpooled.directBuffer().writeInt(5000).writeZero(10));
         ByteBuf pending = h.allocate(ByteBufAllocator.DEFAULT);
@@ -168,7 +169,7 @@ class QemuFrameDecoderTest {
     void aCutFrameThatFitsIsCompletedInTheSameReadBuffer() {
         QemuFrameDecoder decoder = new QemuFrameDecoder(128 * 1024);
         EmbeddedChannel ch = new EmbeddedChannel(decoder);
-        io.netty.channel.RecvByteBufAllocator.Handle h = decoder.recvAllocator().newHandle();
+        RecvByteBufAllocator.Handle h = decoder.recvAllocator().newHandle();
         h.reset(ch.config());
         Random r = new Random(4);
         byte[] f1 = new byte[100];

@@ -15,6 +15,7 @@ import java.util.Random;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import java.util.TreeMap;
 
 /**
  * A guest whose NIC loses segments (as an emulated e1000 does under load): the host-to-guest transfer
@@ -46,7 +47,7 @@ class TcpLossTest extends NetworkTestBase {
 
             ByteArrayOutputStream got = new ByteArrayOutputStream();
             final int base = expected;
-            java.util.TreeMap<Integer, byte[]> ooo = new java.util.TreeMap<>();
+            TreeMap<Integer, byte[]> ooo = new TreeMap<>();
             Set<Integer> droppedOnce = new HashSet<>();
             Random loss = new Random(5);
             long deadline = System.currentTimeMillis() + 20_000;

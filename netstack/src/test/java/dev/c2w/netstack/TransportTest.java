@@ -27,6 +27,11 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.c2w.netstack.wire.Checksum;
+import dev.c2w.netstack.wire.Ipv4;
+import dev.c2w.netstack.wire.Ipv4Address;
+import java.nio.channels.Channels;
+import java.util.Random;
 
 /** QEMU-stream transports with real sockets: listen over TCP and UNIX, bad peers, pcap output. */
 class TransportTest {
@@ -111,7 +116,7 @@ class TransportTest {
             while (b.hasRemaining()) {
                 ch.write(b);
             }
-            InputStream in = java.nio.channels.Channels.newInputStream(ch);
+            InputStream in = Channels.newInputStream(ch);
             byte[] reply = readFrame(new DataInputStream(in));
             assertThat(reply.length).isEqualTo(42);
         } finally {
@@ -134,11 +139,11 @@ class TransportTest {
     static byte[] echoRequest(int seq, byte[] data) {
         ByteBuf b = Unpooled.buffer(8 + data.length);
         b.writeShort(0x0800).writeShort(0).writeShort(0x1234).writeShort(seq).writeBytes(data);
-        b.setShort(2, dev.c2w.netstack.wire.Checksum.compute(b, 0, b.readableBytes()));
-        int src = dev.c2w.netstack.wire.Ipv4Address.parse("192.168.127.3");
-        int gw = dev.c2w.netstack.wire.Ipv4Address.parse("192.168.127.1");
+        b.setShort(2, Checksum.compute(b, 0, b.readableBytes()));
+        int src = Ipv4Address.parse("192.168.127.3");
+        int gw = Ipv4Address.parse("192.168.127.1");
         return TestGuest.ether(MacAddress.parse("5a:94:ef:e4:0c:dd"), MacAddress.parse("02:00:00:00:00:01"),
-            Ethernet.TYPE_IPV4, TestGuest.ipv4(dev.c2w.netstack.wire.Ipv4.PROTO_ICMP, src, gw, TestGuest.bytes(b)));
+            Ethernet.TYPE_IPV4, TestGuest.ipv4(Ipv4.PROTO_ICMP, src, gw, TestGuest.bytes(b)));
     }
 
     @Test
@@ -148,7 +153,7 @@ class TransportTest {
         net = VirtualNetwork.create(NetworkConfig.builder().mtu(65520).build(), host, null);
         Channel server = QemuTransport.listen(net, new InetSocketAddress("127.0.0.1", 0)).sync().channel();
         int port = ((InetSocketAddress) server.localAddress()).getPort();
-        java.util.Random r = new java.util.Random(3);
+        Random r = new Random(3);
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
             DataOutputStream out = new DataOutputStream(s.getOutputStream());

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
+import java.nio.file.Path;
 
 /**
  * Immutable proxy settings; see {@link #builder()}.
@@ -70,7 +71,7 @@ public final class ProxyConfig {
      *
      * @throws IllegalArgumentException naming the file when it cannot be read or holds no certificate
      */
-    public static List<X509Certificate> readCertificates(java.nio.file.Path file) {
+    public static List<X509Certificate> readCertificates(Path file) {
         return TlsContexts.readCertificates(file);
     }
 

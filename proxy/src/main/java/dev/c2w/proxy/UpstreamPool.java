@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
+import io.netty.resolver.AddressResolverGroup;
 
 /**
  * Pooled upstream HTTP/1.1 connections.
@@ -85,10 +86,10 @@ final class UpstreamPool {
     private final ProxyConfig config;
     private final TlsContexts tls;
     private final ProxyStats stats;
-    private final io.netty.resolver.AddressResolverGroup<?> resolver;
+    private final AddressResolverGroup<?> resolver;
     private final ConcurrentHashMap<Key, Deque<Channel>> idle = new ConcurrentHashMap<>();
 
-    UpstreamPool(ProxyConfig config, TlsContexts tls, ProxyStats stats, io.netty.resolver.AddressResolverGroup<?> resolver) {
+    UpstreamPool(ProxyConfig config, TlsContexts tls, ProxyStats stats, AddressResolverGroup<?> resolver) {
         this.config = config;
         this.tls = tls;
         this.stats = stats;

@@ -38,12 +38,17 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Map;
+import io.netty.channel.ChannelFuture;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /** A small origin server for the tests: deterministic downloads, body hashing, cookies, chunked, WebSocket echo. */
 final class OriginServer implements AutoCloseable {
     final Channel server;
     /** The last request URI of every connection that closed. */
-    final java.util.concurrent.BlockingQueue<String> closedAfter = new java.util.concurrent.LinkedBlockingQueue<>();
+    final BlockingQueue<String> closedAfter = new LinkedBlockingQueue<>();
 
     OriginServer(HostTransport t, File cert, File key) throws Exception {
         SslContext ssl = cert == null ? null : SslContextBuilder.forServer(cert, key).build();
@@ -116,7 +121,7 @@ final class OriginServer implements AutoCloseable {
                     WebSocketServerHandshaker hs = new WebSocketServerHandshakerFactory("ws://origin/ws", null, false)
                             .newHandshaker(req);
                     DefaultFullHttpRequest full = new DefaultFullHttpRequest(req.protocolVersion(), req.method(), req.uri(),
-                            Unpooled.EMPTY_BUFFER, req.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+                            Unpooled.EMPTY_BUFFER, req.headers(), EmptyHttpHeaders.INSTANCE);
                     ctx.pipeline().addLast(new SimpleChannelInboundHandler<WebSocketFrame>() {
                         @Override
                         protected void channelRead0(ChannelHandlerContext c, WebSocketFrame f) {
@@ -147,7 +152,7 @@ final class OriginServer implements AutoCloseable {
 
         private void respond(ChannelHandlerContext ctx) throws Exception {
             QueryStringDecoder q = new QueryStringDecoder(req.uri());
-            Map<String, java.util.List<String>> p = q.parameters();
+            Map<String, List<String>> p = q.parameters();
             boolean keep = HttpUtil.isKeepAlive(req);
             switch (q.path()) {
                 case "/sha256": {
@@ -228,7 +233,7 @@ final class OriginServer implements AutoCloseable {
             finish(ctx, ctx.writeAndFlush(r), keep);
         }
 
-        private static void finish(ChannelHandlerContext ctx, io.netty.channel.ChannelFuture f, boolean keep) {
+        private static void finish(ChannelHandlerContext ctx, ChannelFuture f, boolean keep) {
             if (!keep) {
                 f.addListener(ChannelFutureListener.CLOSE);
             }

@@ -50,6 +50,8 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import java.security.cert.CertificateException;
+import org.bouncycastle.operator.OperatorCreationException;
 
 /**
  * The proxy CA: certificate + private key, loaded from or created in a directory.
@@ -212,7 +214,7 @@ public final class CertificateAuthority {
         } catch (IOException e) {
             throw new CaStoreException("cannot write a new CA into " + dir + ": " + e
                     + "; pass --ca-dir with a writable directory", e);
-        } catch (GeneralSecurityException | org.bouncycastle.operator.OperatorCreationException e) {
+        } catch (GeneralSecurityException | OperatorCreationException e) {
             throw new IllegalStateException("cannot create a CA key pair: " + e, e);
         }
     }
@@ -280,7 +282,7 @@ public final class CertificateAuthority {
         }
         try {
             return new JcaX509CertificateConverter().getCertificate((X509CertificateHolder) o);
-        } catch (java.security.cert.CertificateException e) {
+        } catch (CertificateException e) {
             throw new CaStoreException(p + " holds a certificate that cannot be decoded: " + e.getMessage() + remedy, e);
         }
     }

@@ -28,6 +28,8 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.util.IPAddress;
+import org.bouncycastle.cert.CertIOException;
+import org.bouncycastle.operator.OperatorCreationException;
 
 /**
  * Mints and caches leaf certificates signed by a {@link CertificateAuthority}. Thread-safe.
@@ -178,8 +180,8 @@ public final class LeafCertificates {
             X509Certificate cert = new JcaX509CertificateConverter().getCertificate(holder);
             minted.incrementAndGet();
             return new LeafCertificate(host, cert, leafKeys.getPrivate(), List.of(cert, caCert));
-        } catch (GeneralSecurityException | org.bouncycastle.operator.OperatorCreationException
-                 | org.bouncycastle.cert.CertIOException e) {
+        } catch (GeneralSecurityException | OperatorCreationException
+                 | CertIOException e) {
             throw new IllegalStateException("cannot mint a certificate for " + host + ": " + e, e);
         }
     }

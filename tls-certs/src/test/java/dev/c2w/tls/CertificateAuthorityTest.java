@@ -13,6 +13,15 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.nio.file.StandardCopyOption;
+import java.security.interfaces.RSAPublicKey;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 class CertificateAuthorityTest {
     @TempDir
@@ -43,13 +52,13 @@ class CertificateAuthorityTest {
     @Test
     void concurrentFirstRunsCreateOneCa() throws Exception {
         Path dir = tmp.resolve("race");
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
-            java.util.List<java.util.concurrent.Future<CertificateAuthority>> fs = new java.util.ArrayList<>();
+            List<Future<CertificateAuthority>> fs = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 fs.add(pool.submit(() -> CertificateAuthority.loadOrCreate(dir, CaKeyType.ECDSA)));
             }
-            java.util.Set<X509Certificate> certs = new java.util.HashSet<>();
+            Set<X509Certificate> certs = new HashSet<>();
             int created = 0;
             for (var f : fs) {
                 CertificateAuthority ca = f.get();
@@ -67,7 +76,7 @@ class CertificateAuthorityTest {
     void rsaOnRequest() {
         CertificateAuthority ca = CertificateAuthority.loadOrCreate(tmp.resolve("rsa"), CaKeyType.RSA);
         assertThat(ca.certificate().getPublicKey().getAlgorithm()).isEqualTo("RSA");
-        assertThat(((java.security.interfaces.RSAPublicKey) ca.certificate().getPublicKey()).getModulus().bitLength()).isEqualTo(2048);
+        assertThat(((RSAPublicKey) ca.certificate().getPublicKey()).getModulus().bitLength()).isEqualTo(2048);
         assertThat(ca.keyType()).isEqualTo(CaKeyType.RSA);
     }
 
@@ -111,7 +120,7 @@ class CertificateAuthorityTest {
         Path b = tmp.resolve("b");
         CertificateAuthority.loadOrCreate(a, CaKeyType.ECDSA);
         CertificateAuthority.loadOrCreate(b, CaKeyType.ECDSA);
-        Files.copy(b.resolve("ca.key"), a.resolve("ca.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(b.resolve("ca.key"), a.resolve("ca.key"), StandardCopyOption.REPLACE_EXISTING);
         byte[] before = Files.readAllBytes(a.resolve("ca.crt"));
         assertThatThrownBy(() -> CertificateAuthority.loadOrCreate(a, CaKeyType.ECDSA))
                 .isInstanceOf(CaStoreException.class)
@@ -125,7 +134,7 @@ class CertificateAuthorityTest {
         Path b = tmp.resolve("b");
         CertificateAuthority.loadOrCreate(a, CaKeyType.ECDSA);
         CertificateAuthority.loadOrCreate(b, CaKeyType.RSA);
-        Files.copy(b.resolve("ca.key"), a.resolve("ca.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(b.resolve("ca.key"), a.resolve("ca.key"), StandardCopyOption.REPLACE_EXISTING);
         assertThatThrownBy(() -> CertificateAuthority.load(a)).isInstanceOf(CaStoreException.class)
                 .hasMessageContaining("does not belong");
     }

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import java.util.HashSet;
 
 class LeafCertificatesTest {
     @TempDir
@@ -91,7 +92,7 @@ class LeafCertificatesTest {
                 }));
             }
             start.countDown();
-            Set<X509Certificate> distinct = new java.util.HashSet<>();
+            Set<X509Certificate> distinct = new HashSet<>();
             for (Future<LeafCertificate> f : fs) {
                 distinct.add(f.get(60, TimeUnit.SECONDS).certificate());
             }

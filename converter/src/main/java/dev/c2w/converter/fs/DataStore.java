@@ -11,6 +11,8 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.io.ByteArrayInputStream;
+import java.io.OutputStream;
 
 /**
  * File contents of the filesystem being built, appended to one temporary file so that a 300 MB
@@ -70,7 +72,7 @@ public final class DataStore implements Closeable {
   }
 
   public Blob write(byte[] bytes) throws IOException {
-    return write(new java.io.ByteArrayInputStream(bytes), bytes.length);
+    return write(new ByteArrayInputStream(bytes), bytes.length);
   }
 
   /** Reads up to {@code dst.remaining()} bytes of the blob, from {@code pos} within it. */
@@ -125,7 +127,7 @@ public final class DataStore implements Closeable {
   }
 
   /** A writable channel view, for tests and tools. */
-  public static WritableByteChannel channelOf(java.io.OutputStream out) {
+  public static WritableByteChannel channelOf(OutputStream out) {
     return Channels.newChannel(out);
   }
 

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.Comparator;
 
 /**
  * One inode of the root filesystem being built: what a layer's tar entries leave behind and what the
@@ -35,7 +36,7 @@ public final class FsNode {
   }
 
   /** Orders names by their UTF-8 bytes, unsigned (what erofs and most tools expect). */
-  public static final java.util.Comparator<String> NAME_ORDER =
+  public static final Comparator<String> NAME_ORDER =
       (a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
 
   private final Type type;

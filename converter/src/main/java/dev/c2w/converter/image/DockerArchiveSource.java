@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.GZIPInputStream;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * A {@code docker save} tar: {@code manifest.json} naming the config and the layer files, in the
@@ -177,7 +178,7 @@ public final class DockerArchiveSource implements ImageSource {
         if (n.path("manifests").isArray()) {
           todo.add(n);
         } else if (configDigest.equals(n.path("config").path("digest").asText())) {
-          ((com.fasterxml.jackson.databind.node.ObjectNode) n).put("_digest", digest);
+          ((ObjectNode) n).put("_digest", digest);
           return n;
         }
       }

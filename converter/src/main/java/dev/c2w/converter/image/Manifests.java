@@ -11,6 +11,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import com.fasterxml.jackson.core.JsonProcessingException;
 
 /**
  * Manifests, indexes and platform selection, shared by the sources: each gives a {@link Store} that
@@ -74,7 +75,7 @@ final class Manifests {
       JsonNode n = JSON.readTree(json);
       if (n == null || !n.isObject()) throw new IOException(what + " is not a JSON object");
       return n;
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+    } catch (JsonProcessingException e) {
       throw new IOException(what + " is not valid JSON: " + e.getOriginalMessage(), e);
     }
   }

@@ -30,6 +30,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.Arrays;
 
 /**
  * An image in a registry, read with jib-core's {@link RegistryClient} (no Docker daemon). Anonymous
@@ -217,7 +218,7 @@ public final class RegistrySource implements ImageSource {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-          if (len > 0) put(java.util.Arrays.copyOfRange(b, off, off + len));
+          if (len > 0) put(Arrays.copyOfRange(b, off, off + len));
         }
 
         @Override

@@ -12,6 +12,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.zip.GZIPInputStream;
+import java.io.OutputStream;
+import java.util.Arrays;
 
 /**
  * Applies one image layer (a tar, plain or gzip- or zstd-compressed) onto an {@link FsTree}, the way
@@ -86,7 +88,7 @@ public final class LayerApplier {
     byte[] head = b.readNBytes(8);
     b.reset();
     byte[] xz = {(byte) 0xfd, '7', 'z', 'X', 'Z', 0};
-    if (head.length >= 6 && java.util.Arrays.equals(java.util.Arrays.copyOf(head, 6), xz)) {
+    if (head.length >= 6 && Arrays.equals(Arrays.copyOf(head, 6), xz)) {
       throw new IOException("xz-compressed layers are not supported");
     }
     return switch (detect(head)) {
@@ -120,8 +122,8 @@ public final class LayerApplier {
       // Read what follows the end-of-archive blocks: gzip checks its CRC only at its end. Then read
       // the blob itself to its end, because a digest-checking stream underneath checks on end of stream
       // and a decompressor may stop before it (GZIPInputStream stops after the last member's trailer).
-      plain.transferTo(java.io.OutputStream.nullOutputStream());
-      layer.transferTo(java.io.OutputStream.nullOutputStream());
+      plain.transferTo(OutputStream.nullOutputStream());
+      layer.transferTo(OutputStream.nullOutputStream());
     } catch (LayerException e) {
       throw e;
     } catch (IOException | RuntimeException e) {

@@ -9,6 +9,10 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.net.URLDecoder;
+import java.util.Arrays;
 
 /**
  * A streaming reader for the tar dialects found in image layers: ustar (with its name prefix), GNU
@@ -158,7 +162,7 @@ public final class TarReader {
         xattrs.put(k.substring("SCHILY.xattr.".length()), e.getValue());
       } else if (k.startsWith("LIBARCHIVE.xattr.")) {
         // libarchive: the name is %-encoded, the value base64.
-        String xname = java.net.URLDecoder.decode(k.substring("LIBARCHIVE.xattr.".length()), StandardCharsets.UTF_8);
+        String xname = URLDecoder.decode(k.substring("LIBARCHIVE.xattr.".length()), StandardCharsets.UTF_8);
         try {
           xattrs.put(xname, Base64.getDecoder().decode(utf8(e.getValue()).trim()));
         } catch (IllegalArgumentException ex) {
@@ -282,7 +286,7 @@ public final class TarReader {
       while (eq < recEnd && data[eq] != '=') eq++;
       if (eq >= recEnd) throw new IOException("bad pax record (no '=')");
       String key = new String(data, sp + 1, eq - sp - 1, StandardCharsets.UTF_8);
-      byte[] value = java.util.Arrays.copyOfRange(data, eq + 1, recEnd);
+      byte[] value = Arrays.copyOfRange(data, eq + 1, recEnd);
       if (value.length == 0) {
         into.remove(key); // an empty value deletes the keyword
       } else {
@@ -309,7 +313,7 @@ public final class TarReader {
   private static long paxTime(byte[] v) throws IOException {
     String s = utf8(v).trim();
     try {
-      return new java.math.BigDecimal(s).setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
+      return new BigDecimal(s).setScale(0, RoundingMode.FLOOR).longValueExact();
     } catch (NumberFormatException | ArithmeticException e) {
       throw new IOException("bad pax mtime value " + s);
     }
@@ -318,7 +322,7 @@ public final class TarReader {
   private static byte[] trimNul(byte[] b) {
     int end = 0;
     while (end < b.length && b[end] != 0) end++;
-    return java.util.Arrays.copyOf(b, end);
+    return Arrays.copyOf(b, end);
   }
 
   private static boolean isZero(byte[] b) {

@@ -15,6 +15,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.LongConsumer;
+import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Packs the guest parts into a copy of the emulator module: one self-contained {@code out.wasm}.
@@ -146,7 +149,7 @@ public final class ModulePacker {
     try {
       // createTempFile makes the file owner-only; a module is an ordinary output file (rw-r--r--)
       if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
-        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
       }
       Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (AtomicMoveNotSupportedException e) {
@@ -314,12 +317,12 @@ public final class ModulePacker {
     return -1;
   }
 
-  private static final class CountingOutputStream extends java.io.FilterOutputStream {
+  private static final class CountingOutputStream extends FilterOutputStream {
     long count;
     private final LongConsumer progress;
 
     CountingOutputStream(OutputStream out, LongConsumer progress) {
-      super(new java.io.BufferedOutputStream(out, 1 << 16));
+      super(new BufferedOutputStream(out, 1 << 16));
       this.progress = progress == null ? x -> {} : progress;
     }
 

@@ -26,6 +26,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import dev.c2w.converter.cli.C2w;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.util.Comparator;
+import java.util.Map;
 
 /**
  * From an image in a real local registry (Debian's docker-registry on 127.0.0.1), a docker-archive and
@@ -117,7 +122,7 @@ class ConvertAndRunTest {
         "-XX:-DontCompileHugeMethods", "-cp", System.getProperty("java.class.path"), "dev.c2w.runner.cli.C2wNet",
         "--dns-upstream", "127.0.0.1:9", "--invoke", module.toString()));
     cmd.addAll(List.of(args));
-    return Proc.run(RUN, cmd, null, java.util.Map.of(), stdin);
+    return Proc.run(RUN, cmd, null, Map.of(), stdin);
   }
 
   Proc.Result node(Path module, String... args) throws IOException, InterruptedException {
@@ -130,14 +135,14 @@ class ConvertAndRunTest {
 
   /** The c2w CLI in this JVM: exit status and what it printed on stdout and stderr. */
   static Proc.Result c2w(String... args) {
-    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-    java.io.PrintStream out = System.out, err = System.err;
-    java.io.PrintStream both = new java.io.PrintStream(buf, true, StandardCharsets.UTF_8);
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    PrintStream out = System.out, err = System.err;
+    PrintStream both = new PrintStream(buf, true, StandardCharsets.UTF_8);
     System.setOut(both);
     System.setErr(both);
     int rc;
     try {
-      rc = new picocli.CommandLine(new dev.c2w.converter.cli.C2w()).execute(args);
+      rc = new picocli.CommandLine(new C2w()).execute(args);
     } finally {
       System.setOut(out);
       System.setErr(err);
@@ -231,12 +236,12 @@ class ConvertAndRunTest {
 
   @Test
   void inspectSaysWhatIsInside() throws Exception {
-    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-    java.io.PrintStream old = System.out;
-    System.setOut(new java.io.PrintStream(buf, true, StandardCharsets.UTF_8));
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    PrintStream old = System.out;
+    System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
     int rc;
     try {
-      rc = new picocli.CommandLine(new dev.c2w.converter.cli.C2w()).execute("inspect", busyboxFromRegistry.toString());
+      rc = new picocli.CommandLine(new C2w()).execute("inspect", busyboxFromRegistry.toString());
     } finally {
       System.setOut(old);
     }
@@ -272,7 +277,7 @@ class ConvertAndRunTest {
     assertThat(cp.exit()).as(cp.output()).isZero();
     Path biggest;
     try (var s = Files.list(layout.resolve("blobs/sha256"))) {
-      biggest = s.max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+      biggest = s.max(Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
     }
     byte[] b = Files.readAllBytes(biggest);
     for (int i = b.length / 2; i < b.length / 2 + 64; i++) b[i] ^= 0x5a;

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.io.UncheckedIOException;
 
 /**
  * The kernel the guest really runs (Linux 6.1, riscv64, guest/kernel/build.sh) mounts our image
@@ -141,7 +142,7 @@ class ErofsGuestKernelTest {
         }
       }
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      throw new UncheckedIOException(e);
     }
     return h;
   }

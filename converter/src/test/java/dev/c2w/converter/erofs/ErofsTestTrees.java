@@ -19,6 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.nio.file.attribute.FileTime;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
 
 /** Trees for the erofs tests, and checks of an extracted or mounted copy against them. */
 final class ErofsTestTrees {
@@ -214,7 +218,7 @@ final class ErofsTestTrees {
       int n;
       while ((n = in.read(buf)) > 0) md.update(buf, 0, n);
       return HexFormat.of().formatHex(md.digest());
-    } catch (java.security.NoSuchAlgorithmException e) {
+    } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }
   }
@@ -255,8 +259,8 @@ final class ErofsTestTrees {
     }
     assertThat(actual).containsExactlyInAnyOrderElementsOf(nodes.keySet());
 
-    Map<FsNode, Long> inodeOf = new java.util.IdentityHashMap<>();
-    Map<FsNode, Integer> linksOf = new java.util.IdentityHashMap<>();
+    Map<FsNode, Long> inodeOf = new IdentityHashMap<>();
+    Map<FsNode, Integer> linksOf = new IdentityHashMap<>();
     for (FsNode n : nodes.values()) linksOf.merge(n, 1, Integer::sum);
 
     for (var e : nodes.entrySet()) {
@@ -277,7 +281,7 @@ final class ErofsTestTrees {
       assertThat(a.get("uid")).as("uid of " + what).isEqualTo(n.uid);
       assertThat(a.get("gid")).as("gid of " + what).isEqualTo(n.gid);
       if (checks.mtime()) {
-        assertThat(((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).toMillis() / 1000)
+        assertThat(((FileTime) a.get("lastModifiedTime")).toMillis() / 1000)
             .as("mtime of " + what).isEqualTo(n.mtime);
       }
       switch (n.type()) {
@@ -308,7 +312,7 @@ final class ErofsTestTrees {
     }
     if (checks.hardLinks()) {
       // distinct nodes, distinct inodes
-      assertThat(new java.util.HashSet<>(inodeOf.values())).hasSize(inodeOf.size());
+      assertThat(new HashSet<>(inodeOf.values())).hasSize(inodeOf.size());
     }
   }
 

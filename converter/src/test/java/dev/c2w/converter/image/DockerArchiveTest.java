@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.c2w.converter.layer.LayerApplier;
 
 class DockerArchiveTest {
   @TempDir Path tmp;
@@ -82,7 +83,7 @@ class DockerArchiveTest {
       Layer bad = img.layers().get(1);
       assertThatThrownBy(() -> {
         try (InputStream in = bad.open()) {
-          dev.c2w.converter.layer.LayerApplier.apply(tree, in, bad.digest());
+          LayerApplier.apply(tree, in, bad.digest());
         }
       }).isInstanceOf(LayerException.class).hasMessageContaining(TestLayouts.diffId(UPPER))
           .hasMessageContaining("digest mismatch");

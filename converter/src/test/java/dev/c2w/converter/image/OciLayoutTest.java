@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.util.Arrays;
 
 class OciLayoutTest {
   @TempDir Path tmp;
@@ -179,7 +180,7 @@ class OciLayoutTest {
         }).isInstanceOf(LayerException.class).hasMessageContaining(upper.digest());
       }
       // A longer blob fails on the size.
-      Files.write(blob, java.util.Arrays.copyOf(b, b.length + 10));
+      Files.write(blob, Arrays.copyOf(b, b.length + 10));
       assertThatThrownBy(() -> {
         try (InputStream in = upper.open()) {
           in.readAllBytes();

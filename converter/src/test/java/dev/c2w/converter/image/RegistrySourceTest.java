@@ -24,6 +24,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import java.net.InetAddress;
+import java.util.Set;
 
 /**
  * Pulls from Debian's docker-registry (distribution 2.8) on 127.0.0.1, fed by skopeo: one registry
@@ -94,7 +96,7 @@ class RegistrySourceTest {
 
   private String startRegistry(String name, Path storage, Path htpasswd) throws Exception {
     int port;
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = s.getLocalPort();
     }
     Files.createDirectories(storage);
@@ -233,9 +235,9 @@ class RegistrySourceTest {
   void nonLoopbackHostsNeedToBeListedAsInsecure() {
     ImageReference r = ImageReference.parse("registry.example:5000/x:1");
     assertThat(new RegistrySource(r, opts()).insecure()).isFalse();
-    assertThat(new RegistrySource(r, opts().withInsecureRegistries(java.util.Set.of("registry.example:5000"))).insecure())
+    assertThat(new RegistrySource(r, opts().withInsecureRegistries(Set.of("registry.example:5000"))).insecure())
         .isTrue();
-    assertThat(new RegistrySource(r, opts().withInsecureRegistries(java.util.Set.of("registry.example"))).insecure())
+    assertThat(new RegistrySource(r, opts().withInsecureRegistries(Set.of("registry.example"))).insecure())
         .isTrue();
   }
 

@@ -24,6 +24,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import java.io.ByteArrayOutputStream;
+import java.util.Base64;
 
 class LayerApplierTest {
   @TempDir Path tmp;
@@ -316,7 +318,7 @@ class LayerApplierTest {
     Map<String, byte[]> pax = new LinkedHashMap<>();
     pax.put("SCHILY.xattr.security.capability", cap);
     pax.put("SCHILY.xattr.user.note", "hello".getBytes(StandardCharsets.UTF_8));
-    pax.put("LIBARCHIVE.xattr.user.with%20space", java.util.Base64.getEncoder().encode(new byte[] {(byte) 0xff, 0, 1}));
+    pax.put("LIBARCHIVE.xattr.user.with%20space", Base64.getEncoder().encode(new byte[] {(byte) 0xff, 0, 1}));
     TarBuilder t = new TarBuilder().rawPax(pax).file("usr/bin/newuidmap", 0755, "elf".getBytes(StandardCharsets.UTF_8));
     // commons-compress's own pax writing for a textual xattr.
     TarArchiveEntry e = new TarArchiveEntry("other", TarConstants.LF_NORMAL);
@@ -339,7 +341,7 @@ class LayerApplierTest {
     assertThat(text(longName)).isEqualTo("pax");
     assertThat(tree.lookup("short")).isSameAs(tree.lookup(longName));
 
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (TarArchiveOutputStream gnu = new TarArchiveOutputStream(out)) {
       gnu.setLongFileMode(TarArchiveOutputStream.LONGFILE_GNU);
       TarArchiveEntry e = new TarArchiveEntry("g/" + "n".repeat(150), TarConstants.LF_NORMAL);
@@ -356,7 +358,7 @@ class LayerApplierTest {
     assertThat(text("g/" + "n".repeat(150))).isEqualTo("gnu");
     assertThat(tree.lookup("g/link").linkTarget).isEqualTo("/" + "k".repeat(150));
 
-    out = new java.io.ByteArrayOutputStream();
+    out = new ByteArrayOutputStream();
     try (TarArchiveOutputStream posix = new TarArchiveOutputStream(out)) {
       posix.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
       // 150 chars in two components: fits ustar's prefix+name split, no pax needed.

@@ -17,6 +17,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 
 /** Packing into a minimal hand-made module that has the emulator's bundle struct; output parsed by Chicory. */
 class ModulePackerTest {
@@ -131,8 +133,8 @@ class ModulePackerTest {
   void aRootfsTooLargeForA32BitMemoryIsRefusedWithAWayOut() throws IOException {
     Path kernel = Files.write(tmp.resolve("Image"), new byte[10]);
     Path big = tmp.resolve("big.erofs");
-    try (var ch = java.nio.channels.FileChannel.open(big, java.nio.file.StandardOpenOption.CREATE_NEW,
-        java.nio.file.StandardOpenOption.WRITE)) {
+    try (var ch = FileChannel.open(big, StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.wrap(new byte[1]), 3_900_000_000L); // sparse
     }
     assertThatThrownBy(() -> ModulePacker.pack(fakeEmulator(false),

@@ -23,6 +23,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 
 /** The end-to-end fixtures themselves: image layouts, archives, the local registry and {@link Proc}. */
 class FixturesTest {
@@ -247,8 +250,8 @@ class FixturesTest {
         assertThat(r.exit()).as(r.output()).isNotZero(); // registry answers: manifest unknown
         reg.close();
         assertThat(dir).doesNotExist();
-        try (var s = new java.net.Socket()) {
-            s.connect(new java.net.InetSocketAddress("127.0.0.1", Integer.parseInt(host.substring(host.indexOf(':') + 1))), 1000);
+        try (var s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(host.substring(host.indexOf(':') + 1))), 1000);
             throw new AssertionError("registry still listening on " + host);
         } catch (IOException expected) {
             // connection refused
@@ -429,7 +432,7 @@ class FixturesTest {
                     byte[] first = tar.readNBytes(4096);
                     head = HexFormat.of().formatHex(first, 0, Math.min(first.length, 64));
                     if (e.getSize() <= 4096) {
-                        text = new String(first, java.nio.charset.StandardCharsets.UTF_8);
+                        text = new String(first, StandardCharsets.UTF_8);
                     }
                 }
                 String name = e.getName().endsWith("/") ? e.getName().substring(0, e.getName().length() - 1) : e.getName();

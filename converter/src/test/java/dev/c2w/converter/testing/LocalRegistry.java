@@ -16,6 +16,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import java.io.File;
 
 /**
  * A throwaway Docker registry on 127.0.0.1 for tests: Debian's {@code /usr/bin/docker-registry}
@@ -79,7 +80,7 @@ public final class LocalRegistry implements AutoCloseable {
         Process p = new ProcessBuilder(BINARY, "serve", config.toString())
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .start();
         long deadline = System.nanoTime() + START_DEADLINE.toNanos();
         while (true) {

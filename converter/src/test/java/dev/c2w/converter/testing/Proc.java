@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.io.File;
 
 /**
  * Runs a command with a deadline for tests. Standard output and standard error are merged; stdin
@@ -46,7 +47,7 @@ public final class Proc {
     public static Result run(Duration timeout, List<String> cmd, Path workDir, Map<String, String> env, byte[] stdin)
             throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))
+                .redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null"))
                         : ProcessBuilder.Redirect.PIPE);
         if (workDir != null) {
             pb.directory(workDir.toFile());

@@ -19,6 +19,9 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.Channel;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The event loop group that runs the stack and every host socket, with the matching channel classes:
@@ -63,15 +66,15 @@ public final class HostTransport implements AutoCloseable {
 
     /** UNIX stream sockets: epoll's domain channels, or NIO's (Java 16+) through {@code NioDomainSocketChannel}. */
     public Class<? extends Channel> domainSocketChannel() {
-        return epoll ? EpollDomainSocketChannel.class : io.netty.channel.socket.nio.NioDomainSocketChannel.class;
+        return epoll ? EpollDomainSocketChannel.class : NioDomainSocketChannel.class;
     }
 
     public Class<? extends ServerChannel> serverDomainSocketChannel() {
-        return epoll ? EpollServerDomainSocketChannel.class : io.netty.channel.socket.nio.NioServerDomainSocketChannel.class;
+        return epoll ? EpollServerDomainSocketChannel.class : NioServerDomainSocketChannel.class;
     }
 
     @Override
     public void close() {
-        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

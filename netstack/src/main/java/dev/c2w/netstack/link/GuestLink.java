@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 
 import java.util.function.Function;
+import io.netty.util.ReferenceCountUtil;
 
 /**
  * Bridges a QEMU-stream channel to a switch port.
@@ -49,7 +50,7 @@ public final class GuestLink extends ChannelInboundHandlerAdapter implements Fra
         if (msg instanceof ByteBuf frame && port != null) {
             port.receiveFrame(frame);
         } else {
-            io.netty.util.ReferenceCountUtil.release(msg);
+            ReferenceCountUtil.release(msg);
         }
     }
 

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 
 /**
  * Writes frames to a pcap file.
@@ -43,7 +44,7 @@ public final class PcapWriter implements AutoCloseable {
             return;
         }
         int len = frame.readableBytes();
-        java.time.Instant t = java.time.Instant.now();
+        Instant t = Instant.now();
         long now = t.toEpochMilli();
         putLe(rec, 0, (int) t.getEpochSecond());
         putLe(rec, 4, t.getNano() / 1000);

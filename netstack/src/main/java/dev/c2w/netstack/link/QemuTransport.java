@@ -16,6 +16,8 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.netty.channel.WriteBufferWaterMark;
+import java.net.UnixDomainSocketAddress;
 
 /**
  * Dial and listen for QEMU-stream guests.
@@ -53,7 +55,7 @@ public final class QemuTransport {
             @Override
             protected void initChannel(Channel ch) {
                 // TCP stops sending new data above the high mark and resumes below the low one
-                ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(512 * 1024, 1024 * 1024));
+                ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(512 * 1024, 1024 * 1024));
                 ch.pipeline().addLast(QemuFrameEncoder.INSTANCE);
                 QemuFrameDecoder decoder = new QemuFrameDecoder(net.config().maxFrameSize());
                 ch.config().setRecvByteBufAllocator(decoder.recvAllocator()); // reads go into cut frames directly
@@ -74,7 +76,7 @@ public final class QemuTransport {
         }
         SocketAddress a = address;
         if (a instanceof DomainSocketAddress d && !net.host().isEpoll()) {
-            a = java.net.UnixDomainSocketAddress.of(d.path());
+            a = UnixDomainSocketAddress.of(d.path());
         }
         return b.connect(a);
     }
@@ -87,7 +89,7 @@ public final class QemuTransport {
             Path p = Path.of(((DomainSocketAddress) address).path());
             Files.deleteIfExists(p);
             if (!net.host().isEpoll()) {
-                a = java.net.UnixDomainSocketAddress.of(p);
+                a = UnixDomainSocketAddress.of(p);
             }
         }
         ServerBootstrap b = new ServerBootstrap()

@@ -2,6 +2,7 @@ package dev.c2w.netstack.wire;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.internal.PlatformDependent;
+import java.nio.ByteOrder;
 
 /**
  * Internet checksum over {@link ByteBuf} ranges.
@@ -20,7 +21,7 @@ import io.netty.util.internal.PlatformDependent;
 public final class Checksum {
     private Checksum() {}
 
-    private static final boolean LITTLE_ENDIAN = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN;
+    private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
 
     /** Adds the bytes {@code [index, index+length)} to a running sum (not folded). */
     public static long add(long sum, ByteBuf buf, int index, int length) {

@@ -1,5 +1,7 @@
 package dev.c2w.netstack.wire;
 
+import io.netty.buffer.ByteBuf;
+
 /**
  * MAC addresses as the low 48 bits of a {@code long}, so that the frame path never allocates one.
  * This class only holds helpers to convert, read and write them.
@@ -49,12 +51,12 @@ public final class MacAddress {
     }
 
     /** Reads six bytes at {@code index} of {@code buf} without moving its indices. */
-    public static long read(io.netty.buffer.ByteBuf buf, int index) {
+    public static long read(ByteBuf buf, int index) {
         return ((long) buf.getUnsignedShort(index) << 32) | buf.getUnsignedInt(index + 2);
     }
 
     /** Writes six bytes at {@code index} of {@code buf} without moving its indices. */
-    public static void write(io.netty.buffer.ByteBuf buf, int index, long mac) {
+    public static void write(ByteBuf buf, int index, long mac) {
         buf.setShort(index, (int) (mac >>> 32));
         buf.setInt(index + 2, (int) mac);
     }

@@ -31,6 +31,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Supplier;
 
 /** Entry point of {@code c2w-net}; see the comment above. */
 @Command(name = "c2w-net", mixinStandardHelpOptions = true, version = "c2w-net (c2w-java) 0.1.0",
@@ -380,7 +382,7 @@ public final class C2wNet implements Callable<Integer> {
             .sharedNetwork(sharedNetwork)
             .maxConnections(maxWsConnections)
             .pcap(pcapWriter)
-            .caPem(() -> proxy.caCertificatePem().getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+            .caPem(() -> proxy.caCertificatePem().getBytes(StandardCharsets.US_ASCII))
             .build());
         List<PortForwarder> forwarders = new ArrayList<>();
         try {
@@ -409,7 +411,7 @@ public final class C2wNet implements Callable<Integer> {
         }
     }
 
-    private static void startForwards(NetworkConfig config, HostTransport host, java.util.function.Supplier<VirtualNetwork> net,
+    private static void startForwards(NetworkConfig config, HostTransport host, Supplier<VirtualNetwork> net,
                                       List<PortForwarder> out) {
         for (PortForward f : config.forwards()) {
             PortForwarder pf = new PortForwarder(host, net, f);

@@ -7,6 +7,8 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 
 /** One-line log format on stderr: {@code 12:00:01.123 INFO  Switch: message}. */
 final class Logging {
@@ -58,8 +60,8 @@ final class Logging {
                 sb.append(LocalTime.now().format(TIME)).append(' ').append(String.format("%-5s", lvl)).append(' ')
                     .append(name).append(": ").append(formatMessage(r)).append('\n');
                 if (r.getThrown() != null && debug) {
-                    java.io.StringWriter sw = new java.io.StringWriter();
-                    r.getThrown().printStackTrace(new java.io.PrintWriter(sw));
+                    StringWriter sw = new StringWriter();
+                    r.getThrown().printStackTrace(new PrintWriter(sw));
                     sb.append(sw);
                 }
                 return sb.toString();

@@ -17,6 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import dev.c2w.tls.CaKeyType;
+import dev.c2w.tls.CertificateAuthority;
 
 class CaCommandTest {
     @TempDir
@@ -82,8 +84,8 @@ class CaCommandTest {
     void proxyOptionsBuildAConfig() throws Exception {
         Path caDir = tmp.resolve("ca2");
         Path extra = tmp.resolve("extra.pem");
-        Files.writeString(extra, dev.c2w.tls.CertificateAuthority.loadOrCreate(tmp.resolve("other"),
-                dev.c2w.tls.CaKeyType.ECDSA).certificatePem());
+        Files.writeString(extra, CertificateAuthority.loadOrCreate(tmp.resolve("other"),
+                CaKeyType.ECDSA).certificatePem());
         Run run = new Run();
         new CommandLine(run).parseArgs("--ca-dir", caDir.toString(), "--upstream-ca", extra.toString(),
                 "--allow-host", "*.example.com", "--deny-host", "bad.example.com");

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import org.assertj.core.api.Assertions;
 
 /**
  * Our RISC-V guest (guest/: the emulator compiled to WASI, our kernel, our init) in a browser tab with
@@ -33,7 +34,7 @@ class EmulatorInChromiumTest {
         boot = a.boot;
         runner = a.root.resolve("guest/web/chromium-run.py");
         String chromium = System.getenv().getOrDefault("C2W_CHROMIUM", "/usr/bin/chromium");
-        org.assertj.core.api.Assertions.assertThat(Path.of(chromium)).as("Chromium (./run-tests installs it: apt-get install chromium)").isExecutable();
+        Assertions.assertThat(Path.of(chromium)).as("Chromium (./run-tests installs it: apt-get install chromium)").isExecutable();
     }
 
     @Test

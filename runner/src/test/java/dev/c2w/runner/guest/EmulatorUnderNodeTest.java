@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import org.assertj.core.api.Assertions;
 
 /**
  * Our RISC-V guest (guest/: the emulator compiled to WASI, our kernel, our init) under Node 20, the way
@@ -37,7 +38,7 @@ class EmulatorUnderNodeTest {
         wasm = a.wasm;
         boot = a.boot;
         runNode = a.root.resolve("guest/emulator/tools/run-node.mjs");
-        org.assertj.core.api.Assertions.assertThat(nodeVersion()).as("node 20 or later on the PATH (./run-tests installs nodejs)").isGreaterThanOrEqualTo(20);
+        Assertions.assertThat(nodeVersion()).as("node 20 or later on the PATH (./run-tests installs nodejs)").isGreaterThanOrEqualTo(20);
     }
 
     private static int nodeVersion() {

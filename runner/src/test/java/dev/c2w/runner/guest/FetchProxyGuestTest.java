@@ -22,6 +22,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Issue 4: a real Linux guest uses c2w-net's HTTP(S) proxy at 192.168.127.253:80 with Debian's
@@ -364,13 +369,13 @@ class FetchProxyGuestTest {
 
     /** A UDP echo server on 127.0.0.1 that counts what it receives. */
     static final class UdpEcho implements AutoCloseable {
-        private final java.net.DatagramSocket socket;
-        private final java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
+        private final DatagramSocket socket;
+        private final AtomicInteger received = new AtomicInteger();
         private final Thread thread;
 
         UdpEcho() throws IOException {
-            socket = new java.net.DatagramSocket(
-                    new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+            socket = new DatagramSocket(
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             thread = new Thread(this::serve, "fetch-test-udp-echo");
             thread.setDaemon(true);
             thread.start();
@@ -387,11 +392,11 @@ class FetchProxyGuestTest {
         private void serve() {
             byte[] buf = new byte[2048];
             while (!socket.isClosed()) {
-                java.net.DatagramPacket p = new java.net.DatagramPacket(buf, buf.length);
+                DatagramPacket p = new DatagramPacket(buf, buf.length);
                 try {
                     socket.receive(p);
                     received.incrementAndGet();
-                    socket.send(new java.net.DatagramPacket(buf, p.getLength(), p.getSocketAddress()));
+                    socket.send(new DatagramPacket(buf, p.getLength(), p.getSocketAddress()));
                 } catch (IOException e) {
                     if (socket.isClosed()) {
                         return;

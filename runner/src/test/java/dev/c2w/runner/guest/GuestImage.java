@@ -25,6 +25,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The guest's kernel and initramfs, built once and cached outside the repository
@@ -122,7 +124,7 @@ public final class GuestImage {
 
     /** Guest path (relative, e.g. lib/x86_64-linux-gnu/libc.so.6) to host file, for curl and its libraries. */
     static Map<String, Path> curlFiles() throws IOException, InterruptedException {
-        Map<String, Path> files = new java.util.TreeMap<>();
+        Map<String, Path> files = new TreeMap<>();
         files.put("bin/curl", Path.of(CURL));
         String ldd = run(Path.of("/"), 60, "ldd", CURL);
         for (String line : ldd.split("\n")) {
@@ -204,7 +206,7 @@ public final class GuestImage {
                 String.join(",", moduleOrder).getBytes(StandardCharsets.UTF_8))) {
             key.update(sha256().digest(part));
         }
-        Map<String, byte[]> extraContent = new java.util.TreeMap<>();
+        Map<String, byte[]> extraContent = new TreeMap<>();
         for (Map.Entry<String, Path> e : extras.entrySet()) {
             byte[] content = Files.readAllBytes(e.getValue());
             extraContent.put(e.getKey(), content);
@@ -261,7 +263,7 @@ public final class GuestImage {
             cpio.file("lib/modules/" + module + ".ko", 0644,
                     Files.readAllBytes(kernelDir.resolve("modules").resolve(module + ".ko")));
         }
-        Set<String> dirs = new java.util.TreeSet<>();
+        Set<String> dirs = new TreeSet<>();
         for (String path : extras.keySet()) {
             for (int i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
                 dirs.add(path.substring(0, i));

@@ -20,6 +20,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 /** The host-side pieces of the guest harness, without a guest. */
 class HarnessPartsTest {
@@ -109,7 +111,7 @@ class HarnessPartsTest {
                 .redirectErrorStream(true).start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         return new QemuGuest.Result(p.exitValue(), out);
     }
 
@@ -266,7 +268,7 @@ class HarnessPartsTest {
             assertThat(FetchProxyGuestTest.values(h, "Content-Length")).containsExactly("1048576");
 
             byte[] post = new byte[100_000];
-            new java.util.Random(3).nextBytes(post);
+            new Random(3).nextBytes(post);
             Files.write(body, post);
             String answer = GuestImage.run(dir, 60, "curl", "-sS", "--noproxy", "*", "--cacert",
                     origin.certificatePem().toString(), "--resolve", resolve, "-H", "X-C2w-Req: r1",

@@ -16,6 +16,8 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.netty.channel.ChannelOutboundBuffer;
+import java.io.IOException;
 
 /**
  * Guest frames in from the WebSocket, host frames out to it.
@@ -132,7 +134,7 @@ final class WsGuestLink extends ChannelInboundHandlerAdapter implements FrameSin
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // A tab that closes resets its socket: that is routine (DEBUG). Protocol errors are worth a line.
-        System.Logger.Level level = cause instanceof java.io.IOException
+        System.Logger.Level level = cause instanceof IOException
             ? System.Logger.Level.DEBUG : System.Logger.Level.INFO;
         LOG.log(level, "WebSocket guest " + ctx.channel().remoteAddress() + " failed: " + cause);
         ctx.close();
@@ -157,7 +159,7 @@ final class WsGuestLink extends ChannelInboundHandlerAdapter implements FrameSin
     /** Soft limit at half the bound, so TCP backs off well before the hard bound closes the connection. */
     @Override
     public boolean isWritable() {
-        io.netty.channel.ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
         return out == null || out.totalPendingWriteBytes() < server.options().writeBufferBound() / 2;
     }
 

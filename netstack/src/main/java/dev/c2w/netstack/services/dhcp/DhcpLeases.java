@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Arrays;
 
 /**
  * The DHCP server's lease table. Not thread-safe: use it on the event loop.
@@ -95,7 +96,7 @@ public final class DhcpLeases {
             }
             p[n++] = ip;
         }
-        this.pool = java.util.Arrays.copyOf(p, n);
+        this.pool = Arrays.copyOf(p, n);
     }
 
     /** The MAC that owns the static address, or {@link MacAddress#NONE} while a first guest has not asked. */
@@ -278,6 +279,6 @@ public final class DhcpLeases {
     /** Forgets every lease (the network is closing). The first-guest claim is kept: it is the network's. */
     void clear() {
         byMac.clear();
-        java.util.Arrays.fill(byHost, null);
+        Arrays.fill(byHost, null);
     }
 }

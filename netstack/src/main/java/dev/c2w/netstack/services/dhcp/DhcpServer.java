@@ -10,6 +10,7 @@ import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.LongSupplier;
+import java.util.Arrays;
 
 /**
  * The DHCP server of one virtual network.
@@ -198,7 +199,7 @@ public final class DhcpServer implements UdpEndpoint {
         out.writeZero(10 + 64 + 128);
         out.writeInt(DhcpMessage.MAGIC_COOKIE);
 
-        java.util.Arrays.fill(written, false);
+        Arrays.fill(written, false);
         out.writeByte(DhcpMessage.OPT_MESSAGE_TYPE).writeByte(1).writeByte(type);
         writeIpOption(out, DhcpMessage.OPT_SERVER_ID, config.gatewayIp());
         if (type == DhcpMessage.NAK) {

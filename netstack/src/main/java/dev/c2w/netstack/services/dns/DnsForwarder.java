@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import io.netty.util.ReferenceCountUtil;
 
 /**
  * Forwards guest DNS queries to upstream resolvers.
@@ -361,7 +362,7 @@ public final class DnsForwarder {
             if (msg instanceof DatagramPacket p) {
                 onUpstreamDatagram(p.content(), p.sender());
             } else {
-                io.netty.util.ReferenceCountUtil.release(msg);
+                ReferenceCountUtil.release(msg);
             }
         }
 

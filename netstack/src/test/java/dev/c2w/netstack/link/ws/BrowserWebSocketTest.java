@@ -11,6 +11,7 @@ import java.util.Map;
 
 import static dev.c2w.netstack.link.ws.WsTestSupport.await;
 import static org.assertj.core.api.Assertions.assertThat;
+import java.util.HashMap;
 
 /**
  * A real browser (Debian's headless Chromium) against the server: the page opens
@@ -58,7 +59,7 @@ class BrowserWebSocketTest extends WsServerTestBase {
         try (HeadlessChromium browser = new HeadlessChromium()) {
             // foreign.test resolves to 127.0.0.1 through Chromium's host-resolver rules.
             browser.open(page(browser, "foreign.test", "refused", "foreign"), page(browser, "localhost", "refused", "local"));
-            Map<String, Map<String, String>> byId = new java.util.HashMap<>();
+            Map<String, Map<String, String>> byId = new HashMap<>();
             for (int i = 0; i < 2; i++) {
                 Map<String, String> r = browser.result();
                 byId.put(r.get("id"), r);

@@ -11,6 +11,9 @@ import java.util.Random;
 import static dev.c2w.netstack.link.ws.WsTestSupport.await;
 import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.c2w.netstack.wire.MacAddress;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * DHCP through the real gateway over WebSocket: browser guests have random MACs, never --mac, and
@@ -52,7 +55,7 @@ class DhcpOverWebSocketTest extends WsServerTestBase {
             // A's own switch floods its broadcasts to A's other ports; frame 2 may still be in flight when
             // the recorder attaches (send() returns before the server has handled it), so it may come first
             byte[] first = recA.next();
-            if (java.util.Arrays.equals(first, TestFrames.broadcast(macA, 2, 100))) {
+            if (Arrays.equals(first, TestFrames.broadcast(macA, 2, 100))) {
                 first = recA.next();
             }
             assertThat(first).isEqualTo(TestFrames.broadcast(macA, 3, 100));
@@ -61,10 +64,10 @@ class DhcpOverWebSocketTest extends WsServerTestBase {
             // Everything B receives up to the marker (gateway broadcasts, say) must not come from A.
             while (true) {
                 byte[] m = b.next();
-                if (java.util.Arrays.equals(m, TestFrames.prefixed(marker))) {
+                if (Arrays.equals(m, TestFrames.prefixed(marker))) {
                     break;
                 }
-                assertThat(java.util.Arrays.copyOfRange(m, 10, 16)).as("a frame from guest A reached guest B")
+                assertThat(Arrays.copyOfRange(m, 10, 16)).as("a frame from guest A reached guest B")
                     .isNotEqualTo(macBytes(macA));
             }
             assertThat(recB.frames).isEmpty();
@@ -78,7 +81,7 @@ class DhcpOverWebSocketTest extends WsServerTestBase {
                 return n;
             }
         }
-        throw new AssertionError("no network leased to " + dev.c2w.netstack.wire.MacAddress.format(mac));
+        throw new AssertionError("no network leased to " + MacAddress.format(mac));
     }
 
     private static byte[] macBytes(long mac) {
@@ -106,8 +109,8 @@ class DhcpOverWebSocketTest extends WsServerTestBase {
         while (true) {
             byte[] m = c.next();
             assertThat(m.length).isGreaterThanOrEqualTo(4);
-            assertThat(java.nio.ByteBuffer.wrap(m).getInt()).isEqualTo(m.length - 4);
-            byte[] frame = java.util.Arrays.copyOfRange(m, 4, m.length);
+            assertThat(ByteBuffer.wrap(m).getInt()).isEqualTo(m.length - 4);
+            byte[] frame = Arrays.copyOfRange(m, 4, m.length);
             DhcpTestPackets.Reply r = DhcpTestPackets.parse(frame, xid);
             if (r != null) {
                 return r;

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import java.net.URLEncoder;
 
 /**
  * A loopback page server plus one headless Chromium at a time.
@@ -105,7 +106,7 @@ final class HeadlessChromium implements AutoCloseable {
         } else {
             StringBuilder multi = new StringBuilder("http://127.0.0.1:" + port() + "/multi.html?");
             for (String u : urls) {
-                multi.append("u=").append(java.net.URLEncoder.encode(u, StandardCharsets.UTF_8)).append('&');
+                multi.append("u=").append(URLEncoder.encode(u, StandardCharsets.UTF_8)).append('&');
             }
             cmd.add(multi.toString());
         }

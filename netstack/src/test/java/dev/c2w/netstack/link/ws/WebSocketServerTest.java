@@ -23,6 +23,7 @@ import static dev.c2w.netstack.link.ws.WsTestSupport.await;
 import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import java.util.Arrays;
 
 /** The WebSocket server against real sockets and the JDK WebSocket client (no gateway needed). */
 class WebSocketServerTest {
@@ -226,12 +227,12 @@ class WebSocketServerTest {
         byte[] stream = TestFrames.stream(frames);
         // One message holding three frames and half of the fourth's prefix, sent as three fragments...
         int cut = 4 + frames.get(0).length + 4 + frames.get(1).length + 4 + frames.get(2).length + 2;
-        a.sendFragment(java.util.Arrays.copyOfRange(stream, 0, 10), false);
-        a.sendFragment(java.util.Arrays.copyOfRange(stream, 10, 700), false);
-        a.sendFragment(java.util.Arrays.copyOfRange(stream, 700, cut), true);
+        a.sendFragment(Arrays.copyOfRange(stream, 0, 10), false);
+        a.sendFragment(Arrays.copyOfRange(stream, 10, 700), false);
+        a.sendFragment(Arrays.copyOfRange(stream, 700, cut), true);
         // ...then the rest, one byte, then everything else in one message.
-        a.send(java.util.Arrays.copyOfRange(stream, cut, cut + 1));
-        a.send(java.util.Arrays.copyOfRange(stream, cut + 1, stream.length));
+        a.send(Arrays.copyOfRange(stream, cut, cut + 1));
+        a.send(Arrays.copyOfRange(stream, cut + 1, stream.length));
         for (byte[] f : frames) {
             assertThat(rec.next()).isEqualTo(f);
         }

@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import static dev.c2w.netstack.link.ws.WsTestSupport.await;
 import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
 import static org.assertj.core.api.Assertions.assertThat;
+import java.net.InetAddress;
+import java.util.concurrent.ExecutionException;
 
 /** The test bridge itself, against the real server: a QEMU stream over TCP both ways through it. */
 class WsGuestBridgeTest extends WsServerTestBase {
@@ -32,7 +34,7 @@ class WsGuestBridgeTest extends WsServerTestBase {
     @Test
     void bridgeConnectingToAListeningGuestIsRelayedBothWays() throws Exception {
         server = new WebSocketServer(WsTestSupport.options(host).build()).start();
-        try (ServerSocket guestListener = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+        try (ServerSocket guestListener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
              WsGuestBridge bridge = WsGuestBridge.connectTo((InetSocketAddress) guestListener.getLocalSocketAddress(),
                  wsUri(server), WsGuestBridge.Options.defaults());
              Socket guest = guestListener.accept()) {
@@ -86,7 +88,7 @@ class WsGuestBridgeTest extends WsServerTestBase {
             try {
                 bridge.done().get(30, TimeUnit.SECONDS);
                 throw new AssertionError("bridge should have failed");
-            } catch (java.util.concurrent.ExecutionException e) {
+            } catch (ExecutionException e) {
                 assertThat(e.getCause()).hasMessageContaining("403");
             }
         } catch (IOException e) {

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import java.util.Arrays;
 
 class DhcpServerTest {
     static final int GW = Ipv4Address.parse("192.168.127.1");
@@ -459,7 +460,7 @@ class DhcpServerTest {
         bad.add(new byte[0]);
         bad.add(new byte[239]);
         byte[] good = request(MAC_A, 1, 0, 0, Opt.type(1));
-        bad.add(java.util.Arrays.copyOf(good, 236));                   // cookie cut off
+        bad.add(Arrays.copyOf(good, 236));                   // cookie cut off
         bad.add(message(2, 1, 6, MAC_A, 1, 0, 0, cookie, Opt.type(1)));  // BOOTREPLY
         bad.add(message(1, 6, 6, MAC_A, 1, 0, 0, cookie, Opt.type(1)));  // htype 6
         bad.add(message(1, 1, 16, MAC_A, 1, 0, 0, cookie, Opt.type(1))); // hlen 16
@@ -477,12 +478,12 @@ class DhcpServerTest {
         bad.add(request(MAC_A, 1, 0, 0, Opt.type(1), new Opt(52, new byte[] {4})));        // overload 4
         bad.add(request(MAC_A, 1, 0, 0, Opt.type(3)));                  // REQUEST with nothing to request
         // option running past the end of the datagram
-        byte[] overrun = java.util.Arrays.copyOf(request(MAC_A, 1, 0, 0, Opt.type(1)), 250);
+        byte[] overrun = Arrays.copyOf(request(MAC_A, 1, 0, 0, Opt.type(1)), 250);
         overrun[243] = 12;
         overrun[244] = (byte) 200;
         bad.add(overrun);
         // option code with no length byte as the very last byte
-        byte[] noLen = java.util.Arrays.copyOf(request(MAC_A, 1, 0, 0, Opt.type(1)), 244);
+        byte[] noLen = Arrays.copyOf(request(MAC_A, 1, 0, 0, Opt.type(1)), 244);
         noLen[243] = 12;
         bad.add(noLen);
         // overload into the file field whose option overruns it
@@ -510,7 +511,7 @@ class DhcpServerTest {
         int replies = 0;
         for (int len = 0; len <= good.length; len++) {
             long before = ctx.stats().dhcpMalformed;
-            deliver(java.util.Arrays.copyOf(good, len));
+            deliver(Arrays.copyOf(good, len));
             if (ctx.sent.isEmpty()) {
                 assertThat(ctx.stats().dhcpMalformed).as("length %d dropped and counted", len).isEqualTo(before + 1);
             } else {

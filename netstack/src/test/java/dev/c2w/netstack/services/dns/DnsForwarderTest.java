@@ -30,6 +30,13 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import java.io.DataInputStream;
+import java.net.DatagramPacket;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.util.stream.IntStream;
 
 class DnsForwarderTest {
     static final int GW = Ipv4Address.parse("192.168.127.1");
@@ -336,13 +343,13 @@ class DnsForwarderTest {
             StubDnsServer.Mode.ANSWER, true);
         // the right answer, but from another socket (not the upstream)
         byte[] right = silent.answer(upQ, StubDnsServer.Mode.ANSWER, true);
-        java.net.SocketAddress to = silent.lastSource;
-        silent.udp.send(new java.net.DatagramPacket(wrongQuestion, wrongQuestion.length, to));
+        SocketAddress to = silent.lastSource;
+        silent.udp.send(new DatagramPacket(wrongQuestion, wrongQuestion.length, to));
         try (DatagramSocket other = new DatagramSocket(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0))) {
-            other.send(new java.net.DatagramPacket(right, right.length, to));
+            other.send(new DatagramPacket(right, right.length, to));
         }
         // then the real answer from the upstream
-        silent.udp.send(new java.net.DatagramPacket(right, right.length, to));
+        silent.udp.send(new DatagramPacket(right, right.length, to));
         Sent s = reply();
         assertThat(rcode(s.payload())).isZero();
         assertThat(afterId(s.payload())).isEqualTo(afterId(right));
@@ -528,7 +535,7 @@ class DnsForwarderTest {
         List<byte[]> answers = readFramed(ch, n);
         assertThat(answers).hasSize(n);
         assertThat(answers).extracting(DnsForwarderTest::id).containsExactlyInAnyOrder(
-            java.util.stream.IntStream.range(0, n).boxed().toArray(Integer[]::new));
+            IntStream.range(0, n).boxed().toArray(Integer[]::new));
         assertThat(answers).allSatisfy(a -> assertThat(rcode(a)).isEqualTo(2));
         assertThat(onLoop(() -> ch.config().isAutoRead())).isTrue();
         onLoop(ch::finishAndReleaseAll);
@@ -540,19 +547,19 @@ class DnsForwarderTest {
         network(Duration.ofSeconds(4), up.address());
         DnsForwarder f = DnsForwarder.create(ctx);
         udp = new DnsUdpEndpoint(f);
-        io.netty.channel.Channel server = new io.netty.bootstrap.ServerBootstrap()
+        Channel server = new ServerBootstrap()
             .group(loop, loop)
             .channel(host.serverSocketChannel())
             .childHandler(DnsTcpHandler.initializer(f))
             .bind(InetAddress.getByName("127.0.0.1"), 0).sync().channel();
-        try (java.net.Socket sock = new java.net.Socket()) {
+        try (Socket sock = new Socket()) {
             sock.connect(server.localAddress(), 5000);
             sock.setSoTimeout(10_000);
             byte[] q1 = query(0x7001, "r1.example", StubDnsServer.TXT, true);
             byte[] q2 = query(0x7002, "r2.example", StubDnsServer.PTR, false);
             sock.getOutputStream().write(framed(q1, q2));
             sock.getOutputStream().flush();
-            java.io.DataInputStream in = new java.io.DataInputStream(sock.getInputStream());
+            DataInputStream in = new DataInputStream(sock.getInputStream());
             List<Integer> ids = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
                 byte[] a = new byte[in.readUnsignedShort()];

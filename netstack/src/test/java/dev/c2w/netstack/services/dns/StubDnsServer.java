@@ -15,6 +15,8 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.net.SocketAddress;
+import java.util.Arrays;
 
 /**
  * A tiny upstream DNS server on 127.0.0.1 for tests, UDP and TCP on the same port. It answers A, AAAA, MX,
@@ -42,7 +44,7 @@ final class StubDnsServer implements AutoCloseable {
     final BlockingQueue<byte[]> udpQueries = new LinkedBlockingQueue<>();
     final BlockingQueue<byte[]> tcpQueries = new LinkedBlockingQueue<>();
     /** Where the last UDP query came from. */
-    volatile java.net.SocketAddress lastSource;
+    volatile SocketAddress lastSource;
     final BlockingQueue<byte[]> answers = new LinkedBlockingQueue<>();
     private final Thread udpThread;
     private final Thread tcpThread;
@@ -83,7 +85,7 @@ final class StubDnsServer implements AutoCloseable {
             try {
                 DatagramPacket p = new DatagramPacket(buf, buf.length);
                 udp.receive(p);
-                byte[] q = java.util.Arrays.copyOf(p.getData(), p.getLength());
+                byte[] q = Arrays.copyOf(p.getData(), p.getLength());
                 lastSource = p.getSocketAddress();
                 udpQueries.add(q);
                 Mode m = mode;
