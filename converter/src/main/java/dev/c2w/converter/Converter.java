@@ -52,6 +52,8 @@ public final class Converter {
 
   /** A conversion that failed for a reason the user can act on (message says what and what to do). */
   public static final class ConversionException extends Exception {
+    private static final long serialVersionUID = 1L;
+
     public ConversionException(String msg, Throwable cause) {
       super(msg, cause);
     }

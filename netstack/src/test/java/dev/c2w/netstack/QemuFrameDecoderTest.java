@@ -53,7 +53,7 @@ class QemuFrameDecoderTest {
             assertThat(TestGuest.bytes(got)).isEqualTo(f);
             got.release();
         }
-        assertThat((Object) ch.readInbound()).isNull();
+        assertThat(ch.<Object>readInbound()).isNull();
         assertThat(ch.isOpen()).isTrue();
     }
 
@@ -69,7 +69,7 @@ class QemuFrameDecoderTest {
         EmbeddedChannel ch = new EmbeddedChannel(new QemuFrameDecoder(128 * 1024));
         ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xf0}));
         assertThat(ch.isOpen()).isFalse();
-        assertThat((Object) ch.readInbound()).isNull();
+        assertThat(ch.<Object>readInbound()).isNull();
     }
 
     @Test
@@ -122,7 +122,7 @@ class QemuFrameDecoderTest {
         assertThat(first.writableBytes()).isEqualTo(h.guess()).isLessThan(frame.length);
         first.writeInt(frame.length).writeBytes(frame, 0, 1000);
         ch.writeInbound(first);
-        assertThat((Object) ch.readInbound()).isNull();
+        assertThat(ch.<Object>readInbound()).isNull();
         // a frame in progress: the next read goes into the rest of that frame's buffer, nothing more
         ByteBuf into = h.allocate(ByteBufAllocator.DEFAULT);
         assertThat(into.writableBytes()).isEqualTo(frame.length - 1000).isEqualTo(h.guess());
@@ -131,7 +131,7 @@ class QemuFrameDecoderTest {
         into = h.allocate(ByteBufAllocator.DEFAULT);
         into.writeBytes(frame, 1000, 30_000);
         ch.writeInbound(into);
-        assertThat((Object) ch.readInbound()).isNull();
+        assertThat(ch.<Object>readInbound()).isNull();
         into = h.allocate(ByteBufAllocator.DEFAULT);
         assertThat(into.writableBytes()).isEqualTo(frame.length - 31_000);
         into.writeBytes(frame, 31_000, frame.length - 31_000);
@@ -152,6 +152,7 @@ class QemuFrameDecoderTest {
     }
 
     @Test
+    @SuppressWarnings("deprecation") // the allocator's handle type, as Netty 4.2 declares it
     void aFrameInProgressIsFreedWhenTheChannelCloses() {
         QemuFrameDecoder decoder = new QemuFrameDecoder(128 * 1024);
         EmbeddedChannel ch = new EmbeddedChannel(decoder);
@@ -166,6 +167,7 @@ class QemuFrameDecoderTest {
     }
 
     @Test
+    @SuppressWarnings("deprecation") // the allocator's handle type, as Netty 4.2 declares it
     void aCutFrameThatFitsIsCompletedInTheSameReadBuffer() {
         QemuFrameDecoder decoder = new QemuFrameDecoder(128 * 1024);
         EmbeddedChannel ch = new EmbeddedChannel(decoder);
@@ -184,7 +186,7 @@ class QemuFrameDecoderTest {
         ch.writeInbound(read);
         ByteBuf got1 = ch.readInbound();
         assertThat(TestGuest.bytes(got1)).isEqualTo(f1);
-        assertThat((Object) ch.readInbound()).isNull();
+        assertThat(ch.<Object>readInbound()).isNull();
         // the rest of f2 is read into the same buffer, after what is there
         ByteBuf again = h.allocate(ByteBufAllocator.DEFAULT);
         assertThat(again).isSameAs(read);

@@ -101,8 +101,8 @@ final class TestGuest implements FrameSink, AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        net.eventLoop().submit(() -> port.close()).sync();
+    public void close() {
+        net.eventLoop().submit(() -> port.close()).syncUninterruptibly();
     }
 
     // ------------------------------------------------------------------------- frame builders

@@ -131,7 +131,8 @@ public final class CertificateAuthority {
 
     private static CertificateAuthority loadOrCreateLocked(Path dir, CaKeyType typeIfNew, Path lockFile) {
         try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = ch.lock()) {
+             FileLock lock = ch.lock()) {
+            assert lock.isValid(); // held until the block ends: one process creates, the others load
             if (Files.exists(dir.resolve(CERT_FILE)) || Files.exists(dir.resolve(KEY_FILE))) {
                 return load(dir);
             }

@@ -36,7 +36,7 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
     Set<String> ports = new TreeSet<>();
     c.path("ExposedPorts").fieldNames().forEachRemaining(ports::add);
     Map<String, String> labels = new LinkedHashMap<>();
-    c.path("Labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+    c.path("Labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
     String variant = text(root.path("variant"));
     return new ImageConfig(strings(c.path("Entrypoint")), strings(c.path("Cmd")), strings(c.path("Env")),
         text(c.path("WorkingDir")), text(c.path("User")), Collections.unmodifiableSet(ports),

@@ -89,7 +89,7 @@ final class Manifests {
     String variant = p.path("variant").isTextual() && !p.path("variant").asText().isEmpty()
         ? p.path("variant").asText() : null;
     Map<String, String> ann = new LinkedHashMap<>();
-    n.path("annotations").fields().forEachRemaining(e -> ann.put(e.getKey(), e.getValue().asText()));
+    n.path("annotations").properties().forEach(e -> ann.put(e.getKey(), e.getValue().asText()));
     return new Descriptor(n.path("mediaType").asText(""), digest, size, os, arch, variant, ann);
   }
 

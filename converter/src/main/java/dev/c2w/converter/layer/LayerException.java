@@ -4,6 +4,8 @@ import java.io.IOException;
 
 /** A layer that cannot be applied: corrupt, truncated, or hostile. The message names the layer and the entry. */
 public final class LayerException extends IOException {
+  private static final long serialVersionUID = 1L;
+
   private final String layer;
   private final String entry;
 

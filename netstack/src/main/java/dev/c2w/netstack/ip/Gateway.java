@@ -64,7 +64,7 @@ public final class Gateway implements IpOutput {
     private final long[] arp = new long[256];
     /** Packets waiting for an ARP answer, per last octet. */
     @SuppressWarnings("unchecked")
-    private final ArrayDeque<ByteBuf>[] arpPending = new ArrayDeque[256];
+    private final ArrayDeque<ByteBuf>[] arpPending = (ArrayDeque<ByteBuf>[]) new ArrayDeque<?>[256];
     private int ipId;
     private boolean closed;
 

@@ -210,6 +210,7 @@ public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
         }
 
         @Override
+        @SuppressWarnings("deprecation") // Netty 4.2 still declares newHandle() with the deprecated Handle type
         public Handle newHandle() {
             return new MaxMessageHandle() {
                 private int next = MIN_READ;

@@ -18,6 +18,8 @@ public final class QemuStreamParser {
 
     /** Thrown for a length prefix that is zero or above the cap. */
     public static final class BadLengthException extends Exception {
+        private static final long serialVersionUID = 1L;
+
         public final long length;
 
         BadLengthException(long length, int cap) {

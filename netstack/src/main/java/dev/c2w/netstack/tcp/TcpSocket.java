@@ -664,7 +664,7 @@ public final class TcpSocket {
     private void retransmitFirst(long now) {
         int end = sendQueue.endSeq();
         if (SeqNum.lt(sndUna, end)) {
-            int len = (int) Math.min(mss, end - sndUna);
+            int len = Math.min(mss, end - sndUna);
             if (sndWnd == 0) {
                 len = 1; // zero-window probe
                 if (sndNxt == sndUna) {
