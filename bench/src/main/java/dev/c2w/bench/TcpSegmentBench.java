@@ -181,7 +181,7 @@ public class TcpSegmentBench {
 
     /** RFC 1624 incremental update of a checksum when one 32-bit field changes from old to now. */
     static int adjustChecksum(int checksum, int old, int now) {
-        long sum = (~checksum & 0xffff) + (~(old >>> 16) & 0xffff) + (~old & 0xffff)
+        long sum = (long) (~checksum & 0xffff) + (~(old >>> 16) & 0xffff) + (~old & 0xffff)
             + ((now >>> 16) & 0xffff) + (now & 0xffff);
         sum = (sum & 0xffff) + (sum >>> 16);
         sum = (sum & 0xffff) + (sum >>> 16);

@@ -218,7 +218,7 @@ public final class Converter {
   }
 
   static long countInodes(FsNode root) {
-    Map<FsNode, Boolean> seen = new IdentityHashMap<>();
+    IdentityHashMap<FsNode, Boolean> seen = new IdentityHashMap<>();
     Deque<FsNode> todo = new ArrayDeque<>();
     todo.push(root);
     while (!todo.isEmpty()) {

@@ -33,7 +33,7 @@ final class HopByHop {
     /** Removes the hop-by-hop headers: those the Connection header names, then the fixed list. */
     static void strip(HttpHeaders h) {
         for (String v : h.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String name : v.split(",")) {
+            for (String name : v.split(",", -1)) {
                 String n = name.trim();
                 if (!n.isEmpty() && !n.equalsIgnoreCase("transfer-encoding") && !n.equalsIgnoreCase("content-length")) {
                     h.remove(n);

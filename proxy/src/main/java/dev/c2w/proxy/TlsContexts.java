@@ -102,8 +102,8 @@ final class TlsContexts {
                 TrustManagerFactory jdk = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
                 jdk.init((KeyStore) null);
                 for (TrustManager tm : jdk.getTrustManagers()) {
-                    if (tm instanceof X509TrustManager) {
-                        for (X509Certificate c : ((X509TrustManager) tm).getAcceptedIssuers()) {
+                    if (tm instanceof X509TrustManager x509) {
+                        for (X509Certificate c : x509.getAcceptedIssuers()) {
                             ks.setCertificateEntry("jdk-" + i++, c);
                         }
                     }

@@ -40,13 +40,10 @@ public enum CaKeyType {
 
     /** Parses a command-line value: "ecdsa", "ec", "p256" or "rsa" (any case). */
     public static CaKeyType parse(String s) {
-        switch (s.trim().toLowerCase(Locale.ROOT)) {
-            case "ecdsa": case "ec": case "p256": case "p-256":
-                return ECDSA;
-            case "rsa": case "rsa2048":
-                return RSA;
-            default:
-                throw new IllegalArgumentException("unknown CA key type '" + s + "': use ecdsa (default) or rsa");
-        }
+        return switch (s.trim().toLowerCase(Locale.ROOT)) {
+            case "ecdsa", "ec", "p256", "p-256" -> ECDSA;
+            case "rsa", "rsa2048" -> RSA;
+            default -> throw new IllegalArgumentException("unknown CA key type '" + s + "': use ecdsa (default) or rsa");
+        };
     }
 }

@@ -278,11 +278,11 @@ public final class CertificateAuthority {
 
     private static X509Certificate readCertificate(Path p, String remedy) {
         Object o = readPem(p, remedy);
-        if (!(o instanceof X509CertificateHolder)) {
+        if (!(o instanceof X509CertificateHolder holder)) {
             throw new CaStoreException(p + " does not hold a PEM certificate" + remedy);
         }
         try {
-            return new JcaX509CertificateConverter().getCertificate((X509CertificateHolder) o);
+            return new JcaX509CertificateConverter().getCertificate(holder);
         } catch (CertificateException e) {
             throw new CaStoreException(p + " holds a certificate that cannot be decoded: " + e.getMessage() + remedy, e);
         }
@@ -292,11 +292,11 @@ public final class CertificateAuthority {
         Object o = readPem(p, remedy);
         try {
             JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
-            if (o instanceof PrivateKeyInfo) {
-                return conv.getPrivateKey((PrivateKeyInfo) o);
+            if (o instanceof PrivateKeyInfo info) {
+                return conv.getPrivateKey(info);
             }
-            if (o instanceof PEMKeyPair) {
-                return conv.getKeyPair((PEMKeyPair) o).getPrivate();
+            if (o instanceof PEMKeyPair pair) {
+                return conv.getKeyPair(pair).getPrivate();
             }
         } catch (IOException | RuntimeException e) {
             throw new CaStoreException(p + " holds a private key that cannot be decoded: " + e.getMessage() + remedy, e);
@@ -320,8 +320,8 @@ public final class CertificateAuthority {
             }
             return o;
         } catch (IOException | RuntimeException e) {
-            if (e instanceof CaStoreException) {
-                throw (CaStoreException) e;
+            if (e instanceof CaStoreException store) {
+                throw store;
             }
             throw new CaStoreException(p + " is corrupt: " + e.getMessage() + remedy, e);
         }
@@ -351,8 +351,8 @@ public final class CertificateAuthority {
     static String toPem(Object o) {
         StringWriter sw = new StringWriter();
         try (JcaPEMWriter w = new JcaPEMWriter(sw)) {
-            if (o instanceof PrivateKey) {
-                w.writeObject(new JcaPKCS8Generator((PrivateKey) o, null));
+            if (o instanceof PrivateKey key) {
+                w.writeObject(new JcaPKCS8Generator(key, null));
             } else {
                 w.writeObject(o);
             }

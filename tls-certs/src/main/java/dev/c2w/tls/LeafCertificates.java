@@ -143,6 +143,7 @@ public final class LeafCertificates {
         return b.toString();
     }
 
+    @SuppressWarnings("JavaUtilDate") // BouncyCastle's certificate builder takes and gives Date
     private LeafCertificate mint(String host) {
         try {
             X509Certificate caCert = ca.certificate();

@@ -26,6 +26,7 @@ final class Progress implements ProgressSink {
   static Mode detect(boolean quiet) {
     if (quiet) return Mode.QUIET;
     String term = System.getenv("TERM");
+    @SuppressWarnings("SystemConsoleNull") // Java 17: console() is null when stdin or stdout is not a terminal
     boolean tty = System.console() != null && term != null && !term.equals("dumb");
     return tty ? Mode.BAR : Mode.LINES;
   }
@@ -43,7 +44,7 @@ final class Progress implements ProgressSink {
     this.total = total;
     this.lastDraw = 0;
     if (mode == Mode.LINES) err.println(label + (total > 0 ? " (" + bytes(total) + ")" : "") + " ...");
-    else if (mode == Mode.BAR) draw(0, true);
+    else if (mode == Mode.BAR) draw(0);
   }
 
   @Override
@@ -52,20 +53,20 @@ final class Progress implements ProgressSink {
     long now = System.nanoTime();
     if (now - lastDraw < 100_000_000L) return;
     lastDraw = now;
-    draw(done, false);
+    draw(done);
   }
 
   @Override
   public void done(long done, String note) {
     if (mode == Mode.QUIET) return;
     if (mode == Mode.BAR) {
-      draw(done, true);
+      draw(done);
       err.print("\r\033[K");
     }
     err.println(label + ": " + (note != null ? note : bytes(done)));
   }
 
-  private void draw(long done, boolean force) {
+  private void draw(long done) {
     int width = 30;
     StringBuilder sb = new StringBuilder("\r\033[K");
     String l = label.length() > 40 ? label.substring(0, 39) + "…" : label;

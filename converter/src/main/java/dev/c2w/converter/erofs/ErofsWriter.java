@@ -161,6 +161,7 @@ public final class ErofsWriter {
     }
   }
 
+  @SuppressWarnings("ArrayRecordComponent") // a carrier of bytes, never compared or hashed
   private record Dirent(byte[] name, Ino ino) {}
 
   private static final class Layout {
@@ -173,7 +174,7 @@ public final class ErofsWriter {
 
   private Layout layout(FsTree tree) throws IOException {
     Layout l = new Layout();
-    Map<FsNode, Ino> seen = new IdentityHashMap<>();
+    IdentityHashMap<FsNode, Ino> seen = new IdentityHashMap<>();
     MessageDigest digest = sha256();
     long newest = 0;
 
@@ -249,7 +250,7 @@ public final class ErofsWriter {
     // Inode area.
     long pos = FIRST_INODE_POS;
     for (Ino i : l.inodes) {
-      long need = INODE_SIZE + i.xattrs.length + i.tail;
+      long need = (long) INODE_SIZE + i.xattrs.length + i.tail;
       if (need <= BLOCK_SIZE && (pos % BLOCK_SIZE) + need > BLOCK_SIZE) pos = roundUp(pos, BLOCK_SIZE);
       i.pos = pos;
       pos = roundUp(pos + need, 32);

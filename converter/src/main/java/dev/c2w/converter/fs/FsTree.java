@@ -33,7 +33,7 @@ public final class FsTree implements Closeable {
   /** The node at {@code path} without following any symlink, or null. */
   public FsNode lookup(String path) {
     FsNode cur = root;
-    for (String part : path.split("/")) {
+    for (String part : path.split("/", -1)) {
       if (part.isEmpty() || part.equals(".")) continue;
       if (!cur.isDir()) return null;
       cur = cur.child(part);

@@ -268,7 +268,7 @@ public final class LayerApplier {
   private List<String> normalize(String name, String what) throws LayerException {
     if (name.indexOf('\0') >= 0) throw fail(what + " contains a NUL byte");
     List<String> out = new ArrayList<>();
-    for (String p : name.split("/")) {
+    for (String p : name.split("/", -1)) {
       if (p.isEmpty() || p.equals(".")) continue;
       if (p.equals("..")) {
         if (out.isEmpty()) throw fail(what + " " + name + " escapes the root");

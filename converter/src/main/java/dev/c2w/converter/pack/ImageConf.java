@@ -46,7 +46,8 @@ public final class ImageConf {
 
   static String escape(String s, boolean word) {
     StringBuilder o = new StringBuilder();
-    for (char c : s.toCharArray()) {
+    for (int k = 0; k < s.length(); k++) {
+      char c = s.charAt(k);
       if (c == '\\') o.append("\\\\");
       else if (c == '\n') o.append("\\n");
       else if (word && c == ' ') o.append("\\ ");
@@ -106,7 +107,7 @@ public final class ImageConf {
     if (name != null) {
       for (String[] gr : group) {
         if (gr.length < 4 || gr[3].isEmpty()) continue;
-        for (String member : gr[3].split(",")) {
+        for (String member : gr[3].split(",", -1)) {
           if (member.trim().equals(name)) {
             Integer g = parse(gr[2]);
             if (g != null) groups.add(g);
@@ -122,7 +123,7 @@ public final class ImageConf {
     byte[] b = root.readFile(path);
     List<String[]> rows = new ArrayList<>();
     if (b == null) return rows;
-    for (String line : new String(b, StandardCharsets.UTF_8).split("\n")) {
+    for (String line : new String(b, StandardCharsets.UTF_8).split("\n", -1)) {
       if (line.isBlank() || line.startsWith("#")) continue;
       rows.add(line.split(":", -1));
     }

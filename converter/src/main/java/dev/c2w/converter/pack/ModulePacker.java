@@ -45,6 +45,7 @@ public final class ModulePacker {
   static final long ADDRESS_LIMIT = 1L << 32;
 
   /** What goes into the module. {@code rootfs} is null with an external bundle (or none). */
+  @SuppressWarnings("ArrayRecordComponent") // a carrier of bytes, never compared or hashed
   public record Parts(Path kernel, byte[] initrd, Path rootfs, String cmdline, String externalRootfsName,
       int memoryMib, byte[] manifestJson) {}
 
@@ -95,7 +96,7 @@ public final class ModulePacker {
     long oldCount = Leb128.readU32(image, p);
     ByteArrayOutputStream dataHead = new ByteArrayOutputStream();
     Leb128.writeU32(dataHead, oldCount + added.size());
-    long dataLen = dataHead.size() + (data.end() - p[0]);
+    long dataLen = dataHead.size() + ((long) data.end() - p[0]);
     for (NewSegment s : added) dataLen += s.header().length + s.size;
     if (dataLen > 0xffffffffL) throw new IOException("data section exceeds 4 GiB");
 
@@ -273,6 +274,7 @@ public final class ModulePacker {
     return out;
   }
 
+  @SuppressWarnings("ArrayRecordComponent") // a carrier of bytes, never compared or hashed
   private record NewSegment(long address, long size, byte[] bytes, Path file) {
     byte[] header() {
       ByteArrayOutputStream o = new ByteArrayOutputStream();

@@ -104,7 +104,7 @@ public final class Gateway implements IpOutput {
             }
             long srcMac = Ethernet.src(frame);
             switch (Ethernet.type(frame)) {
-                case Ethernet.TYPE_ARP -> receiveArp(frame, srcMac);
+                case Ethernet.TYPE_ARP -> receiveArp(frame);
                 case Ethernet.TYPE_IPV4 -> {
                     receiveIpv4(frame, srcMac);
                     frame = null; // ownership passed
@@ -118,7 +118,7 @@ public final class Gateway implements IpOutput {
         }
     }
 
-    private void receiveArp(ByteBuf f, long srcMac) {
+    private void receiveArp(ByteBuf f) {
         int off = f.readerIndex() + Ethernet.HEADER;
         if (f.writerIndex() - off < Arp.LENGTH || !Arp.isEthernetIpv4(f, off)) {
             stats.droppedMalformed++;
@@ -133,7 +133,8 @@ public final class Gateway implements IpOutput {
         if (Arp.op(f, off) != Arp.OP_REQUEST || !config.isGatewayAddress(targetIp)) {
             return;
         }
-        sendArp(Arp.OP_REPLY, senderMac, targetIp, senderMac, senderIp);
+        // the reply's sender is the address asked for, its target the asker
+        sendArp(Arp.OP_REPLY, senderMac, /* senderIp= */ targetIp, senderMac, /* targetIp= */ senderIp);
     }
 
     private void sendArp(int op, long dstMac, int senderIp, long targetMac, int targetIp) {
@@ -265,7 +266,7 @@ public final class Gateway implements IpOutput {
         ByteBuf r = newIpPacket(len);
         r.ensureWritable(len);
         Icmp.writeEchoReply(r, r.writerIndex(), f, off, len);
-        sendIp(r, Ipv4.PROTO_ICMP, dst, src, srcMac);
+        sendIp(r, Ipv4.PROTO_ICMP, /* src= */ dst, /* dst= */ src, srcMac); // the reply goes back
     }
 
     // ----------------------------------------------------------------------------------- output

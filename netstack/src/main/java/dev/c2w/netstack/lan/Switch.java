@@ -31,6 +31,7 @@ import java.util.List;
  * its links flows out to {@link Listener}s: a link that drained, a MAC that left with its port.
  * Event-loop confined.
  */
+@SuppressWarnings("NonAtomicVolatileUpdate") // NetStats has one writer, the loop; volatile is for its readers
 public final class Switch {
     /** Told of the LAN's links; called on the loop. */
     public interface Listener {

@@ -28,6 +28,7 @@ import io.netty.channel.RecvByteBufAllocator;
  * path. The length prefix is checked before anything is allocated for it: zero or more than the cap is
  * a broken or hostile peer, and this channel (only) is closed with a logged reason.
  */
+@SuppressWarnings("ReferenceEquality") // read buffers are compared by identity on purpose
 public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger(QemuFrameDecoder.class.getName());
     /** Bounds of the reads into new buffers (the upper one grows to two of the largest frames seen). */

@@ -545,7 +545,7 @@ public final class TcpSocket {
             app.finReceived();
         }
         int after = rcvWindow();
-        if (before < 2 * mss && after >= 2 * mss || lastAdvertised == 0 && after > 0) {
+        if ((before < 2 * mss && after >= 2 * mss) || (lastAdvertised == 0 && after > 0)) {
             out.ackLater(this);
         }
     }

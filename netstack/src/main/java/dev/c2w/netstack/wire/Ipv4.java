@@ -77,7 +77,7 @@ public final class Ipv4 {
 
     /** Writes a 20-byte header (DF set, TTL 64) at {@code off} with its checksum. */
     public static void writeHeader(ByteBuf f, int off, int totalLength, int id, int protocol, int src, int dst) {
-        f.setLong(off, ((long) 0x45 << 56) | ((long) totalLength << 32) | ((long) (id & 0xffff) << 16) | 0x4000L);
+        f.setLong(off, (0x45L << 56) | ((long) totalLength << 32) | ((long) (id & 0xffff) << 16) | 0x4000L);
         f.setByte(off + 8, 64);
         f.setByte(off + 9, protocol);
         f.setShort(off + 10, 0);

@@ -14,7 +14,7 @@ public final class MacAddress {
 
     /** Parses {@code aa:bb:cc:dd:ee:ff} (or with {@code -}); throws IllegalArgumentException with the text on error. */
     public static long parse(String text) {
-        String[] parts = text.trim().split("[:-]");
+        String[] parts = text.trim().split("[:-]", -1);
         if (parts.length != 6) {
             throw new IllegalArgumentException("not a MAC address (want six hex bytes like 02:00:00:00:00:01): " + text);
         }

@@ -34,7 +34,19 @@ import java.util.concurrent.TimeUnit;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
 
-/** Entry point of {@code c2w-net}; see the comment above. */
+/**
+ * Entry point of {@code c2w-net}.
+ *
+ * <pre>
+ * The c2w-net command. Flags are upstream c2w-net's, in both spellings Go's flag package accepts
+ * (-mac and --mac), plus our own. Modes:
+ *   c2w-net [flags] HOST:PORT              dial a guest runtime that listens (upstream default)
+ *   c2w-net [flags] --listen-qemu URL      accept guests (QEMU -netdev stream,server=off)
+ *   c2w-net [flags] --listen-ws HOST:PORT  browser guests over WebSocket
+ *   c2w-net [flags] --invoke out.wasm ARGS run a WASI module with networking
+ * Parsing stops at the first positional argument, so everything after the module is the guest's.
+ * </pre>
+ */
 @Command(name = "c2w-net", mixinStandardHelpOptions = true, version = "c2w-net (c2w-java) 0.1.0",
     sortOptions = false, usageHelpWidth = 110, subcommands = CaCommand.class,
     description = {
@@ -58,18 +70,6 @@ import java.util.function.Supplier;
         "",
         "Inside the guest: 192.168.127.254 is the host's 127.0.0.1, e.g. wget http://192.168.127.254:8000/",
         "HTTP(S) proxy for guests: http://192.168.127.253:80 (trust the CA from 'c2w-net ca export')."})
-
-/**
- * <pre>
- * The c2w-net command. Flags are upstream c2w-net's, in both spellings Go's flag package accepts
- * (-mac and --mac), plus our own. Modes:
- *   c2w-net [flags] HOST:PORT              dial a guest runtime that listens (upstream default)
- *   c2w-net [flags] --listen-qemu URL      accept guests (QEMU -netdev stream,server=off)
- *   c2w-net [flags] --listen-ws HOST:PORT  browser guests over WebSocket
- *   c2w-net [flags] --invoke out.wasm ARGS run a WASI module with networking
- * Parsing stops at the first positional argument, so everything after the module is the guest's.
- * </pre>
- */
 public final class C2wNet implements Callable<Integer> {
     private static final System.Logger LOG = System.getLogger("c2w-net");
     private static final HostPort.Syntax PUBLISH = HostPort.syntax("-p").withBarePort(HostPort.BarePort.PORT);

@@ -13,12 +13,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** The {@code ca} command with {@code export} and {@code path}. */
-@Command(name = "ca", mixinStandardHelpOptions = true,
-        description = "Show the CA whose certificates the guest's HTTPS proxy presents.",
-        subcommands = {CaCommand.Export.class, CaCommand.PathCmd.class})
-
 /**
+ * The {@code ca} command with {@code export} and {@code path}.
+ *
  * <pre>
  * `c2w-net ca`: the proxy CA for people and scripts.
  *   c2w-net ca export   prints the CA certificate (PEM), creating the CA on first use, e.g. to install it
@@ -27,6 +24,9 @@ import picocli.CommandLine.Spec;
  * Both take --ca-dir/--ca-key. A broken CA directory is reported on stderr with the remedy; exit code 1.
  * </pre>
  */
+@Command(name = "ca", mixinStandardHelpOptions = true,
+        description = "Show the CA whose certificates the guest's HTTPS proxy presents.",
+        subcommands = {CaCommand.Export.class, CaCommand.PathCmd.class})
 public final class CaCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -1,6 +1,7 @@
 package dev.c2w.runner.cli;
 
 import java.time.LocalTime;
+import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
@@ -21,7 +22,7 @@ final class Logging {
      * a shutdown hook of its own, which may run first and swallow the line.
      */
     static void direct(String message) {
-        System.err.println(LocalTime.now().format(TIME) + " INFO  c2w-net: " + message);
+        System.err.println(LocalTime.now(ZoneId.systemDefault()).format(TIME) + " INFO  c2w-net: " + message);
         System.err.flush();
     }
 
@@ -54,10 +55,10 @@ final class Logging {
             public String format(LogRecord r) {
                 String name = r.getLoggerName();
                 name = name == null ? "" : name.substring(name.lastIndexOf('.') + 1);
-                String lvl = r.getLevel() == Level.SEVERE ? "ERROR" : r.getLevel() == Level.WARNING ? "WARN"
+                String lvl = r.getLevel().equals(Level.SEVERE) ? "ERROR" : r.getLevel().equals(Level.WARNING) ? "WARN"
                     : r.getLevel().intValue() >= Level.INFO.intValue() ? "INFO" : "DEBUG";
                 StringBuilder sb = new StringBuilder(96);
-                sb.append(LocalTime.now().format(TIME)).append(' ').append(String.format("%-5s", lvl)).append(' ')
+                sb.append(LocalTime.now(ZoneId.systemDefault()).format(TIME)).append(' ').append(String.format("%-5s", lvl)).append(' ')
                     .append(name).append(": ").append(formatMessage(r)).append('\n');
                 if (r.getThrown() != null && debug) {
                     StringWriter sw = new StringWriter();

@@ -1,5 +1,7 @@
 package dev.c2w.netstack.link.ws;
 
+import dev.c2w.netstack.wire.Ipv4Address;
+import java.net.InetAddress;
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.addr.HostPort;
 import dev.c2w.netstack.host.HostTransport;
@@ -48,6 +50,8 @@ public record WebSocketServerOptions(
     HostTransport host,
     PcapWriter pcap,
     Supplier<byte[]> caPem) {
+    private static final InetAddress LOOPBACK = Ipv4Address.toInet(Ipv4Address.of(127, 0, 0, 1));
+
 
     public static final int DEFAULT_PORT = 8888;
     public static final int DEFAULT_MAX_CONNECTIONS = 64;
@@ -92,12 +96,12 @@ public record WebSocketServerOptions(
         if (hp.hasHost()) {
             return hp.toInetSocketAddress();
         }
-        return s.startsWith(":") ? new InetSocketAddress(hp.port()) : new InetSocketAddress("127.0.0.1", hp.port());
+        return s.startsWith(":") ? new InetSocketAddress(hp.port()) : new InetSocketAddress(LOOPBACK, hp.port());
     }
 
     /** Mutable builder with the defaults listed on the record. */
     public static final class Builder {
-        private InetSocketAddress bindAddress = new InetSocketAddress("127.0.0.1", DEFAULT_PORT);
+        private InetSocketAddress bindAddress = new InetSocketAddress(LOOPBACK, DEFAULT_PORT);
         private final List<String> allowedOrigins = new ArrayList<>();
         private boolean sharedNetwork;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;

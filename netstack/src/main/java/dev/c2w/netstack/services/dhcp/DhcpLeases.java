@@ -137,7 +137,7 @@ public final class DhcpLeases {
             return false;
         }
         Binding b = byHost[host(ip)];
-        return b == null || b.mac == mac && b.state != State.DECLINED || !holds(b, now);
+        return b == null || (b.mac == mac && b.state != State.DECLINED) || !holds(b, now);
     }
 
     /** Picks the address to offer {@code mac} and reserves it, or returns 0 when the pool is exhausted. */

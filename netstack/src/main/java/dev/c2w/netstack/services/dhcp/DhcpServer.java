@@ -82,7 +82,7 @@ public final class DhcpServer implements UdpEndpoint {
 
     /** The lease time in seconds as sent in option 51: at least 1, below 0xffffffff ("infinite"). */
     static long leaseSeconds(NetworkConfig config) {
-        long s = config.leaseTime().getSeconds();
+        long s = config.leaseTime().toSeconds();
         return Math.max(1, Math.min(s, 0xfffffffeL));
     }
 

@@ -62,13 +62,13 @@ public final class ResolvConf {
     /** The nameservers named in {@code text}, possibly none. */
     public static List<InetSocketAddress> parse(String text) {
         List<InetSocketAddress> out = new ArrayList<>();
-        for (String raw : text.split("\r?\n|\r")) {
+        for (String raw : text.split("\r?\n|\r", -1)) {
             String line = raw;
             int hash = indexOfComment(line);
             if (hash >= 0) {
                 line = line.substring(0, hash);
             }
-            String[] words = line.trim().split("[ \t]+");
+            String[] words = line.trim().split("[ \t]+", -1);
             if (words.length < 2 || !words[0].equals("nameserver")) {
                 continue;
             }
