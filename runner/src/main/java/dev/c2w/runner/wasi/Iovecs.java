@@ -11,8 +11,10 @@ import com.dylibso.chicory.runtime.WasmRuntimeException;
  * over 2^31) is refused, an array that does not lie inside memory traps (the "out of bounds memory access"
  * the guest's own load would raise), and lengths adding up to more than 2^31-1 bytes are refused; the
  * caller answers EINVAL for the refusals. {@link #scatter} and {@link #gather} then work from what
- * {@code load} decoded. The buffers themselves are checked by the memory as they are reached, as before: a
- * read traps only when bytes land past the end of memory, a write when any of its buffers lies outside.
+ * {@code load} checked: the lengths it decoded, and the buffer addresses read from the array when a buffer
+ * is reached (a read that finds nothing queued, the common case, reads no address at all). The buffers
+ * themselves are checked by the memory as they are reached, as before: a read traps only when bytes land
+ * past the end of memory, a write when any of its buffers lies outside.
  *
  * <p>One per host, on the guest thread only: what {@code load} decoded holds until the next {@code load}.
  * Nothing here allocates per call except {@link #gather}'s result and the memory's own copies.
@@ -25,13 +27,15 @@ final class Iovecs {
     /** The copy buffer grows for requests up to this size; a larger request gets at least this much. */
     static final int SCRATCH_MAX = 1 << 20;
 
-    private final int[] bases = new int[IOV_MAX];
     private final int[] lengths = new int[IOV_MAX];
+    /** The array {@link #load} checked, and how many iovecs it holds. */
+    private int iovs;
     private int count;
     private byte[] scratch = new byte[4096];
 
     /**
-     * Decodes {@code n} iovecs at {@code iovs} and returns their total length, or -1 when {@code n} is over
+     * Checks the array of {@code n} iovecs at {@code iovs}, reads their lengths and returns the total, or -1
+     * when {@code n} is over
      * {@link #IOV_MAX} or negative, or the total is over 2^31-1 (EINVAL). No iovecs: the address is not
      * looked at.
      *
@@ -49,19 +53,18 @@ final class Iovecs {
         }
         long total = 0;
         for (int i = 0; i < n; i++) {
-            int p = iovs + i * IOVEC_SIZE;
-            bases[i] = m.readInt(p);
-            lengths[i] = m.readInt(p + 4);
+            lengths[i] = m.readInt(iovs + i * IOVEC_SIZE + 4);
             total += lengths[i] & 0xffffffffL;
         }
         if (total > Integer.MAX_VALUE) {
             return -1;
         }
+        this.iovs = iovs;
         count = n;
         return (int) total;
     }
 
-    /** Iovecs decoded by the last {@link #load} (0 when it refused the array). */
+    /** Iovecs loaded by the last {@link #load} (0 when it refused the array). */
     int count() {
         return count;
     }
@@ -71,7 +74,7 @@ final class Iovecs {
         int off = 0;
         for (int i = 0; i < count && off < len; i++) {
             int k = Math.min(lengths[i], len - off);
-            m.write(bases[i], src, off, k);
+            m.write(base(m, i), src, off, k);
             off += k;
         }
     }
@@ -81,11 +84,16 @@ final class Iovecs {
         byte[] out = new byte[total];
         int off = 0;
         for (int i = 0; i < count; i++) {
-            byte[] part = m.readBytes(bases[i], lengths[i]);
+            byte[] part = m.readBytes(base(m, i), lengths[i]);
             System.arraycopy(part, 0, out, off, part.length);
             off += part.length;
         }
         return out;
+    }
+
+    /** The buffer address of loaded iovec {@code i} (inside the checked array). */
+    private int base(Memory m, int i) {
+        return m.readInt(iovs + i * IOVEC_SIZE);
     }
 
     /** A reusable copy buffer of at least min(want, {@link #SCRATCH_MAX}) bytes. */
