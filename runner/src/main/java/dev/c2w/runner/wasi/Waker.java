@@ -42,4 +42,18 @@ public final class Waker {
         }
         return true;
     }
+
+    /**
+     * {@link #await} for a host function blocking on the guest thread: returns when the epoch moved or the
+     * time passed; an interrupt (the runner stopping the guest) ends the call with
+     * {@link WasiHost.GuestInterrupted}, the thread's interrupt flag set again.
+     */
+    void awaitOnGuest(long seen, long nanos) {
+        try {
+            await(seen, nanos);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WasiHost.GuestInterrupted();
+        }
+    }
 }
