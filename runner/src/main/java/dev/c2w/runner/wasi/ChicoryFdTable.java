@@ -5,6 +5,7 @@ import com.dylibso.chicory.wasi.WasiPreview1;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
+import java.nio.file.Path;
 
 /**
  * Keeps Chicory's WASI fd table and ours from handing out the same number. Chicory 1.7.5 keeps its
@@ -65,7 +66,7 @@ final class ChicoryFdTable {
     }
 
     /** The host directory behind a directory fd (pre-opened or opened), or null when {@code fd} is not one. */
-    java.nio.file.Path directory(int fd) {
+    Path directory(int fd) {
         try {
             Object d = get.invoke(table, fd);
             if (d == null) {
@@ -75,7 +76,7 @@ final class ChicoryFdTable {
                 if (i.getName().equals("com.dylibso.chicory.wasi.Descriptors$Directory")) {
                     Method path = i.getDeclaredMethod("path");
                     path.setAccessible(true);
-                    return (java.nio.file.Path) path.invoke(d);
+                    return (Path) path.invoke(d);
                 }
             }
             return null;

@@ -14,10 +14,10 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
-/*
+/**
  * A Wasm linear memory in one flat byte array, for the modules the runner runs.
  *
- * Why not Chicory's ByteArrayMemory: it keeps memory in 64 KiB pages (byte[][]), so every load and
+ * <p>Why not Chicory's ByteArrayMemory: it keeps memory in 64 KiB pages (byte[][]), so every load and
  * store in compiled code masks the address, loads the page array, bounds-checks and loads the page,
  * then bounds-checks the offset in it. An emulator compiled to Wasm does several such accesses per
  * guest instruction (its registers live in linear memory), and in profiles of our guest they were
@@ -27,7 +27,7 @@ import java.util.Arrays;
  * which costs nothing until it happens. A check of our own before the access doubled the compares
  * (the JIT does not merge the two) and cost about 8 % of guest speed.
  *
- * The array has room for the current size only: grow() allocates the new size and copies (a module
+ * <p>The array has room for the current size only: grow() allocates the new size and copies (a module
  * grows rarely, an emulator once for its guest RAM), so memory never holds more than the module asked
  * for. Sizes are capped at Chicory's runtime maximum (2 GiB - 64 KiB, what a Java array can hold).
  * Out-of-bounds accesses throw WasmRuntimeException ("out of bounds memory access"), the trap
@@ -105,21 +105,25 @@ final class FlatMemory implements Memory {
     }
 
     @Override
+    @SuppressWarnings("removal") // still part of Chicory 1.7's Memory interface
     public Object lock(int address) {
         return this;
     }
 
     @Override
+    @SuppressWarnings("removal") // still part of Chicory 1.7's Memory interface
     public int waitOn(int address, int expected, long timeout) {
         throw new WasmRuntimeException("atomic wait on unshared memory");
     }
 
     @Override
+    @SuppressWarnings("removal") // still part of Chicory 1.7's Memory interface
     public int waitOn(int address, long expected, long timeout) {
         throw new WasmRuntimeException("atomic wait on unshared memory");
     }
 
     @Override
+    @SuppressWarnings("removal") // still part of Chicory 1.7's Memory interface
     public int notify(int address, int maxThreads) {
         check(address, 4);
         return 0;
@@ -137,8 +141,7 @@ final class FlatMemory implements Memory {
         }
         this.dataSegments = segments;
         for (DataSegment s : segments) {
-            if (s instanceof ActiveDataSegment) {
-                ActiveDataSegment a = (ActiveDataSegment) s;
+            if (s instanceof ActiveDataSegment a) {
                 if (a.index() != memoryIndex) {
                     continue;
                 }

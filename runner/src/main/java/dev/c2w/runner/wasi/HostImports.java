@@ -174,6 +174,7 @@ final class HostImports {
     }
 
     /** One registration: the signature it declares (null: Chicory's) and how it wraps Chicory's handle. */
+    @SuppressWarnings("ArrayRecordComponent") // never compared or hashed
     private record Entry(FunctionType type, int[] fdArgs, UnaryOperator<WasmFunctionHandle> handle) {}
 
     /** @param isSocket tells whether an fd is one of our sockets, for the guards */

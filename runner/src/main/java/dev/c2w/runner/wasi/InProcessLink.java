@@ -14,15 +14,18 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.RejectedExecutionException;
 
-/*
- * The in-process wire between a WASI guest's accepted socket and the network's switch.
+/**
+ * The in-process wire between a WASI guest socket and a {@link VirtualNetwork}.
  *
- * Two threads touch it. The guest thread calls send/recv/readable/writable (from sock_send, sock_recv,
+ * <p>The in-process wire between a WASI guest's accepted socket and the network's switch.
+ *
+ * <p>Two threads touch it. The guest thread calls send/recv/readable/writable (from sock_send, sock_recv,
  * fd_read/fd_write and poll_oneoff). The network's event loop calls sendFrame/flush/portClosed and is
  * the only thread that touches the GuestPort.
  *
- * Guest to stack: the guest writes a QEMU stream (4-byte big-endian length, then the frame) in pieces of
+ * <p>Guest to stack: the guest writes a QEMU stream (4-byte big-endian length, then the frame) in pieces of
  * any size. send() appends them to an accumulator, cuts whole frames out with QemuStreamParser, copies
  * each into its own buffer (with the stack's headroom) and hands the batch of one send() to the loop in
  * one execute(). Bytes handed over but not yet taken by the switch are counted; at the cap, send()
@@ -30,13 +33,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * once it has drained the batch. A bad length prefix means the guest is not speaking the framing: the
  * link breaks (send and recv then report end of stream), with one logged reason and a counter.
  *
- * Stack to guest: sendFrame() prefixes the length (in place, in the stack's headroom, when it can),
+ * <p>Stack to guest: sendFrame() prefixes the length (in place, in the stack's headroom, when it can),
  * copies the bytes into a bounded queue of chunks and signals the waker, which wakes a poll_oneoff or a
  * blocking recv. When the queue is full the frame is dropped and counted: the stack has no backpressure
  * towards a port, and a lost Ethernet frame is what a real NIC does when its ring is full (TCP resends).
  */
-
-/** The in-process wire between a WASI guest socket and a {@link VirtualNetwork}; see the comment above. */
 public final class InProcessLink implements FrameSink, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(InProcessLink.class.getName());
 
@@ -169,7 +170,7 @@ public final class InProcessLink implements FrameSink, AutoCloseable {
     private void execute(Runnable task, Runnable orElse) {
         try {
             loop.execute(task);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             orElse.run();
             portClosed();
         }

@@ -12,7 +12,7 @@ import java.util.List;
  */
 public final class InvokeOptions {
     /** Which WASI runtime runs the module. */
-    public enum Runtime {
+    public enum Engine {
         /** Chicory inside this JVM, socket wired to the network in-process (default). */
         embedded,
         /** An installed wasmtime, reached over a loopback TCP listener, exactly as upstream c2w-net does. */
@@ -21,7 +21,7 @@ public final class InvokeOptions {
 
     @Option(names = "--runtime", paramLabel = "embedded|wasmtime", defaultValue = "embedded",
         description = "WASI runtime: embedded (Chicory in this JVM, default) or wasmtime (an installed wasmtime, as upstream).")
-    Runtime runtime = Runtime.embedded;
+    Engine runtime = Engine.embedded;
 
     @Option(names = "--interpret",
         description = "Embedded runtime: interpret the module instead of compiling it to JVM bytecode (slow; for debugging).")
@@ -78,7 +78,7 @@ public final class InvokeOptions {
 
     public Path module() { return module; }
     public List<String> args() { return args; }
-    public Runtime runtime() { return runtime; }
+    public Engine runtime() { return runtime; }
     public boolean interpret() { return interpret; }
     public List<String> dirs() { return dirs; }
     public List<String> mapdirs() { return mapdirs; }
@@ -89,7 +89,7 @@ public final class InvokeOptions {
     public Path cacheDir() { return cacheDir; }
     public boolean noCache() { return noCache; }
 
-    public InvokeOptions runtime(Runtime r) { this.runtime = r; return this; }
+    public InvokeOptions runtime(Engine r) { this.runtime = r; return this; }
     public InvokeOptions interpret(boolean v) { this.interpret = v; return this; }
     public InvokeOptions dir(String spec) { this.dirs.add(spec); return this; }
     public InvokeOptions mapdir(String spec) { this.mapdirs.add(spec); return this; }

@@ -3,6 +3,7 @@ package dev.c2w.runner.wasi;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 
 /**
  * Non-blocking stdin for the guest: a daemon thread reads the host's stdin into a bounded queue and
@@ -52,7 +53,7 @@ final class StdinPump {
                 if (n == 0) {
                     continue;
                 }
-                byte[] c = java.util.Arrays.copyOf(buf, n);
+                byte[] c = Arrays.copyOf(buf, n);
                 synchronized (this) {
                     chunks.addLast(c);
                     queued += n;

@@ -205,6 +205,8 @@ public final class WasiHost implements AutoCloseable {
 
     /** Thrown out of a blocking call when the runner stops the guest thread. */
     public static final class GuestInterrupted extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
         GuestInterrupted() {
             super("guest interrupted", null, false, false);
         }

@@ -31,6 +31,10 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import com.dylibso.chicory.runtime.Memory;
+import com.dylibso.chicory.wasm.types.ExternalType;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
 
 /**
  * Runs a WASI module for {@code c2w-net --invoke}: on Chicory in this JVM (default), its socket wired to a
@@ -91,7 +95,7 @@ public final class WasiRunner {
             }
             Map<String, Path> dirs = preopens(opts);
             Map<String, String> env = env(opts);
-            if (opts.runtime() == InvokeOptions.Runtime.wasmtime) {
+            if (opts.runtime() == InvokeOptions.Engine.wasmtime) {
                 return new WasmtimeLauncher(msg).run(opts, network);
             }
             return runEmbedded(opts, network, dirs, env, preload);
@@ -220,7 +224,7 @@ public final class WasiRunner {
      * when there is nothing to read ahead (wasmtime, or no such file: run() reports that).
      */
     public static Preload preload(InvokeOptions opts) {
-        if (opts.module() == null || opts.runtime() != InvokeOptions.Runtime.embedded || !Files.isRegularFile(opts.module())) {
+        if (opts.module() == null || opts.runtime() != InvokeOptions.Engine.embedded || !Files.isRegularFile(opts.module())) {
             return null;
         }
         CompletableFuture<Loaded> f = new CompletableFuture<>();
@@ -352,7 +356,7 @@ public final class WasiRunner {
     /** Chicory compiles each Wasm function to one JVM method; HotSpot leaves methods over 8 KB unJITted unless told. */
     private void warnIfHugeMethodsStayInterpreted() {
         try {
-            com.sun.management.HotSpotDiagnosticMXBean hs = java.lang.management.ManagementFactory
+            com.sun.management.HotSpotDiagnosticMXBean hs = ManagementFactory
                 .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
             if (hs != null && "true".equals(hs.getVMOption("DontCompileHugeMethods").getValue())) {
                 msg.println("c2w-net: note: the JVM was started without -XX:-DontCompileHugeMethods; large guest"
@@ -411,7 +415,7 @@ public final class WasiRunner {
         try {
             out.flush();
             err.flush();
-        } catch (java.io.IOException ignored) {
+        } catch (IOException ignored) {
             // nothing to do
         }
         Throwable f = failure.get();
@@ -516,7 +520,7 @@ public final class WasiRunner {
         var exports = module.exportSection();
         for (int i = 0; i < exports.exportCount(); i++) {
             var e = exports.getExport(i);
-            if (e.name().equals(name) && e.exportType() == com.dylibso.chicory.wasm.types.ExternalType.FUNCTION) {
+            if (e.name().equals(name) && e.exportType() == ExternalType.FUNCTION) {
                 return true;
             }
         }
@@ -528,9 +532,9 @@ public final class WasiRunner {
         long initial = 0;
         if (module.memorySection().isPresent() && module.memorySection().get().memoryCount() > 0) {
             MemoryLimits l = module.memorySection().get().getMemory(0).limits();
-            if (l.initialPages() > com.dylibso.chicory.runtime.Memory.RUNTIME_MAX_PAGES) {
+            if (l.initialPages() > Memory.RUNTIME_MAX_PAGES) {
                 return "the module starts with " + l.initialPages() + " pages of linear memory; at most "
-                    + com.dylibso.chicory.runtime.Memory.RUNTIME_MAX_PAGES + " (2 GiB - 64 KiB) are supported";
+                    + Memory.RUNTIME_MAX_PAGES + " (2 GiB - 64 KiB) are supported";
             }
             initial = (long) l.initialPages() * 65536;
         }

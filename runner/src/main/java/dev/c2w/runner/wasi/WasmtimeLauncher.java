@@ -91,7 +91,7 @@ final class WasmtimeLauncher {
         if (path == null) {
             return null;
         }
-        for (String d : path.split(File.pathSeparator)) {
+        for (String d : path.split(File.pathSeparator, -1)) {
             if (!d.isEmpty() && Files.isExecutable(Path.of(d, wasmtime))) {
                 return Path.of(d, wasmtime).toString();
             }

@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import java.util.function.BooleanSupplier;
 
 /** The bridge mechanics: framing split across sends, both directions through a real switch, backpressure, wakeups. */
 class InProcessLinkTest {
@@ -78,7 +79,7 @@ class InProcessLinkTest {
         return b.array();
     }
 
-    void waitFor(java.util.function.BooleanSupplier cond) throws InterruptedException {
+    void waitFor(BooleanSupplier cond) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!cond.getAsBoolean()) {
             assertThat(System.nanoTime()).as("condition not reached in 10 s").isLessThan(end);

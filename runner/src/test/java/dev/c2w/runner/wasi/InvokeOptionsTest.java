@@ -44,13 +44,13 @@ class InvokeOptionsTest {
         assertThat(c.wasi.mapdirs()).containsExactly("/m::/tmp/m");
         assertThat(c.wasi.wasiAddr()).isEqualTo("127.0.0.1:9999");
         assertThat(c.wasi.wasmtimeCli13()).isTrue();
-        assertThat(c.wasi.runtime()).isEqualTo(InvokeOptions.Runtime.wasmtime);
+        assertThat(c.wasi.runtime()).isEqualTo(InvokeOptions.Engine.wasmtime);
     }
 
     @Test
     void defaults() {
         Cli c = parse("--invoke", "out.wasm");
-        assertThat(c.wasi.runtime()).isEqualTo(InvokeOptions.Runtime.embedded);
+        assertThat(c.wasi.runtime()).isEqualTo(InvokeOptions.Engine.embedded);
         assertThat(c.wasi.interpret()).isFalse();
         assertThat(c.wasi.wasiAddr()).isEqualTo("127.0.0.1:1234");
         assertThat(c.wasi.wasmtime()).isEqualTo("wasmtime");

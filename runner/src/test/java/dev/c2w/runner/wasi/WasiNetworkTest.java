@@ -31,6 +31,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import dev.c2w.netstack.link.PcapWriter;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.Arrays;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * The C "emulator" guest on the runner, its socket wired to a real VirtualNetwork in-process: accept,
@@ -44,7 +55,7 @@ class WasiNetworkTest {
 
     static Path module;
     HostTransport host;
-    dev.c2w.netstack.link.PcapWriter pcap;
+    PcapWriter pcap;
     VirtualNetwork net;
     GuestPort fakePort;
     final AtomicInteger dhcpSeen = new AtomicInteger();
@@ -71,12 +82,12 @@ class WasiNetworkTest {
     }
 
     /** -Dc2w.pcap=FILE writes the network's frames there (debugging). */
-    static dev.c2w.netstack.link.PcapWriter pcap() {
+    static PcapWriter pcap() {
         String f = System.getProperty("c2w.pcap");
         try {
-            return f == null ? null : new dev.c2w.netstack.link.PcapWriter(Path.of(f));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            return f == null ? null : new PcapWriter(Path.of(f));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -216,7 +227,7 @@ class WasiNetworkTest {
         try {
             Class.forName("dev.c2w.netstack.services.dhcp.DhcpServer");
         } catch (ClassNotFoundException e) {
-            org.junit.jupiter.api.Assumptions.abort("needs gateway DHCP and TCP (the lead's stack)");
+            Assumptions.abort("needs gateway DHCP and TCP (the lead's stack)");
         }
     }
 
@@ -253,8 +264,8 @@ class WasiNetworkTest {
             @Override
             public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
                 // the guest's FIN: a half-closed input (the channel may stay open for our side)
-                if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
-                    || evt instanceof io.netty.channel.socket.ChannelInputShutdownReadComplete) {
+                if (evt instanceof ChannelInputShutdownEvent
+                    || evt instanceof ChannelInputShutdownReadComplete) {
                     body.complete(got.toString());
                     ctx.close();
                 }
@@ -277,25 +288,25 @@ class WasiNetworkTest {
     @Test
     void aPortForwardFromTheHostReachesTheGuestsResponderWithCurl() throws Exception {
         assumeGatewayServices();
-        org.junit.jupiter.api.Assumptions.assumeTrue(Guests.onPath("curl"), "curl missing");
+        Assumptions.assumeTrue(Guests.onPath("curl"), "curl missing");
         Class<?> forwarderClass;
         try {
             forwarderClass = Class.forName("dev.c2w.netstack.nat.PortForwarder");
         } catch (ClassNotFoundException e) {
-            org.junit.jupiter.api.Assumptions.abort("needs the stack's PortForwarder (-p)");
+            Assumptions.abort("needs the stack's PortForwarder (-p)");
             return;
         }
         int port;
-        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = probe.getLocalPort();
         }
         NetworkConfig.PortForward pf = new NetworkConfig.PortForward(false, "127.0.0.1", port, 80);
         // built reflectively so this file compiles against a stack copy without -p support
         AutoCloseable forwarder = (AutoCloseable) forwarderClass
-            .getConstructor(HostTransport.class, java.util.function.Supplier.class, NetworkConfig.PortForward.class)
-            .newInstance(host, (java.util.function.Supplier<VirtualNetwork>) () -> net, pf);
+            .getConstructor(HostTransport.class, Supplier.class, NetworkConfig.PortForward.class)
+            .newInstance(host, (Supplier<VirtualNetwork>) () -> net, pf);
         try {
-            ((io.netty.channel.ChannelFuture) forwarderClass.getMethod("start").invoke(forwarder)).sync();
+            ((ChannelFuture) forwarderClass.getMethod("start").invoke(forwarder)).sync();
             PipedOutputStream stdinWriter = new PipedOutputStream();
             PipedInputStream stdin = new PipedInputStream(stdinWriter);
             ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -322,20 +333,20 @@ class WasiNetworkTest {
 
     @Test
     void wasmtimeRuntimeListensAndTheRunnerDialsItAsAQemuStream(@TempDir Path tmp) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Guests.onPath("python3"), "python3 missing");
+        Assumptions.assumeTrue(Guests.onPath("python3"), "python3 missing");
         Path fake = tmp.resolve("wasmtime");
         Files.copy(Path.of("src/test/resources/fake-wasmtime.py"), fake);
         fake.toFile().setExecutable(true);
         Path wasm = Files.write(tmp.resolve("m.wasm"), WasiRunnerTest.moduleWithMemory(1));
         // a port on the switch that answers the first frame it sees with a frame to the sender
-        java.util.concurrent.CompletableFuture<byte[]> seen = new java.util.concurrent.CompletableFuture<>();
+        CompletableFuture<byte[]> seen = new CompletableFuture<>();
         fakePort = net.eventLoop().submit(() -> net.attach(new FrameSink() {
             @Override
             public void sendFrame(ByteBuf frame) {
                 byte[] f = ByteBufUtil.getBytes(frame);
                 frame.release();
                 if (seen.complete(f)) {
-                    byte[] reply = java.util.Arrays.copyOf(f, 60);
+                    byte[] reply = Arrays.copyOf(f, 60);
                     System.arraycopy(f, 6, reply, 0, 6);
                     System.arraycopy(FAKE_MAC, 0, reply, 6, 6);
                     net.eventLoop().execute(() -> fakePort.receiveFrame(Unpooled.wrappedBuffer(reply)));
@@ -343,12 +354,12 @@ class WasiNetworkTest {
             }
         })).syncUninterruptibly().getNow();
         int port;
-        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = probe.getLocalPort();
         }
         int code = new WasiRunner(new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(),
             new ByteArrayOutputStream()).run(new InvokeOptions().module(wasm, List.of("--net=socket", "sh"))
-                .runtime(InvokeOptions.Runtime.wasmtime).wasmtime(fake.toString()).wasiAddr("127.0.0.1:" + port), net);
+                .runtime(InvokeOptions.Engine.wasmtime).wasmtime(fake.toString()).wasiAddr("127.0.0.1:" + port), net);
         assertThat(code).isEqualTo(42);
         assertThat(new String(seen.get(10, TimeUnit.SECONDS), 14, 24, StandardCharsets.US_ASCII))
             .isEqualTo("hello from fake wasmtime");

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import org.assertj.core.api.Assertions;
 
 /** Runner behaviour that needs no C toolchain: argument rewriting, memory limits, wasmtime command lines. */
 class WasiRunnerTest {
@@ -106,7 +107,7 @@ class WasiRunnerTest {
         Path m = Files.write(tmp.resolve("m.wasm"), moduleWithMemory(1));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = new WasiRunner(new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(), err)
-            .run(new InvokeOptions().module(m, List.of()).runtime(InvokeOptions.Runtime.wasmtime)
+            .run(new InvokeOptions().module(m, List.of()).runtime(InvokeOptions.Engine.wasmtime)
                 .wasmtime(tmp.resolve("no-such-wasmtime").toString()), null);
         assertThat(code).isEqualTo(WasiRunner.EXIT_RUNNER);
         assertThat(err.toString()).contains("cannot find").contains("no-such-wasmtime").contains("embedded runtime");
@@ -116,9 +117,9 @@ class WasiRunnerTest {
     void badWasiAddrIsRefused() {
         assertThat(WasmtimeLauncher.parseAddr("127.0.0.1:1234").getPort()).isEqualTo(1234);
         assertThat(WasmtimeLauncher.parseAddr("[::1]:80").getAddress().isLoopbackAddress()).isTrue();
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> WasmtimeLauncher.parseAddr("example.com:80"))
+        Assertions.assertThatThrownBy(() -> WasmtimeLauncher.parseAddr("example.com:80"))
             .hasMessageContaining("literal IP");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> WasmtimeLauncher.parseAddr("127.0.0.1:99999"))
+        Assertions.assertThatThrownBy(() -> WasmtimeLauncher.parseAddr("127.0.0.1:99999"))
             .hasMessageContaining("literal IP");
     }
 
