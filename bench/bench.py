@@ -22,7 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BIN = os.path.join(HERE, "target", "native")
-JAR = os.path.join(ROOT, "runner", "target", "c2w-net.jar")
+JAR = os.path.join(ROOT, "cli", "target", "c2w-net.jar")
 NS = "c2wbench"
 TAP = "tap0"
 GUEST_MAC = "02:00:00:00:00:01"

@@ -108,7 +108,7 @@ class ConvertAndRunTest {
   /** c2w-net --invoke in a child JVM built from this test's class path (the runner module). */
   Proc.Result invoke(List<String> flags, Path module, String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:-DontCompileHugeMethods", "-cp", System.getProperty("java.class.path"), "dev.c2w.runner.cli.C2wNet",
+        "-XX:-DontCompileHugeMethods", "-cp", System.getProperty("java.class.path"), "dev.c2w.cli.C2wNet",
         "--dns-upstream", "127.0.0.1:9"));
     cmd.addAll(flags);
     cmd.add("--invoke");
@@ -119,7 +119,7 @@ class ConvertAndRunTest {
 
   Proc.Result invokeWithStdin(byte[] stdin, Path module, String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:-DontCompileHugeMethods", "-cp", System.getProperty("java.class.path"), "dev.c2w.runner.cli.C2wNet",
+        "-XX:-DontCompileHugeMethods", "-cp", System.getProperty("java.class.path"), "dev.c2w.cli.C2wNet",
         "--dns-upstream", "127.0.0.1:9", "--invoke", module.toString()));
     cmd.addAll(List.of(args));
     return Proc.run(RUN, cmd, null, Map.of(), stdin);

@@ -45,7 +45,7 @@ class LargeImageTest {
         + " [ \"$got\" = \"$sum\" ] || { echo \"mismatch in $name at MiB $k\"; exit 1; }; n=$((n+1)); done < SAMPLES"
         + " && [ $n -gt 0 ] && echo all-$n-samples-ok";
     List<String> runner = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:-DontCompileHugeMethods", "-cp", System.getProperty("java.class.path"), "dev.c2w.runner.cli.C2wNet",
+        "-XX:-DontCompileHugeMethods", "-cp", System.getProperty("java.class.path"), "dev.c2w.cli.C2wNet",
         "--dns-upstream", "127.0.0.1:9", "--invoke", out.toString(), "sh", "-c", sampledCheck));
     Proc.Result r = Proc.run(Duration.ofMinutes(10), runner);
     assertThat(r.exit()).as(r.output()).isZero();
