@@ -9,6 +9,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -18,6 +19,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -294,5 +297,46 @@ class TcpTest extends NetworkTestBase {
         }
         assertThat(got.toByteArray()).isEqualTo(data);
         assertThat(segments).isGreaterThanOrEqualTo(14);
+    }
+
+    /** On its first read: notes SO_LINGER before and after setting it to 0, writes a reply, and closes. */
+    @ChannelHandler.Sharable
+    static final class ResetOnRead extends ChannelInboundHandlerAdapter {
+        final CompletableFuture<String> linger = new CompletableFuture<>();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ((ByteBuf) msg).release();
+            Object before = ctx.channel().config().getOption(ChannelOption.SO_LINGER);
+            boolean set = ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+            linger.complete(before + " " + set + " " + ctx.channel().config().getOption(ChannelOption.SO_LINGER));
+            ctx.write(Unpooled.copiedBuffer("never sent", StandardCharsets.US_ASCII));
+            ctx.close();
+        }
+    }
+
+    @Test
+    void closeWithSoLingerZeroSendsRstInsteadOfFin() throws Exception {
+        ResetOnRead handler = new ResetOnRead();
+        net.listenTcp(GW, 7, handler);
+        sendSeg(GW, 40020, 7, 1000, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+        Seg synAck = nextSeg(2000);
+        int ourSeq = synAck.seq() + 1;
+        sendSeg(GW, 40020, 7, 1001, ourSeq, Tcp.ACK | Tcp.PSH, new byte[0], "x".getBytes(StandardCharsets.US_ASCII));
+        assertThat(handler.linger.get(2, TimeUnit.SECONDS)).isEqualTo("-1 true 0");
+        Seg s = nextSeg(2000);
+        while (s != null && !s.has(Tcp.RST)) {
+            assertThat(s.has(Tcp.FIN)).as("FIN before the reset").isFalse();
+            assertThat(s.data()).as("data written before the reset").isEmpty();
+            s = nextSeg(2000);
+        }
+        assertThat(s).as("RST").isNotNull();
+        assertThat(s.seq()).isEqualTo(ourSeq);
+        assertThat(s.ack()).isEqualTo(1002);
+        // and the connection is gone: its next segment is answered like one of an unknown connection
+        sendSeg(GW, 40020, 7, 1002, ourSeq, Tcp.ACK, new byte[0], new byte[0]);
+        Seg after = nextSeg(2000);
+        assertThat(after.has(Tcp.RST)).isTrue();
+        assertThat(after.seq()).isEqualTo(ourSeq);
     }
 }
