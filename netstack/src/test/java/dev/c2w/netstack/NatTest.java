@@ -91,6 +91,30 @@ class NatTest extends NetworkTestBase {
         }
     }
 
+    @Test
+    void tcpPortForwardCarriesWhatTheClientSentFirstIntoTheGuest() throws Exception {
+        PortForwarder pf = new PortForwarder(host, () -> net, new PortForward(false, "127.0.0.1", 0, 82));
+        pf.start().sync();
+        int port = ((InetSocketAddress) pfChannelAddress(pf)).getPort();
+        try (Socket client = new Socket("127.0.0.1", port)) {
+            byte[] request = "GET / HTTP/1.0\r\n\r\n".getBytes();
+            client.getOutputStream().write(request); // before the guest has even seen the SYN
+            TcpTest.Seg syn = TcpTest.Seg.parse(guest.nextIp(Ipv4.PROTO_TCP, 3000));
+            int gseq = 9000;
+            guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
+                TestGuest.tcp(GUEST, HOSTLO, 82, syn.srcPort(), gseq, syn.seq() + 1, Tcp.SYN | Tcp.ACK, 65535,
+                    new byte[] {2, 4, 5, (byte) 0xb4}, new byte[0])));
+            TcpTest.Seg s = TcpTest.Seg.parse(guest.nextIp(Ipv4.PROTO_TCP, 3000));
+            while (s.data().length == 0) {
+                s = TcpTest.Seg.parse(guest.nextIp(Ipv4.PROTO_TCP, 3000));
+            }
+            assertThat(s.data()).isEqualTo(request);
+            assertThat(s.seq()).isEqualTo(syn.seq() + 1);
+        } finally {
+            pf.close();
+        }
+    }
+
     private static java.net.SocketAddress pfChannelAddress(PortForwarder pf) throws Exception {
         java.lang.reflect.Field f = PortForwarder.class.getDeclaredField("listener");
         f.setAccessible(true);

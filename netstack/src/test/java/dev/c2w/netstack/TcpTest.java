@@ -9,6 +9,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -17,9 +18,16 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class TcpTest extends NetworkTestBase {
     static final byte[] SYN_OPTS = {2, 4, 0x05, (byte) 0xb4, 1, 3, 3, 7}; // MSS 1460, NOP, WS 7
@@ -294,5 +302,184 @@ class TcpTest extends NetworkTestBase {
         }
         assertThat(got.toByteArray()).isEqualTo(data);
         assertThat(segments).isGreaterThanOrEqualTo(14);
+    }
+
+    /** On its first read: notes SO_LINGER before and after setting it to 0, writes a reply, and closes. */
+    @ChannelHandler.Sharable
+    static final class ResetOnRead extends ChannelInboundHandlerAdapter {
+        final CompletableFuture<String> linger = new CompletableFuture<>();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ((ByteBuf) msg).release();
+            Object before = ctx.channel().config().getOption(ChannelOption.SO_LINGER);
+            boolean set = ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+            linger.complete(before + " " + set + " " + ctx.channel().config().getOption(ChannelOption.SO_LINGER));
+            ctx.write(Unpooled.copiedBuffer("never sent", StandardCharsets.US_ASCII));
+            ctx.close();
+        }
+    }
+
+    @Test
+    void closeWithSoLingerZeroSendsRstInsteadOfFin() throws Exception {
+        ResetOnRead handler = new ResetOnRead();
+        net.listenTcp(GW, 7, handler);
+        sendSeg(GW, 40020, 7, 1000, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+        Seg synAck = nextSeg(2000);
+        int ourSeq = synAck.seq() + 1;
+        sendSeg(GW, 40020, 7, 1001, ourSeq, Tcp.ACK | Tcp.PSH, new byte[0], "x".getBytes(StandardCharsets.US_ASCII));
+        assertThat(handler.linger.get(2, TimeUnit.SECONDS)).isEqualTo("-1 true 0");
+        Seg s = nextSeg(2000);
+        while (s != null && !s.has(Tcp.RST)) {
+            assertThat(s.has(Tcp.FIN)).as("FIN before the reset").isFalse();
+            assertThat(s.data()).as("data written before the reset").isEmpty();
+            s = nextSeg(2000);
+        }
+        assertThat(s).as("RST").isNotNull();
+        assertThat(s.seq()).isEqualTo(ourSeq);
+        assertThat(s.ack()).isEqualTo(1002);
+        // and the connection is gone: its next segment is answered like one of an unknown connection
+        sendSeg(GW, 40020, 7, 1002, ourSeq, Tcp.ACK, new byte[0], new byte[0]);
+        Seg after = nextSeg(2000);
+        assertThat(after.has(Tcp.RST)).isTrue();
+        assertThat(after.seq()).isEqualTo(ourSeq);
+    }
+
+    /** Opens a NAT flow from guest port {@code guestPort} to {@code server}; returns our first sequence number. */
+    private int natHandshake(ServerSocket server, int guestPort, int iss) throws Exception {
+        sendSeg(HOSTLO, guestPort, server.getLocalPort(), iss, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+        Seg synAck = nextSeg(3000);
+        assertThat(synAck.has(Tcp.SYN)).isTrue();
+        return synAck.seq() + 1;
+    }
+
+    @Test
+    void aHostResetReachesTheGuestAsRst() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(5000);
+            int ourSeq = natHandshake(server, 40021, 7000);
+            try (Socket hostSide = server.accept()) {
+                sendSeg(HOSTLO, 40021, server.getLocalPort(), 7001, ourSeq, Tcp.ACK | Tcp.PSH, new byte[0], "up".getBytes());
+                assertThat(hostSide.getInputStream().readNBytes(2)).isEqualTo("up".getBytes());
+                hostSide.setSoLinger(true, 0);
+            } // closed with SO_LINGER 0: RST
+            Seg s = nextSeg(2000);
+            while (s != null && !s.has(Tcp.RST)) {
+                assertThat(s.has(Tcp.FIN)).as("FIN instead of RST").isFalse();
+                s = nextSeg(2000);
+            }
+            assertThat(s).as("RST").isNotNull();
+            assertThat(s.seq()).isEqualTo(ourSeq);
+        }
+    }
+
+    @Test
+    void aGuestRstResetsTheHostSocket() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(5000);
+            int ourSeq = natHandshake(server, 40022, 7000);
+            try (Socket hostSide = server.accept()) {
+                hostSide.setSoTimeout(5000);
+                sendSeg(HOSTLO, 40022, server.getLocalPort(), 7001, ourSeq, Tcp.ACK | Tcp.PSH, new byte[0], "up".getBytes());
+                InputStream in = hostSide.getInputStream();
+                assertThat(in.readNBytes(2)).isEqualTo("up".getBytes());
+                sendSeg(HOSTLO, 40022, server.getLocalPort(), 7003, ourSeq, Tcp.RST | Tcp.ACK, new byte[0], new byte[0]);
+                assertThatThrownBy(in::read).as("a reset, not an end of stream").isInstanceOf(SocketException.class);
+            }
+        }
+    }
+
+    @Test
+    void whatTheHostSentAndItsCloseDuringTheGuestsHandshakeFollowTheHandshake() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(5000);
+            int ourSeq = natHandshake(server, 40023, 7000);
+            try (Socket hostSide = server.accept()) {
+                hostSide.getOutputStream().write("early".getBytes());
+            } // closed before the guest completes its handshake
+            Thread.sleep(200);
+            sendSeg(HOSTLO, 40023, server.getLocalPort(), 7001, ourSeq, Tcp.ACK, new byte[0], new byte[0]);
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            Seg s = nextSeg(2000);
+            while (s != null && !s.has(Tcp.FIN)) {
+                assertThat(s.has(Tcp.RST)).as("RST").isFalse();
+                got.write(s.data());
+                s = nextSeg(2000);
+            }
+            assertThat(s).as("FIN").isNotNull();
+            got.write(s.data());
+            assertThat(got.toString(StandardCharsets.US_ASCII)).isEqualTo("early");
+            assertThat(s.seq() + s.data().length).isEqualTo(ourSeq + 5);
+        }
+    }
+
+    /** The window scale a SYN-ACK offers (0 without the option). */
+    private static int windowScale(Seg synAck) {
+        byte[] f = synAck.raw();
+        int o = 14 + 20 + Tcp.MIN_HEADER;
+        int end = 14 + 20 + synAck.hl();
+        while (o < end && f[o] != 0) {
+            if (f[o] == 1) {
+                o++;
+            } else if (f[o] == 3) {
+                return f[o + 2];
+            } else {
+                o += f[o + 1];
+            }
+        }
+        return 0;
+    }
+
+    @Test
+    void aGuestFinBehindABackedUpHostSocketComesAfterAllTheData() throws Exception {
+        byte[] payload = new byte[4 * 1024 * 1024];
+        new Random(3).nextBytes(payload);
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            server.setReceiveBufferSize(8192);
+            CompletableFuture<byte[]> received = new CompletableFuture<>();
+            Thread reader = new Thread(() -> {
+                try (Socket s = server.accept()) {
+                    Thread.sleep(500); // let the NAT's host socket back up
+                    received.complete(s.getInputStream().readAllBytes());
+                } catch (Exception e) {
+                    received.completeExceptionally(e);
+                }
+            });
+            reader.start();
+            int port = server.getLocalPort();
+            int seq = 20001;
+            sendSeg(HOSTLO, 40024, port, seq - 1, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
+            Seg synAck = nextSeg(3000);
+            int wscale = windowScale(synAck);
+            int ourSeq = synAck.seq() + 1;
+            int windowEnd = seq + synAck.window();
+            int sent = 0;
+            boolean finSent = false;
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (!finSent && System.currentTimeMillis() < deadline) {
+                // send what the window allows, then the FIN right behind the data
+                while (sent < payload.length && seq + Math.min(1460, payload.length - sent) - windowEnd <= 0) {
+                    int n = Math.min(1460, payload.length - sent);
+                    byte[] chunk = Arrays.copyOfRange(payload, sent, sent + n);
+                    sendSeg(HOSTLO, 40024, port, seq, ourSeq, Tcp.ACK, new byte[0], chunk);
+                    seq += n;
+                    sent += n;
+                }
+                if (sent == payload.length && seq + 1 - windowEnd <= 0) {
+                    sendSeg(HOSTLO, 40024, port, seq, ourSeq, Tcp.ACK | Tcp.FIN, new byte[0], new byte[0]);
+                    finSent = true;
+                    break;
+                }
+                Seg s = nextSeg(2000);
+                if (s != null && s.has(Tcp.ACK)) {
+                    windowEnd = s.ack() + (s.window() << wscale);
+                }
+            }
+            assertThat(finSent).as("sent %d bytes before the deadline", sent).isTrue();
+            byte[] got = received.get(30, TimeUnit.SECONDS);
+            assertThat(got.length).isEqualTo(payload.length);
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            assertThat(md.digest(got)).isEqualTo(MessageDigest.getInstance("SHA-256").digest(payload));
+        }
     }
 }

@@ -8,7 +8,7 @@
  *    becomes SniHandler -> SslHandler (leaf minted for the SNI name, or the CONNECT host without SNI) ->
  *    HttpServerCodec -> HttpProxyHandler in tunnel mode, which forwards each request over pooled TLS
  *    connections. Anything else, or bytes from the server before the guest sent any, means a plain tunnel:
- *    both sides get a RelayHandler and the bytes seen so far are passed on in order.
+ *    both sides get a Relay and the bytes seen so far are passed on in order.
  *
  * A broken ClientHello fails in SniHandler/SslHandler and closes this connection only (counted).
  * Buffer ownership: bytes held while connecting/sniffing live in one composite buffer owned by this handler
@@ -17,6 +17,7 @@
  */
 package dev.c2w.proxy;
 
+import dev.c2w.netstack.relay.Relay;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
@@ -234,14 +235,14 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
         }
         // A plain tunnel carries TCP half-closes through (when the guest channel supports them).
         guest.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        ctx.pipeline().replace(this, "relay", new RelayHandler(up));
+        ctx.pipeline().replace(this, "relay", Relay.forTunnel(up));
         Runnable upSide = () -> {
             RawUpstream r = up.pipeline().get(RawUpstream.class);
             if (r != null) {
-                up.pipeline().replace(r, "relay", new RelayHandler(guest));
+                up.pipeline().replace(r, "relay", Relay.forTunnel(guest));
             }
             if (!up.isActive()) {
-                RelayHandler.closeOnFlush(guest);
+                Relay.closeOnFlush(guest);
             }
         };
         if (up.eventLoop().inEventLoop()) {
@@ -311,7 +312,7 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
                     serverBytes.addComponent(true, (ByteBuf) msg);
                     sniff();
                 } else if (msg instanceof ByteBuf && state == State.DONE && ctx.channel().isActive()
-                        && ctx.pipeline().get(RelayHandler.class) != null) {
+                        && ctx.pipeline().get(Relay.class) != null) {
                     ctx.channel().writeAndFlush(msg); // raced with the switch to relay: pass it on in order
                 } else {
                     ReferenceCountUtil.release(msg);
@@ -337,7 +338,7 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
                         ctx.writeAndFlush(serverBytes.retain());
                     }
                     release();
-                    RelayHandler.closeOnFlush(ctx.channel());
+                    Relay.closeOnFlush(ctx.channel());
                 }
             });
         }

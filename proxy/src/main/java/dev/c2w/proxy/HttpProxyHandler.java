@@ -1,5 +1,6 @@
 package dev.c2w.proxy;
 
+import dev.c2w.netstack.relay.Relay;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -248,7 +249,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         if (closeGuest || closing) {
             closing = true;
             releaseQueued();
-            RelayHandler.closeOnFlush(ctx.channel());
+            Relay.closeOnFlush(ctx.channel());
             return;
         }
         while (!queued.isEmpty() && !closing && (cur == null || !cur.requestComplete)) {
@@ -342,7 +343,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(r);
         if (!keep) {
             closing = true;
-            RelayHandler.closeOnFlush(ctx.channel());
+            Relay.closeOnFlush(ctx.channel());
         }
     }
 
@@ -609,7 +610,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
                 return; // a connect or handshake failure: connected() reports it
             }
             switch (phase) {
-                case UPGRADED -> RelayHandler.closeOnFlush(ctx.channel());
+                case UPGRADED -> Relay.closeOnFlush(ctx.channel());
                 case SKIPPING_REQUEST_BODY, DONE -> {
                     // the exchange is over; the connection's end is no news
                 }
@@ -768,19 +769,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
             cur = null;
             closing = true;
             releaseQueued();
-            ctx.pipeline().replace(HttpProxyHandler.this, "relay", new RelayHandler(u));
+            ctx.pipeline().replace(HttpProxyHandler.this, "relay", Relay.forTunnel(u));
             HttpServerCodec codec = g.pipeline().get(HttpServerCodec.class);
             if (codec != null) {
                 g.pipeline().remove(codec);
             }
             Runnable upstreamSide = () -> {
                 if (!u.isActive()) {
-                    RelayHandler.closeOnFlush(g);
+                    Relay.closeOnFlush(g);
                     return;
                 }
                 UpstreamPool.UpstreamHandler uh = u.pipeline().get(UpstreamPool.UpstreamHandler.class);
                 if (uh != null) {
-                    u.pipeline().replace(uh, "relay", new RelayHandler(g));
+                    u.pipeline().replace(uh, "relay", Relay.forTunnel(g));
                 }
                 if (u.pipeline().get(IdleStateHandler.class) != null) {
                     u.pipeline().remove(IdleStateHandler.class);

@@ -3,6 +3,7 @@ package dev.c2w.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.c2w.netstack.host.HostTransport;
+import dev.c2w.netstack.relay.Relay;
 import dev.c2w.tls.CaKeyType;
 import dev.c2w.tls.CertificateAuthority;
 import dev.c2w.tls.LeafCertificates;
@@ -432,12 +433,12 @@ class ProxyCurlTest {
                                     .handler(new ChannelInitializer<Channel>() {
                                         @Override
                                         protected void initChannel(Channel lc) {
-                                            lc.pipeline().addLast(new RelayHandler(host));
+                                            lc.pipeline().addLast(Relay.forTunnel(host));
                                         }
                                     })
                                     .connect(addr).addListener((io.netty.channel.ChannelFutureListener) f -> {
                                         if (f.isSuccess()) {
-                                            host.pipeline().addLast(new RelayHandler(f.channel()));
+                                            host.pipeline().addLast(Relay.forTunnel(f.channel()));
                                         } else {
                                             host.close();
                                         }

@@ -4,6 +4,7 @@ import dev.c2w.netstack.NetworkConfig.PortForward;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.udp.UdpStack;
 import dev.c2w.netstack.host.HostTransport;
+import dev.c2w.netstack.relay.Relay;
 import dev.c2w.netstack.services.UdpContext;
 import dev.c2w.netstack.services.UdpEndpoint;
 import dev.c2w.netstack.wire.MacAddress;
@@ -85,13 +86,12 @@ public final class PortForwarder implements AutoCloseable {
                 hostCh.close();
                 return;
             }
-            Relay hostSide = new Relay(null);
+            // the host side learns its peer, and starts reading, when the guest side becomes active
+            Relay hostSide = Relay.forNat(null);
             ctx.pipeline().replace(this, "relay", hostSide);
-            net.connectToGuest(net.config().guestIp(), forward.guestPort(), new Relay(hostCh)).addListener(f -> {
-                if (f.isSuccess()) {
-                    hostSide.setPeer((Channel) f.getNow());
-                    hostCh.config().setAutoRead(true);
-                } else {
+            Relay guestSide = Relay.pairedWith(hostCh, hostSide);
+            net.connectToGuest(net.config().guestIp(), forward.guestPort(), guestSide).addListener(f -> {
+                if (!f.isSuccess()) {
                     LOG.log(System.Logger.Level.INFO, "port forward " + forward + ": guest did not accept: " + f.cause().getMessage());
                     hostCh.close();
                 }

@@ -3,6 +3,7 @@ package dev.c2w.netstack.nat;
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.NetStats;
 import dev.c2w.netstack.host.HostTransport;
+import dev.c2w.netstack.relay.Relay;
 import dev.c2w.netstack.tcp.TcpConnection;
 import dev.c2w.netstack.tcp.TcpStack;
 import dev.c2w.netstack.wire.Ipv4Address;
@@ -56,7 +57,7 @@ public final class TcpNat implements TcpStack.FlowAcceptor {
             return;
         }
         InetSocketAddress addr = new InetSocketAddress(Ipv4Address.toInet(target), dstPort);
-        Relay hostSide = new Relay(conn);
+        Relay hostSide = Relay.forNat(conn);
         Bootstrap b = new Bootstrap()
             .group(loop)
             .channel(host.socketChannel())

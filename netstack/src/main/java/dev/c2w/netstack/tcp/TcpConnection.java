@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
+import java.util.Map;
 
 /**
  * A guest TCP connection as a Netty {@link Channel}: a thin adapter over its {@link TcpSocket}, registered
@@ -40,7 +41,13 @@ import java.nio.channels.ClosedChannelException;
  * make room, the socket asks for more and the flush runs again.
  *
  * <p>Close. {@code close()} sends FIN after the queued data, {@code shutdownOutput()} is a half-close and
- * {@link #abort} sends RST. Event-loop confined.
+ * {@link #abort} sends RST. As on a kernel socket, {@link ChannelOption#SO_LINGER} 0 turns {@code close()}
+ * into a reset: the queued data is dropped and the guest gets RST (any other value is an ordinary close;
+ * nothing blocks here). So a relay resets any channel the same way: SO_LINGER 0, then close.
+ *
+ * <p>Threads. Everything runs on the event loop except what Netty lets any thread call on a channel:
+ * {@link #isOpen} and {@link #isActive} answer from volatile copies of the socket's state, and the
+ * config (autoRead, SO_LINGER) is safe to set from anywhere.
  */
 public final class TcpConnection extends AbstractChannel implements DuplexChannel, TcpSocket.Application {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
@@ -49,7 +56,11 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
 
     private final TcpStack stack;
     private final TcpSocket socket;
-    private final DefaultChannelConfig config;
+    private final Config config;
+    /** What {@link #isOpen} answers: the socket's appOpen, for any thread. */
+    private volatile boolean open = true;
+    /** What {@link #isActive} answers: open and the handshake completed, the block not freed; for any thread. */
+    private volatile boolean active;
     private ChannelHandler pendingHandler;
     private Promise<Channel> connectPromise;
     private boolean readRequested;
@@ -62,7 +73,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
         super(null);
         this.stack = stack;
         this.socket = socket;
-        this.config = new DefaultChannelConfig(this);
+        this.config = new Config(this);
         config.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         config.setWriteBufferHighWaterMark(HIGH_WATER_MARK);
         config.setWriteBufferLowWaterMark(LOW_WATER_MARK);
@@ -110,6 +121,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
 
     @Override
     public void established() {
+        active = socket.appOpen();
         ChannelHandler h = pendingHandler;
         pendingHandler = null;
         if (h != null) {
@@ -173,6 +185,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
 
     @Override
     public void closed(Throwable cause) {
+        active = false;
         if (connectPromise != null) {
             connectPromise.tryFailure(cause != null ? cause : new IOException("connection closed"));
             connectPromise = null;
@@ -187,7 +200,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
             }
             closeChannelQuietly();
         } else {
-            socket.detach();
+            detach();
         }
     }
 
@@ -211,6 +224,12 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
         if (socket.appOpen() && isRegistered()) {
             unsafe().close(voidPromise());
         }
+        detach();
+    }
+
+    private void detach() {
+        open = false;
+        active = false;
         socket.detach();
     }
 
@@ -306,7 +325,13 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
 
     @Override
     protected void doClose() {
-        socket.close(stack.now());
+        open = false;
+        active = false;
+        if (config.resetOnClose()) {
+            socket.reset();
+        } else {
+            socket.close(stack.now());
+        }
     }
 
     @Override
@@ -331,12 +356,12 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
 
     @Override
     public boolean isOpen() {
-        return socket.appOpen();
+        return open;
     }
 
     @Override
     public boolean isActive() {
-        return socket.appOpen() && socket.state().synchronizedState();
+        return active;
     }
 
     @Override
@@ -404,5 +429,43 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
     @Override
     public String toString() {
         return socket.toString();
+    }
+
+    /** Netty's default options plus {@link ChannelOption#SO_LINGER}; only 0 (reset on close) changes anything. */
+    private static final class Config extends DefaultChannelConfig {
+        /** -1 (the default) or what was set; read on the loop by {@link #doClose}, set from any thread. */
+        private volatile int linger = -1;
+
+        Config(Channel channel) {
+            super(channel);
+        }
+
+        boolean resetOnClose() {
+            return linger == 0;
+        }
+
+        @Override
+        public Map<ChannelOption<?>, Object> getOptions() {
+            return getOptions(super.getOptions(), ChannelOption.SO_LINGER);
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <T> T getOption(ChannelOption<T> option) {
+            if (option == ChannelOption.SO_LINGER) {
+                return (T) Integer.valueOf(linger);
+            }
+            return super.getOption(option);
+        }
+
+        @Override
+        public <T> boolean setOption(ChannelOption<T> option, T value) {
+            if (option == ChannelOption.SO_LINGER) {
+                validate(option, value);
+                linger = (Integer) value;
+                return true;
+            }
+            return super.setOption(option, value);
+        }
     }
 }

@@ -640,6 +640,19 @@ public final class TcpSocket {
         }
     }
 
+    /**
+     * The application closed the connection with a reset (its channel's SO_LINGER is 0): what waits for
+     * it is dropped, the guest gets RST and the block is freed; {@link Application#closed} follows.
+     */
+    void reset() {
+        if (!appOpen) {
+            return;
+        }
+        appOpen = false;
+        releaseReceiveQueue();
+        abort();
+    }
+
     /** The application is gone without a close of its own (its channel was never registered). */
     void detach() {
         appOpen = false;
