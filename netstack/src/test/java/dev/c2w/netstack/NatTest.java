@@ -18,6 +18,10 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import io.netty.channel.Channel;
+import java.lang.reflect.Field;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
 
 class NatTest extends NetworkTestBase {
 
@@ -37,7 +41,7 @@ class NatTest extends NetworkTestBase {
             assertThat(Ipv4.src(b, 14)).isEqualTo(HOSTLO);
             assertThat(b.getUnsignedShort(34)).isEqualTo(echo.getLocalPort());
             assertThat(b.getUnsignedShort(36)).isEqualTo(33333);
-            assertThat(b.toString(42, 4, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("polo");
+            assertThat(b.toString(42, 4, StandardCharsets.US_ASCII)).isEqualTo("polo");
             assertThat(net.stats().udpFlowsOpened).isEqualTo(1);
         }
     }
@@ -115,10 +119,10 @@ class NatTest extends NetworkTestBase {
         }
     }
 
-    private static java.net.SocketAddress pfChannelAddress(PortForwarder pf) throws Exception {
-        java.lang.reflect.Field f = PortForwarder.class.getDeclaredField("listener");
+    private static SocketAddress pfChannelAddress(PortForwarder pf) throws Exception {
+        Field f = PortForwarder.class.getDeclaredField("listener");
         f.setAccessible(true);
-        return ((io.netty.channel.Channel) f.get(pf)).localAddress();
+        return ((Channel) f.get(pf)).localAddress();
     }
 
     @Test

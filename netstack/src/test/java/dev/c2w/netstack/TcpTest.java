@@ -28,6 +28,10 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import dev.c2w.netstack.wire.Checksum;
+import io.netty.channel.Channel;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicReference;
 
 class TcpTest extends NetworkTestBase {
     static final byte[] SYN_OPTS = {2, 4, 0x05, (byte) 0xb4, 1, 3, 3, 7}; // MSS 1460, NOP, WS 7
@@ -127,7 +131,7 @@ class TcpTest extends NetworkTestBase {
 
     @Test
     void payloadQueuedForAConsumerThatIsNotReadingDoesNotKeepTheFrame() throws Exception {
-        java.util.concurrent.atomic.AtomicReference<io.netty.channel.Channel> accepted = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<Channel> accepted = new AtomicReference<>();
         net.listenTcp(GW, 9, new ChannelInboundHandlerAdapter() {
             @Override
             public void handlerAdded(ChannelHandlerContext ctx) {
@@ -152,8 +156,8 @@ class TcpTest extends NetworkTestBase {
         assertThat(frame.refCnt()).as("the queued payload is a copy").isEqualTo(1);
         frame.release();
         // and it is still there when the consumer reads
-        java.util.concurrent.LinkedBlockingQueue<String> got = new java.util.concurrent.LinkedBlockingQueue<>();
-        io.netty.channel.Channel ch = accepted.get();
+        LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
+        Channel ch = accepted.get();
         ch.eventLoop().submit(() -> {
             ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
                 @Override
@@ -165,7 +169,7 @@ class TcpTest extends NetworkTestBase {
             });
             ch.read();
         }).sync();
-        assertThat(got.poll(2, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("queued until read");
+        assertThat(got.poll(2, TimeUnit.SECONDS)).isEqualTo("queued until read");
     }
 
     @Test
@@ -274,14 +278,14 @@ class TcpTest extends NetworkTestBase {
     @Test
     void segmentsCutAcrossManySmallWritesCarryTheBytesWithValidChecksums() throws Exception {
         byte[] data = new byte[20_000];
-        new java.util.Random(5).nextBytes(data);
+        new Random(5).nextBytes(data);
         // odd piece sizes, so segments start and end inside pieces and at odd offsets within them
         net.listenTcp(GW, 9, new PieceWriter(data, 1, 7, 333, 2, 1459, 4097, 13));
         sendSeg(GW, 40010, 9, 100, 0, Tcp.SYN, SYN_OPTS, new byte[0]);
         Seg synAck = nextSeg(2000);
         int ourSeq = synAck.seq() + 1;
         sendSeg(GW, 40010, 9, 101, ourSeq, Tcp.ACK, new byte[0], new byte[0]);
-        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
         int segments = 0;
         while (got.size() < data.length) {
             Seg s = nextSeg(3000);
@@ -291,8 +295,8 @@ class TcpTest extends NetworkTestBase {
             }
             ByteBuf raw = Unpooled.wrappedBuffer(s.raw());
             int tcpLen = Ipv4.totalLength(raw, 14) - 20;
-            long sum = dev.c2w.netstack.wire.Checksum.pseudoHeader(GW, GUEST, Ipv4.PROTO_TCP, tcpLen);
-            assertThat(dev.c2w.netstack.wire.Checksum.finish(dev.c2w.netstack.wire.Checksum.add(sum, raw, 34, tcpLen)))
+            long sum = Checksum.pseudoHeader(GW, GUEST, Ipv4.PROTO_TCP, tcpLen);
+            assertThat(Checksum.finish(Checksum.add(sum, raw, 34, tcpLen)))
                 .as("checksum of segment %d", segments).isZero();
             assertThat(s.seq()).isEqualTo(ourSeq + got.size());
             assertThat(s.data().length).isLessThanOrEqualTo(1460);

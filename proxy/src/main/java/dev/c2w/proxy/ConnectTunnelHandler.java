@@ -1,20 +1,3 @@
-/*
- * What a CONNECT becomes, installed in place of the HTTP codec and HttpProxyHandler.
- *
- * 1. CONNECTING: opens a TCP connection to host:port first (so "connection refused" is an honest 502 to the
- *    CONNECT, and protocols where the server speaks first work). Guest bytes that arrive meanwhile are kept.
- * 2. SNIFFING: answers "200 Connection established" and looks at the guest's first bytes. A TLS handshake
- *    record (0x16 0x03 0x00..0x04) means interception: the raw upstream connection is closed and the pipeline
- *    becomes SniHandler -> SslHandler (leaf minted for the SNI name, or the CONNECT host without SNI) ->
- *    HttpServerCodec -> HttpProxyHandler in tunnel mode, which forwards each request over pooled TLS
- *    connections. Anything else, or bytes from the server before the guest sent any, means a plain tunnel:
- *    both sides get a Relay and the bytes seen so far are passed on in order.
- *
- * A broken ClientHello fails in SniHandler/SslHandler and closes this connection only (counted).
- * Buffer ownership: bytes held while connecting/sniffing live in one composite buffer owned by this handler
- * until they are fired into the new pipeline or written to the upstream; released if the connection dies.
- * Threading: runs on the guest loop; the raw upstream's events are re-posted to it when its loop differs.
- */
 package dev.c2w.proxy;
 
 import dev.c2w.netstack.relay.Relay;
@@ -39,8 +22,31 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 
 import java.nio.charset.StandardCharsets;
+import dev.c2w.tls.LeafCertificates;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import javax.net.ssl.SSLException;
 
-/** CONNECT: connect upstream, then intercept TLS or relay raw bytes. */
+/**
+ * CONNECT: connect upstream, then intercept TLS or relay raw bytes.
+ *
+ * <p>What a CONNECT becomes, installed in place of the HTTP codec and HttpProxyHandler.
+ *
+ * <pre>
+ * 1. CONNECTING: opens a TCP connection to host:port first (so "connection refused" is an honest 502 to the
+ *    CONNECT, and protocols where the server speaks first work). Guest bytes that arrive meanwhile are kept.
+ * 2. SNIFFING: answers "200 Connection established" and looks at the guest's first bytes. A TLS handshake
+ *    record (0x16 0x03 0x00..0x04) means interception: the raw upstream connection is closed and the pipeline
+ *    becomes SniHandler -> SslHandler (leaf minted for the SNI name, or the CONNECT host without SNI) ->
+ *    HttpServerCodec -> HttpProxyHandler in tunnel mode, which forwards each request over pooled TLS
+ *    connections. Anything else, or bytes from the server before the guest sent any, means a plain tunnel:
+ *    both sides get a Relay and the bytes seen so far are passed on in order.
+ * </pre>
+ *
+ * <p>A broken ClientHello fails in SniHandler/SslHandler and closes this connection only (counted).
+ * Buffer ownership: bytes held while connecting/sniffing live in one composite buffer owned by this handler
+ * until they are fired into the new pipeline or written to the upstream; released if the connection dies.
+ * Threading: runs on the guest loop; the raw upstream's events are re-posted to it when its loop differs.
+ */
 final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
     private static final int MAX_CLIENT_HELLO = 16 * 1024;
     private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -131,11 +137,10 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof ByteBuf) || state == State.DONE) {
+        if (!(msg instanceof ByteBuf b) || state == State.DONE) {
             ReferenceCountUtil.release(msg); // the end of the CONNECT request from the removed decoder
             return;
         }
-        ByteBuf b = (ByteBuf) msg;
         if (!b.isReadable()) {
             b.release();
             return;
@@ -195,13 +200,13 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
                                       Promise<SslContext> promise) {
         String name;
         try {
-            name = dev.c2w.tls.LeafCertificates.normalise(sniName != null ? sniName : host);
+            name = LeafCertificates.normalise(sniName != null ? sniName : host);
         } catch (IllegalArgumentException e) {
-            return promise.setFailure(new javax.net.ssl.SSLException("bad SNI name: " + e.getMessage()));
+            return promise.setFailure(new SSLException("bad SNI name: " + e.getMessage()));
         }
         if (!px.config().policy().allows(name)) {
             px.stats().refused.incrementAndGet();
-            return promise.setFailure(new javax.net.ssl.SSLException("SNI " + name + " is not allowed by the proxy policy"));
+            return promise.setFailure(new SSLException("SNI " + name + " is not allowed by the proxy policy"));
         }
         tunnel.sni = name;
         px.tls().forHost(name, loop).addListener(f -> {
@@ -308,8 +313,8 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext uctx, Object msg) {
             onGuestLoop(guestLoop, () -> {
-                if (msg instanceof ByteBuf && serverBytes != null && state == State.SNIFFING) {
-                    serverBytes.addComponent(true, (ByteBuf) msg);
+                if (msg instanceof ByteBuf b && serverBytes != null && state == State.SNIFFING) {
+                    serverBytes.addComponent(true, b);
                     sniff();
                 } else if (msg instanceof ByteBuf && state == State.DONE && ctx.channel().isActive()
                         && ctx.pipeline().get(Relay.class) != null) {
@@ -322,7 +327,7 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext uctx, Object evt) {
-            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+            if (evt instanceof ChannelInputShutdownEvent) {
                 uctx.close(); // the server hung up while undecided: treat as a close
             }
             ReferenceCountUtil.release(evt);

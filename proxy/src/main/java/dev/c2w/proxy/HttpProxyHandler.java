@@ -121,19 +121,18 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
 
     private void handle(Object msg) {
         if (cur != null) {
-            if (msg instanceof HttpContent) {
-                cur.guestContent((HttpContent) msg);
+            if (msg instanceof HttpContent c) {
+                cur.guestContent(c);
             } else {
                 ReferenceCountUtil.release(msg);
             }
             return;
         }
-        if (!(msg instanceof HttpRequest)) {
+        if (!(msg instanceof HttpRequest req)) {
             // the rest of a request we already answered (its body, or the empty end of a GET)
             ReferenceCountUtil.release(msg);
             return;
         }
-        HttpRequest req = (HttpRequest) msg;
         try {
             startRequest(req);
         } finally {
@@ -174,7 +173,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         // SslHandler reports a failed handshake before it closes the channel: count it here, in order
-        if (evt instanceof SslHandshakeCompletionEvent && !((SslHandshakeCompletionEvent) evt).isSuccess()) {
+        if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess()) {
             countTlsFailure();
         }
         ctx.fireUserEventTriggered(evt);
@@ -425,7 +424,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     /** One request in flight: its upstream connection, its phase, and the upstream callbacks. */
     private final class Exchange implements UpstreamPool.Listener {
         final HttpRequest req;
-        final RequestTarget target;
         final UpstreamPool.Key key;
         final HttpRequest upReq;
         final boolean upgradeRequest;
@@ -449,7 +447,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
 
         Exchange(HttpRequest req, RequestTarget target) {
             this.req = req;
-            this.target = target;
             this.loop = ctx.channel().eventLoop();
             String sni = target.tls() ? (tunnel != null ? tunnel.sni : target.host()) : null;
             this.key = new UpstreamPool.Key(target.tls(), target.host(), target.port(), sni);
@@ -638,8 +635,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         private void response(Object msg) {
             if (phase == Phase.UPGRADED) {
                 Channel g = ctx.channel();
-                ByteBuf data = msg instanceof ByteBuf ? (ByteBuf) msg
-                        : msg instanceof HttpContent ? ((HttpContent) msg).content().retain() : null;
+                ByteBuf data = msg instanceof ByteBuf b ? b
+                        : msg instanceof HttpContent hc ? hc.content().retain() : null;
                 if (!(msg instanceof ByteBuf)) {
                     ReferenceCountUtil.release(msg);
                 }
@@ -654,8 +651,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(msg);
                 return;
             }
-            if (msg instanceof HttpResponse) {
-                HttpResponse r = (HttpResponse) msg;
+            if (msg instanceof HttpResponse r) {
                 if (r.decoderResult().isFailure()) {
                     ReferenceCountUtil.release(msg);
                     fail(HttpResponseStatus.BAD_GATEWAY, ErrorResponses.invalidResponse(key, r.decoderResult().cause()));
@@ -678,8 +674,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
                     ctx.write(r);
                 }
             }
-            if (msg instanceof HttpContent) {
-                HttpContent c = (HttpContent) msg;
+            if (msg instanceof HttpContent c) {
                 boolean last = c instanceof LastHttpContent;
                 if (phase == Phase.RELAYING_INFORMATIONAL) {
                     c.release();

@@ -48,6 +48,19 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.local.LocalAddress;
+import io.netty.channel.local.LocalChannel;
+import io.netty.channel.local.LocalIoHandler;
+import io.netty.channel.local.LocalServerChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import java.io.IOException;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * The proxy on host sockets on 127.0.0.1, driven by the real curl (and by raw sockets for the malformed
@@ -158,7 +171,7 @@ class ProxyCurlTest {
     /** Reads until the client half-closes, then answers "got N bytes" and closes. */
     private Channel countingServer() throws InterruptedException {
         return new ServerBootstrap().group(transport.group()).channel(transport.serverSocketChannel())
-                .childOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -173,9 +186,9 @@ class ProxyCurlTest {
 
                             @Override
                             public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                                if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                                if (evt instanceof ChannelInputShutdownEvent) {
                                     ctx.writeAndFlush(Unpooled.copiedBuffer("got " + n + " bytes\n", StandardCharsets.US_ASCII))
-                                            .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+                                            .addListener(ChannelFutureListener.CLOSE);
                                 }
                             }
                         });
@@ -192,7 +205,7 @@ class ProxyCurlTest {
         Thread t = new Thread(() -> {
             try {
                 p.getErrorStream().transferTo(err);
-            } catch (java.io.IOException ignored) {
+            } catch (IOException ignored) {
                 // process ended
             }
         });
@@ -417,26 +430,26 @@ class ProxyCurlTest {
     void worksOnInProcessChannelsOnAForeignEventLoop() throws Exception {
         // The proxy pipeline on LocalChannels (in-process, like the netstack's guest flows) whose loop is not
         // in the upstream group; curl reaches it through a byte bridge from a host socket.
-        io.netty.channel.EventLoopGroup localGroup = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
-                io.netty.channel.local.LocalIoHandler.newFactory());
+        EventLoopGroup localGroup = new MultiThreadIoEventLoopGroup(1,
+                LocalIoHandler.newFactory());
         try {
-            io.netty.channel.local.LocalAddress addr = new io.netty.channel.local.LocalAddress("c2w-proxy-test");
-            Channel local = new ServerBootstrap().group(localGroup).channel(io.netty.channel.local.LocalServerChannel.class)
+            LocalAddress addr = new LocalAddress("c2w-proxy-test");
+            Channel local = new ServerBootstrap().group(localGroup).channel(LocalServerChannel.class)
                     .childHandler(proxy.httpInitializer()).bind(addr).sync().channel();
             Channel bridge = new ServerBootstrap().group(transport.group()).channel(transport.serverSocketChannel())
-                    .childOption(io.netty.channel.ChannelOption.AUTO_READ, false)
+                    .childOption(ChannelOption.AUTO_READ, false)
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel host) {
-                            new io.netty.bootstrap.Bootstrap().group(localGroup)
-                                    .channel(io.netty.channel.local.LocalChannel.class)
+                            new Bootstrap().group(localGroup)
+                                    .channel(LocalChannel.class)
                                     .handler(new ChannelInitializer<Channel>() {
                                         @Override
                                         protected void initChannel(Channel lc) {
                                             lc.pipeline().addLast(Relay.forTunnel(host));
                                         }
                                     })
-                                    .connect(addr).addListener((io.netty.channel.ChannelFutureListener) f -> {
+                                    .connect(addr).addListener((ChannelFutureListener) f -> {
                                         if (f.isSuccess()) {
                                             host.pipeline().addLast(Relay.forTunnel(f.channel()));
                                         } else {
@@ -623,7 +636,7 @@ class ProxyCurlTest {
                 }));
             }
             go.countDown();
-            java.util.Set<X509Certificate> leaves = new java.util.HashSet<>();
+            Set<X509Certificate> leaves = new HashSet<>();
             for (Future<X509Certificate> f : fs) {
                 leaves.add(f.get(180, TimeUnit.SECONDS));
             }

@@ -25,8 +25,10 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Supplier;
 
-/*
- * Port forwards (-p): a host listener whose connections are opened into the guest at its static
+/**
+ * Host-to-guest port forwards.
+ *
+ * <p>Port forwards (-p): a host listener whose connections are opened into the guest at its static
  * address (192.168.127.3) and spliced with a Relay. The network is looked up per connection through a
  * Supplier, so in WebSocket mode a forward reaches the most recently connected guest.
  * TCP: accept on the host, open a TCP connection from 192.168.127.254 into the guest, splice; if the
@@ -35,8 +37,6 @@ import java.util.function.Supplier;
  * port on 192.168.127.254, registered as a UDP endpoint on the gateway, so the guest's replies find
  * their way back to that client.
  */
-
-/** Host-to-guest port forwards; see the comment above. */
 public final class PortForwarder implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PortForwarder.class.getName());
     private final HostTransport host;
@@ -64,7 +64,7 @@ public final class PortForwarder implements AutoCloseable {
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, TcpNat.HOST_READS)
+                .childOption(ChannelOption.RECVBUF_ALLOCATOR, TcpNat.HOST_READS)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {

@@ -17,16 +17,16 @@ import io.netty.channel.RecvByteBufAllocator;
 
 import java.net.InetSocketAddress;
 
-/*
- * TCP NAT: a guest connection to any IPv4 address outside the LAN is terminated by our TCP and spliced
+/**
+ * TCP NAT to host sockets.
+ *
+ * <p>TCP NAT: a guest connection to any IPv4 address outside the LAN is terminated by our TCP and spliced
  * to a host socket; 192.168.127.254 means the host's 127.0.0.1. The host connection comes first: the
  * guest's SYN gets no answer until the host has accepted, so a refused host port gives the guest RST
  * at once, and a host that does not answer within the connect timeout gives RST too; only then does
  * the guest see SYN-ACK. Other LAN addresses, link-local 169.254/16, multicast and, in fetch mode,
  * everything, are refused with RST.
  */
-
-/** TCP NAT to host sockets; see the comment above. */
 public final class TcpNat implements TcpStack.FlowAcceptor {
     private static final System.Logger LOG = System.getLogger(TcpNat.class.getName());
     /** Receive-buffer sizes of host sockets: 2 KiB to start, up to 256 KiB while reads come back full. */
@@ -67,7 +67,7 @@ public final class TcpNat implements TcpStack.FlowAcceptor {
             .option(ChannelOption.TCP_NODELAY, true)
             // reads of up to 256 KiB: fewer syscalls, and fewer window updates the kernel sends to the host
             // peer (each wakes it), when the host sends fast; small reads shrink the buffers again
-            .option(ChannelOption.RCVBUF_ALLOCATOR, HOST_READS)
+            .option(ChannelOption.RECVBUF_ALLOCATOR, HOST_READS)
             .handler(hostSide);
         ChannelFuture f = b.connect(addr);
         f.addListener(done -> {

@@ -18,15 +18,15 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/*
- * UDP NAT: each guest flow (guest IP and port, destination IP and port) gets its own host datagram
+/**
+ * UDP NAT to host sockets. Event-loop confined.
+ *
+ * <p>UDP NAT: each guest flow (guest IP and port, destination IP and port) gets its own host datagram
  * socket, connected to the destination (192.168.127.254 means 127.0.0.1), so replies come back on it
  * and go to the guest from the address it wrote to. A flow that sees no traffic for the idle timeout
  * (90 s) is closed; the number of flows is capped and a datagram over the cap is dropped and counted.
  * Datagrams sent while the host socket is still connecting wait in a short queue.
  */
-
-/** UDP NAT to host sockets; see the comment above. Event-loop confined. */
 public final class UdpNat implements UdpStack.FlowAcceptor {
     private record Key(int guestIp, int guestPort, int dstIp, int dstPort) {}
 

@@ -452,7 +452,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
         @Override
         @SuppressWarnings("unchecked")
         public <T> T getOption(ChannelOption<T> option) {
-            if (option == ChannelOption.SO_LINGER) {
+            if (ChannelOption.SO_LINGER.equals(option)) {
                 return (T) Integer.valueOf(linger);
             }
             return super.getOption(option);
@@ -460,7 +460,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
 
         @Override
         public <T> boolean setOption(ChannelOption<T> option, T value) {
-            if (option == ChannelOption.SO_LINGER) {
+            if (ChannelOption.SO_LINGER.equals(option)) {
                 validate(option, value);
                 linger = (Integer) value;
                 return true;

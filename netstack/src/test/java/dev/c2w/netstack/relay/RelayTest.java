@@ -58,7 +58,7 @@ class RelayTest {
         assertThat(host.config().isAutoRead()).as("the guest side started the host's reading").isTrue();
         guest.pipeline().fireChannelRead(bytes("one"));
         guest.pipeline().fireChannelRead(bytes("two"));
-        assertThat((Object) host.readOutbound()).as("nothing flushed inside the batch").isNull();
+        assertThat(host.<Object>readOutbound()).as("nothing flushed inside the batch").isNull();
         guest.pipeline().fireChannelReadComplete();
         assertThat(text(host.readOutbound())).isEqualTo("one");
         assertThat(text(host.readOutbound())).isEqualTo("two");
@@ -90,7 +90,7 @@ class RelayTest {
         ByteBuf empty = Unpooled.buffer(4);
         side.pipeline().fireChannelRead(empty);
         assertThat(empty.refCnt()).isZero();
-        assertThat((Object) peer.readOutbound()).isNull();
+        assertThat(peer.<Object>readOutbound()).isNull();
 
         peer.close();
         ByteBuf late = bytes("late");
