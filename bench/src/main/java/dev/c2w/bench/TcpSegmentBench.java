@@ -18,6 +18,8 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -33,9 +35,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-
 /**
  * TCP segment handling in a whole {@link VirtualNetwork}: a synthetic guest has an established
  * connection to an in-process discard service on the gateway and feeds it in-order data segments
@@ -48,8 +47,13 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-XX:+UseSerialGC", "-Dio.netty.allocator.numDirectArenas=1",
-    "-Dio.netty.allocator.numHeapArenas=1"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {
+            "-XX:+UseSerialGC",
+            "-Dio.netty.allocator.numDirectArenas=1",
+            "-Dio.netty.allocator.numHeapArenas=1"
+        })
 public class TcpSegmentBench {
     static final int BATCH = 64;
     static final int GUEST_PORT = 40000;
@@ -82,8 +86,9 @@ public class TcpSegmentBench {
             try {
                 int type = Ethernet.type(f);
                 int base = f.readerIndex();
-                if (type == Ethernet.TYPE_ARP && f.getUnsignedShort(base + 14 + 6) == 1
-                    && f.getInt(base + 14 + 24) == guestIp) {
+                if (type == Ethernet.TYPE_ARP
+                        && f.getUnsignedShort(base + 14 + 6) == 1
+                        && f.getInt(base + 14 + 24) == guestIp) {
                     ByteBuf r = Unpooled.buffer(42);
                     Ethernet.writeHeader(r, MacAddress.read(f, base + 6), guestMac, Ethernet.TYPE_ARP);
                     r.writeShort(1).writeShort(0x0800).writeByte(6).writeByte(4).writeShort(2);
@@ -146,7 +151,7 @@ public class TcpSegmentBench {
     @TearDown(Level.Iteration)
     public void checkAcked() throws Exception {
         // every segment fed must have been accepted: otherwise the score would count drops
-        net.eventLoop().submit(() -> { }).sync();
+        net.eventLoop().submit(() -> {}).sync();
         Thread.sleep(50);
         int lag = nextSeq - sink.lastAck;
         if (lag > 4 * mss * BATCH) {
@@ -165,24 +170,29 @@ public class TcpSegmentBench {
     public void inOrderDataSegments() throws Exception {
         int first = nextSeq;
         nextSeq += BATCH * mss;
-        net.eventLoop().submit(() -> {
-            ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
-            int seq = first;
-            for (int i = 0; i < BATCH; i++) {
-                ByteBuf f = alloc.directBuffer(template.length);
-                f.writeBytes(template);
-                f.setInt(tcpOffset + 4, seq);
-                f.setShort(tcpOffset + 16, adjustChecksum(templateChecksum, templateSeq, seq));
-                port.receiveFrame(f);
-                seq += mss;
-            }
-        }).sync();
+        net.eventLoop()
+                .submit(() -> {
+                    ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+                    int seq = first;
+                    for (int i = 0; i < BATCH; i++) {
+                        ByteBuf f = alloc.directBuffer(template.length);
+                        f.writeBytes(template);
+                        f.setInt(tcpOffset + 4, seq);
+                        f.setShort(tcpOffset + 16, adjustChecksum(templateChecksum, templateSeq, seq));
+                        port.receiveFrame(f);
+                        seq += mss;
+                    }
+                })
+                .sync();
     }
 
     /** RFC 1624 incremental update of a checksum when one 32-bit field changes from old to now. */
     static int adjustChecksum(int checksum, int old, int now) {
-        long sum = (long) (~checksum & 0xffff) + (~(old >>> 16) & 0xffff) + (~old & 0xffff)
-            + ((now >>> 16) & 0xffff) + (now & 0xffff);
+        long sum = (long) (~checksum & 0xffff)
+                + (~(old >>> 16) & 0xffff)
+                + (~old & 0xffff)
+                + ((now >>> 16) & 0xffff)
+                + (now & 0xffff);
         sum = (sum & 0xffff) + (sum >>> 16);
         sum = (sum & 0xffff) + (sum >>> 16);
         return (int) (~sum & 0xffff);
@@ -197,9 +207,15 @@ public class TcpSegmentBench {
         int dst = NetworkConfig.DEFAULT_GATEWAY;
         int hl = 20 + options.length;
         ByteBuf tcp = Unpooled.buffer(hl + dataLength);
-        tcp.writeShort(GUEST_PORT).writeShort(SERVICE_PORT).writeInt(seq).writeInt(ack)
-            .writeShort(((hl / 4) << 12) | flags).writeShort(65535).writeShort(0).writeShort(0)
-            .writeBytes(options);
+        tcp.writeShort(GUEST_PORT)
+                .writeShort(SERVICE_PORT)
+                .writeInt(seq)
+                .writeInt(ack)
+                .writeShort(((hl / 4) << 12) | flags)
+                .writeShort(65535)
+                .writeShort(0)
+                .writeShort(0)
+                .writeBytes(options);
         for (int i = 0; i < dataLength; i++) {
             tcp.writeByte(i);
         }

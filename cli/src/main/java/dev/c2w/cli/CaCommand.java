@@ -2,12 +2,10 @@ package dev.c2w.cli;
 
 import dev.c2w.tls.CaStoreException;
 import dev.c2w.tls.CertificateAuthority;
-
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,7 +22,9 @@ import picocli.CommandLine.Spec;
  * Both take --ca-dir/--ca-key. A broken CA directory is reported on stderr with the remedy; exit code 1.
  * </pre>
  */
-@Command(name = "ca", mixinStandardHelpOptions = true,
+@Command(
+        name = "ca",
+        mixinStandardHelpOptions = true,
         description = "Show the CA whose certificates the guest's HTTPS proxy presents.",
         subcommands = {CaCommand.Export.class, CaCommand.PathCmd.class})
 public final class CaCommand implements Callable<Integer> {
@@ -38,9 +38,13 @@ public final class CaCommand implements Callable<Integer> {
     }
 
     /** Prints the CA certificate PEM, creating the CA if there is none yet. */
-    @Command(name = "export", mixinStandardHelpOptions = true,
-            description = {"Print the CA certificate (PEM) on stdout; creates the CA on first use.",
-                           "Example: c2w-net ca export > proxy.crt"})
+    @Command(
+            name = "export",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Print the CA certificate (PEM) on stdout; creates the CA on first use.",
+                "Example: c2w-net ca export > proxy.crt"
+            })
     static final class Export implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -70,9 +74,13 @@ public final class CaCommand implements Callable<Integer> {
     }
 
     /** Prints where the CA certificate lives. */
-    @Command(name = "path", mixinStandardHelpOptions = true,
-            description = {"Print the path of the CA certificate (ca.crt).",
-                           "Example: curl --cacert \"$(c2w-net ca path)\" ..."})
+    @Command(
+            name = "path",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Print the path of the CA certificate (ca.crt).",
+                "Example: curl --cacert \"$(c2w-net ca path)\" ..."
+            })
     static final class PathCmd implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -86,7 +94,9 @@ public final class CaCommand implements Callable<Integer> {
             spec.commandLine().getOut().println(cert);
             spec.commandLine().getOut().flush();
             if (!Files.exists(cert)) {
-                spec.commandLine().getErr().println("c2w-net: (not created yet; `c2w-net ca export` or the first run creates it)");
+                spec.commandLine()
+                        .getErr()
+                        .println("c2w-net: (not created yet; `c2w-net ca export` or the first run creates it)");
                 spec.commandLine().getErr().flush();
             }
             return 0;

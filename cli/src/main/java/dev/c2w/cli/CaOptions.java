@@ -2,9 +2,7 @@ package dev.c2w.cli;
 
 import dev.c2w.tls.CaKeyType;
 import dev.c2w.tls.CertificateAuthority;
-
 import java.nio.file.Path;
-
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 
@@ -16,15 +14,25 @@ import picocli.CommandLine.Option;
  * the directory.
  */
 public final class CaOptions {
-    @Option(names = "--ca-dir", paramLabel = "DIR",
-            description = {"Directory of the proxy CA (ca.crt and ca.key, created on first use and reused after).",
-                           "Default: $XDG_DATA_HOME/c2w-net/ca, else ~/.local/share/c2w-net/ca.",
-                           "Example: --ca-dir ~/.config/my-ca"})
+    @Option(
+            names = "--ca-dir",
+            paramLabel = "DIR",
+            description = {
+                "Directory of the proxy CA (ca.crt and ca.key, created on first use and reused after).",
+                "Default: $XDG_DATA_HOME/c2w-net/ca, else ~/.local/share/c2w-net/ca.",
+                "Example: --ca-dir ~/.config/my-ca"
+            })
     Path caDir;
 
-    @Option(names = "--ca-key", paramLabel = "TYPE", converter = KeyTypeConverter.class, defaultValue = "ecdsa",
-            description = {"Key type for a NEW CA: ecdsa (P-256, default) or rsa (2048 bits).",
-                           "An existing CA keeps its key. Example: --ca-key rsa"})
+    @Option(
+            names = "--ca-key",
+            paramLabel = "TYPE",
+            converter = KeyTypeConverter.class,
+            defaultValue = "ecdsa",
+            description = {
+                "Key type for a NEW CA: ecdsa (P-256, default) or rsa (2048 bits).",
+                "An existing CA keeps its key. Example: --ca-key rsa"
+            })
     CaKeyType caKey = CaKeyType.ECDSA;
 
     /** The CA directory in effect (the option, or the default). */

@@ -17,7 +17,6 @@ import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -48,10 +47,10 @@ final class GuestViewResolverGroup extends AddressResolverGroup<InetSocketAddres
             throw new IllegalStateException("the proxy resolver needs an event loop, got " + executor);
         }
         DnsNameResolverBuilder b = new DnsNameResolverBuilder(loop)
-            .datagramChannelType(host.datagramChannel())
-            .socketChannelType(host.socketChannel())
-            .searchDomains(List.of())
-            .resolvedAddressTypes(ResolvedAddressTypes.IPV4_PREFERRED);
+                .datagramChannelType(host.datagramChannel())
+                .socketChannelType(host.socketChannel())
+                .searchDomains(List.of())
+                .resolvedAddressTypes(ResolvedAddressTypes.IPV4_PREFERRED);
         if (!config.dnsUpstreams().isEmpty()) {
             b.nameServerProvider(new SequentialDnsServerAddressStreamProvider(config.dnsUpstreams()));
         } else {
@@ -108,7 +107,7 @@ final class GuestViewResolverGroup extends AddressResolverGroup<InetSocketAddres
                 }
                 if (config.inSubnet(ip)) {
                     promise.tryFailure(new UnknownHostException(name + " is " + a.getHostAddress()
-                        + ", an address inside the guest network that the host cannot reach"));
+                            + ", an address inside the guest network that the host cannot reach"));
                     return;
                 }
             }

@@ -6,7 +6,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -48,16 +47,18 @@ final class LazyProxy {
 
     private synchronized CompletableFuture<ProxyServer> build() {
         if (building == null) {
-            building = CompletableFuture.supplyAsync(() -> {
-                ProxyServer p = new ProxyServer(config);
-                proxy = p;
-                LOG.log(System.Logger.Level.INFO, "HTTP(S) proxy ready on 192.168.127.253:80 and :443");
-                return p;
-            }, r -> {
-                Thread t = new Thread(r, "c2w-net-proxy-init");
-                t.setDaemon(true);
-                t.start();
-            });
+            building = CompletableFuture.supplyAsync(
+                    () -> {
+                        ProxyServer p = new ProxyServer(config);
+                        proxy = p;
+                        LOG.log(System.Logger.Level.INFO, "HTTP(S) proxy ready on 192.168.127.253:80 and :443");
+                        return p;
+                    },
+                    r -> {
+                        Thread t = new Thread(r, "c2w-net-proxy-init");
+                        t.setDaemon(true);
+                        t.start();
+                    });
         }
         return building;
     }

@@ -1,5 +1,7 @@
 package dev.c2w.cli;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
@@ -8,8 +10,6 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 
 /** One-line log format on stderr: {@code 12:00:01.123 INFO  Switch: message}. */
 final class Logging {
@@ -47,19 +47,27 @@ final class Logging {
             }
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
         h.setFormatter(new Formatter() {
             @Override
             public String format(LogRecord r) {
                 String name = r.getLoggerName();
                 name = name == null ? "" : name.substring(name.lastIndexOf('.') + 1);
-                String lvl = r.getLevel().equals(Level.SEVERE) ? "ERROR" : r.getLevel().equals(Level.WARNING) ? "WARN"
-                    : r.getLevel().intValue() >= Level.INFO.intValue() ? "INFO" : "DEBUG";
+                String lvl = r.getLevel().equals(Level.SEVERE)
+                        ? "ERROR"
+                        : r.getLevel().equals(Level.WARNING)
+                                ? "WARN"
+                                : r.getLevel().intValue() >= Level.INFO.intValue() ? "INFO" : "DEBUG";
                 StringBuilder sb = new StringBuilder(96);
-                sb.append(LocalTime.now(ZoneId.systemDefault()).format(TIME)).append(' ').append(String.format("%-5s", lvl)).append(' ')
-                    .append(name).append(": ").append(formatMessage(r)).append('\n');
+                sb.append(LocalTime.now(ZoneId.systemDefault()).format(TIME))
+                        .append(' ')
+                        .append(String.format("%-5s", lvl))
+                        .append(' ')
+                        .append(name)
+                        .append(": ")
+                        .append(formatMessage(r))
+                        .append('\n');
                 if (r.getThrown() != null && debug) {
                     StringWriter sw = new StringWriter();
                     r.getThrown().printStackTrace(new PrintWriter(sw));

@@ -6,11 +6,9 @@ import dev.c2w.proxy.ProxyConfig;
 import dev.c2w.tls.CaStoreException;
 import dev.c2w.tls.CertificateAuthority;
 import dev.c2w.tls.LeafCertificates;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,22 +30,34 @@ public final class ProxyOptions {
     @Mixin
     CaOptions ca = new CaOptions();
 
-    @Option(names = "--upstream-ca", paramLabel = "FILE",
-            description = {"Also trust the CA certificate(s) in this PEM file when the proxy connects to origin",
-                           "servers over TLS (the JDK's trusted CAs are always trusted). Repeatable.",
-                           "Example: --upstream-ca /etc/ssl/corp-root.pem"})
+    @Option(
+            names = "--upstream-ca",
+            paramLabel = "FILE",
+            description = {
+                "Also trust the CA certificate(s) in this PEM file when the proxy connects to origin",
+                "servers over TLS (the JDK's trusted CAs are always trusted). Repeatable.",
+                "Example: --upstream-ca /etc/ssl/corp-root.pem"
+            })
     List<Path> upstreamCa = new ArrayList<>();
 
-    @Option(names = "--allow-host", paramLabel = "PATTERN",
-            description = {"Only let the guest reach hosts matching one of these patterns through the proxy.",
-                           "PATTERN is a name (example.com), a wildcard for names under a domain (*.example.com),",
-                           "an IP address, or *. Repeatable; default: every host.",
-                           "Example: --allow-host '*.debian.org' --allow-host deb.debian.org"})
+    @Option(
+            names = "--allow-host",
+            paramLabel = "PATTERN",
+            description = {
+                "Only let the guest reach hosts matching one of these patterns through the proxy.",
+                "PATTERN is a name (example.com), a wildcard for names under a domain (*.example.com),",
+                "an IP address, or *. Repeatable; default: every host.",
+                "Example: --allow-host '*.debian.org' --allow-host deb.debian.org"
+            })
     List<String> allowHost = new ArrayList<>();
 
-    @Option(names = "--deny-host", paramLabel = "PATTERN",
-            description = {"Refuse (HTTP 403) hosts matching this pattern; wins over --allow-host. Repeatable.",
-                           "Example: --deny-host '*.tracker.example' --deny-host 169.254.169.254"})
+    @Option(
+            names = "--deny-host",
+            paramLabel = "PATTERN",
+            description = {
+                "Refuse (HTTP 403) hosts matching this pattern; wins over --allow-host. Repeatable.",
+                "Example: --deny-host '*.tracker.example' --deny-host 169.254.169.254"
+            })
     List<String> denyHost = new ArrayList<>();
 
     public CaOptions caOptions() {

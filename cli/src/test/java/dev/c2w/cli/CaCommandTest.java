@@ -5,20 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.proxy.ProxyConfig;
-
+import dev.c2w.tls.CaKeyType;
+import dev.c2w.tls.CertificateAuthority;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import dev.c2w.tls.CaKeyType;
-import dev.c2w.tls.CertificateAuthority;
 
 class CaCommandTest {
     @TempDir
@@ -76,19 +73,28 @@ class CaCommandTest {
         ProxyOptions proxy = new ProxyOptions();
 
         @Override
-        public void run() {
-        }
+        public void run() {}
     }
 
     @Test
     void proxyOptionsBuildAConfig() throws Exception {
         Path caDir = tmp.resolve("ca2");
         Path extra = tmp.resolve("extra.pem");
-        Files.writeString(extra, CertificateAuthority.loadOrCreate(tmp.resolve("other"),
-                CaKeyType.ECDSA).certificatePem());
+        Files.writeString(
+                extra,
+                CertificateAuthority.loadOrCreate(tmp.resolve("other"), CaKeyType.ECDSA)
+                        .certificatePem());
         Run run = new Run();
-        new CommandLine(run).parseArgs("--ca-dir", caDir.toString(), "--upstream-ca", extra.toString(),
-                "--allow-host", "*.example.com", "--deny-host", "bad.example.com");
+        new CommandLine(run)
+                .parseArgs(
+                        "--ca-dir",
+                        caDir.toString(),
+                        "--upstream-ca",
+                        extra.toString(),
+                        "--allow-host",
+                        "*.example.com",
+                        "--deny-host",
+                        "bad.example.com");
         try (HostTransport t = HostTransport.create(1, true)) {
             ProxyConfig c = run.proxy.buildConfig(t);
             assertThat(c.upstreamCas()).hasSize(1);
@@ -106,8 +112,10 @@ class CaCommandTest {
         Run run = new Run();
         new CommandLine(run).parseArgs("--ca-dir", tmp.resolve("ca3").toString(), "--upstream-ca", junk.toString());
         try (HostTransport t = HostTransport.create(1, true)) {
-            assertThatThrownBy(() -> run.proxy.buildConfig(t)).isInstanceOf(CommandLine.ParameterException.class)
-                    .hasMessageContaining("--upstream-ca").hasMessageContaining(junk.toString());
+            assertThatThrownBy(() -> run.proxy.buildConfig(t))
+                    .isInstanceOf(CommandLine.ParameterException.class)
+                    .hasMessageContaining("--upstream-ca")
+                    .hasMessageContaining(junk.toString());
         }
     }
 }

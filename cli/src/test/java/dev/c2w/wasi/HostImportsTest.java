@@ -1,30 +1,30 @@
 package dev.c2w.wasi;
 
+import static dev.c2w.wasi.HostImports.CHICORY;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.dylibso.chicory.runtime.HostFunction;
 import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.runtime.Memory;
 import com.dylibso.chicory.runtime.WasmFunctionHandle;
 import com.dylibso.chicory.wasm.types.FunctionType;
 import com.dylibso.chicory.wasm.types.ValType;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static dev.c2w.wasi.HostImports.CHICORY;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 /** How {@link HostImports} turns registrations and a list of stand-in "Chicory" functions into the import list. */
 class HostImportsTest {
     static final FunctionType I32X2 = FunctionType.of(List.of(ValType.I32, ValType.I32), List.of(ValType.I32));
-    static final FunctionType SEEK = FunctionType.of(List.of(ValType.I32, ValType.I64, ValType.I32, ValType.I32),
-        List.of(ValType.I32));
+    static final FunctionType SEEK =
+            FunctionType.of(List.of(ValType.I32, ValType.I64, ValType.I32, ValType.I32), List.of(ValType.I32));
 
     final Instance inst = WasiHostTest.onePageInstance();
     /** What the stand-in Chicory functions were called with, "name args..." per call. */
     final List<String> chicoryCalls = new ArrayList<>();
+
     final AtomicReference<long[]> lastArgs = new AtomicReference<>();
     final AtomicReference<long[]> lastResult = new AtomicReference<>();
 
@@ -91,7 +91,9 @@ class HostImportsTest {
         };
         HostImports ok = new HostImports("wasi_snapshot_preview1", fd -> false);
         ok.wrap("fd_fdstat_get", HostImports.I32X2, ours, after);
-        WasmFunctionHandle h = ok.build(new HostFunction[] {chicory("fd_fdstat_get", I32X2, 0)}).get(0).handle();
+        WasmFunctionHandle h = ok.build(new HostFunction[] {chicory("fd_fdstat_get", I32X2, 0)})
+                .get(0)
+                .handle();
         assertThat(h.apply(inst, 3, 64)).containsExactly(0);
         assertThat(then).isEmpty();
         assertThat(h.apply(inst, 0, 64)).containsExactly(0);
@@ -100,7 +102,9 @@ class HostImportsTest {
 
         HostImports failing = new HostImports("wasi_snapshot_preview1", fd -> false);
         failing.wrap("fd_fdstat_get", HostImports.I32X2, ours, after);
-        WasmFunctionHandle g = failing.build(new HostFunction[] {chicory("fd_fdstat_get", I32X2, 8)}).get(0).handle();
+        WasmFunctionHandle g = failing.build(new HostFunction[] {chicory("fd_fdstat_get", I32X2, 8)})
+                .get(0)
+                .handle();
         then.clear();
         assertThat(g.apply(inst, 0, 64)).containsExactly(8);
         assertThat(then).isEmpty();
@@ -111,11 +115,14 @@ class HostImportsTest {
         HostImports t = new HostImports("wasi_snapshot_preview1", fd -> fd == 3);
         t.guard("fd_seek", 70, 0);
         t.guard("fd_renumber", 58, 0, 1);
-        List<HostFunction> fns = t.build(new HostFunction[] {chicory("fd_seek", SEEK, 0), chicory("fd_renumber", I32X2, 0)});
+        List<HostFunction> fns =
+                t.build(new HostFunction[] {chicory("fd_seek", SEEK, 0), chicory("fd_renumber", I32X2, 0)});
         assertThat(find(fns, "fd_seek").handle().apply(inst, 3, 3, 0, 8)).containsExactly(70);
         assertThat(find(fns, "fd_renumber").handle().apply(inst, 1, 3)).containsExactly(58);
         assertThat(chicoryCalls).isEmpty();
-        assertThat(find(fns, "fd_seek").handle().apply(inst, 4, 3, 0, 8)).as("3 is the offset here").containsExactly(0);
+        assertThat(find(fns, "fd_seek").handle().apply(inst, 4, 3, 0, 8))
+                .as("3 is the offset here")
+                .containsExactly(0);
         assertThat(find(fns, "fd_renumber").handle().apply(inst, 1, 2)).containsExactly(0);
         assertThat(chicoryCalls).containsExactly("fd_seek 4 3 0 8", "fd_renumber 1 2");
         assertThat(find(fns, "fd_seek").functionType()).isEqualTo(SEEK);
@@ -139,26 +146,31 @@ class HostImportsTest {
         HostImports wrongType = new HostImports("m", fd -> false);
         wrongType.define("sock_shutdown", HostImports.I32X3, (m, a, b, c) -> 0);
         assertThatThrownBy(() -> wrongType.build(new HostFunction[] {chicory("sock_shutdown", I32X2, 0)}))
-            .isInstanceOf(IllegalStateException.class).hasMessageContaining("sock_shutdown is registered as");
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("sock_shutdown is registered as");
 
         HostImports unknown = new HostImports("m", fd -> false);
         unknown.define("sock_listen", HostImports.I32X2, (m, a, b) -> 0);
         assertThatThrownBy(() -> unknown.build(new HostFunction[0]))
-            .isInstanceOf(IllegalStateException.class).hasMessageContaining("sock_listen");
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("sock_listen");
 
         HostImports unguarded = new HostImports("m", fd -> false);
         assertThatThrownBy(() -> unguarded.build(new HostFunction[] {chicory("path_open", I32X2, 0)}))
-            .isInstanceOf(IllegalStateException.class).hasMessageContaining("path_open takes an fd");
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("path_open takes an fd");
 
         HostImports notAnFd = new HostImports("m", fd -> false);
         notAnFd.guard("fd_seek", 70, 1);
         assertThatThrownBy(() -> notAnFd.build(new HostFunction[] {chicory("fd_seek", SEEK, 0)}))
-            .isInstanceOf(IllegalStateException.class).hasMessageContaining("no i32 argument 1");
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("no i32 argument 1");
 
         HostImports pastTheEnd = new HostImports("m", fd -> false);
         pastTheEnd.guard("fd_tell", 70, 2);
         assertThatThrownBy(() -> pastTheEnd.build(new HostFunction[] {chicory("fd_tell", I32X2, 0)}))
-            .isInstanceOf(IllegalStateException.class).hasMessageContaining("no i32 argument 2");
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("no i32 argument 2");
 
         HostImports twice = new HostImports("m", fd -> false);
         twice.guard("fd_tell", 70, 0);
@@ -170,7 +182,10 @@ class HostImportsTest {
         HostImports t = new HostImports("m", fd -> false);
         t.define("sched_yield", HostImports.I32X1, (Memory m, int a) -> CHICORY);
         WasmFunctionHandle h = t.build(new HostFunction[] {
-            chicory("sched_yield", FunctionType.of(List.of(ValType.I32), List.of(ValType.I32)), 0)}).get(0).handle();
+                    chicory("sched_yield", FunctionType.of(List.of(ValType.I32), List.of(ValType.I32)), 0)
+                })
+                .get(0)
+                .handle();
         assertThatThrownBy(() -> h.apply(inst, 0)).isInstanceOf(IllegalStateException.class);
         assertThat(chicoryCalls).isEmpty();
     }

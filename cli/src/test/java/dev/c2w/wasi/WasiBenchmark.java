@@ -1,10 +1,9 @@
 package dev.c2w.wasi;
 
-import dev.c2w.testkit.WasmGuests;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.c2w.cli.invoke.WasiMain;
+import dev.c2w.testkit.WasmGuests;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,9 +11,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import dev.c2w.cli.invoke.WasiMain;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A benchmark, not a test: the CPU-bound src/test/c/bench.c natively, on Node, on the runner (compiled,
@@ -43,9 +42,15 @@ class WasiBenchmark {
     }
 
     static List<String> runner(Path wasm, Path cache, boolean interpret, long steps) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-XX:-DontCompileHugeMethods", "-cp", System.getProperty("java.class.path"), WasiMain.class.getName(),
-            "--no-net", "--compile-cache", cache.toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:-DontCompileHugeMethods",
+                "-cp",
+                System.getProperty("java.class.path"),
+                WasiMain.class.getName(),
+                "--no-net",
+                "--compile-cache",
+                cache.toString()));
         if (interpret) {
             cmd.add("--interpret");
         }
@@ -61,8 +66,16 @@ class WasiBenchmark {
         List<Sample> s = new ArrayList<>();
         s.add(run("native (clang-16 -O2)", List.of(nat.toString(), Long.toString(STEPS))));
         if (WasmGuests.onPath("node")) {
-            s.add(run("node 20 (node:wasi)", List.of("node", "--no-warnings", "../wasi-host/src/test/resources/node-wasi.mjs",
-                wasm.toString(), "--", "bench", Long.toString(STEPS))));
+            s.add(run(
+                    "node 20 (node:wasi)",
+                    List.of(
+                            "node",
+                            "--no-warnings",
+                            "../wasi-host/src/test/resources/node-wasi.mjs",
+                            wasm.toString(),
+                            "--",
+                            "bench",
+                            Long.toString(STEPS))));
         }
         Path cache = tmp.resolve("cache");
         s.add(run("runner, compiled, empty cache", runner(wasm, cache, false, STEPS)));
@@ -71,7 +84,8 @@ class WasiBenchmark {
         double base = s.get(0).nsPerStep();
         StringBuilder t = new StringBuilder("\n| run | ns/step | × native | wall ms |\n|---|---|---|---|\n");
         for (Sample x : s) {
-            t.append(String.format("| %s | %.2f | %.1f | %d |%n", x.name(), x.nsPerStep(), x.nsPerStep() / base, x.wallMs()));
+            t.append(String.format(
+                    "| %s | %.2f | %.1f | %d |%n", x.name(), x.nsPerStep(), x.nsPerStep() / base, x.wallMs()));
         }
         System.out.println(t);
         // checksums depend on the step count: compare the full-length runs

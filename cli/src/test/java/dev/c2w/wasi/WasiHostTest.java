@@ -1,6 +1,7 @@
 package dev.c2w.wasi;
 
-import dev.c2w.cli.invoke.InProcessLink;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.dylibso.chicory.runtime.HostFunction;
 import com.dylibso.chicory.runtime.Instance;
@@ -9,6 +10,7 @@ import com.dylibso.chicory.runtime.WasmRuntimeException;
 import com.dylibso.chicory.wasi.WasiOptions;
 import com.dylibso.chicory.wasi.WasiPreview1;
 import com.dylibso.chicory.wasm.Parser;
+import dev.c2w.cli.invoke.InProcessLink;
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.host.HostTransport;
@@ -17,9 +19,6 @@ import dev.c2w.netstack.link.GuestPort;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayInputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
@@ -31,9 +30,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * The host functions {@link WasiHost#hostFunctions()} hands to Chicory, called the way a guest calls them
@@ -67,9 +65,14 @@ class WasiHostTest {
 
     /** A module with one page of memory and nothing else: what the host functions need of an instance. */
     static Instance onePageInstance() {
-        byte[] wasm = {0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // magic, version 1
-            5, 3, 1, 0, 1};                                 // memory section: one memory, min 1 page, no max
-        return Instance.builder(Parser.parse(wasm)).withMemoryFactory(FlatMemory::new).withStart(false).build();
+        byte[] wasm = {
+            0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // magic, version 1
+            5, 3, 1, 0, 1
+        }; // memory section: one memory, min 1 page, no max
+        return Instance.builder(Parser.parse(wasm))
+                .withMemoryFactory(FlatMemory::new)
+                .withStart(false)
+                .build();
     }
 
     void start(WasiHost.Config cfg) {
@@ -131,14 +134,18 @@ class WasiHostTest {
             ours.add(f.module() + " " + f.name() + " " + f.functionType());
         }
         List<String> chicory = new ArrayList<>();
-        try (WasiPreview1 w = WasiPreview1.builder().withOptions(WasiOptions.builder().build()).build()) {
+        try (WasiPreview1 w = WasiPreview1.builder()
+                .withOptions(WasiOptions.builder().build())
+                .build()) {
             for (HostFunction f : w.toHostFunctions()) {
                 chicory.add(f.module() + " " + f.name() + " " + f.functionType());
             }
         }
-        assertThat(ours).isEqualTo(chicory).contains(
-            "wasi_snapshot_preview1 sock_recv (I32,I32,I32,I32,I32,I32) -> (I32)",
-            "wasi_snapshot_preview1 clock_time_get (I32,I64,I32) -> (I32)");
+        assertThat(ours)
+                .isEqualTo(chicory)
+                .contains(
+                        "wasi_snapshot_preview1 sock_recv (I32,I32,I32,I32,I32,I32) -> (I32)",
+                        "wasi_snapshot_preview1 clock_time_get (I32,I64,I32) -> (I32)");
     }
 
     @Test
@@ -163,14 +170,22 @@ class WasiHostTest {
         assertThat(errno("fd_read", 0, 16, 2, 8)).as("total over 2^31-1").isEqualTo(EINVAL);
         iovecs(16, 100, 0x80000000);
         assertThat(errno("fd_read", 0, 16, 1, 8)).as("one length over 2^31").isEqualTo(EINVAL);
-        assertThatThrownBy(() -> call("fd_read", 0, PAGE - 12, 2, 8)).as("second iovec past the end")
-            .isInstanceOf(WasmRuntimeException.class).hasMessageContaining("out of bounds memory access");
-        assertThatThrownBy(() -> call("fd_read", 0, -8, 1, 8)).as("array at an address over 2 GiB")
-            .isInstanceOf(WasmRuntimeException.class).hasMessageContaining("out of bounds memory access");
-        assertThat(errno("fd_read", 0, PAGE + 100, 0, 8)).as("no iovecs: the address is not looked at").isEqualTo(SUCCESS);
+        assertThatThrownBy(() -> call("fd_read", 0, PAGE - 12, 2, 8))
+                .as("second iovec past the end")
+                .isInstanceOf(WasmRuntimeException.class)
+                .hasMessageContaining("out of bounds memory access");
+        assertThatThrownBy(() -> call("fd_read", 0, -8, 1, 8))
+                .as("array at an address over 2 GiB")
+                .isInstanceOf(WasmRuntimeException.class)
+                .hasMessageContaining("out of bounds memory access");
+        assertThat(errno("fd_read", 0, PAGE + 100, 0, 8))
+                .as("no iovecs: the address is not looked at")
+                .isEqualTo(SUCCESS);
         assertThat(m.readInt(8)).isZero();
         iovecs(PAGE - 8, 300, 4);
-        assertThat(errno("fd_read", 0, PAGE - 8, 1, 8)).as("an array in the last 8 bytes of memory").isEqualTo(SUCCESS);
+        assertThat(errno("fd_read", 0, PAGE - 8, 1, 8))
+                .as("an array in the last 8 bytes of memory")
+                .isEqualTo(SUCCESS);
         assertThat(m.readInt(8)).isEqualTo(1);
         assertThat(string(300, 1)).isEqualTo("x");
     }
@@ -183,8 +198,9 @@ class WasiHostTest {
         feed.write("abcdef".getBytes());
         feed.flush();
         iovecs(16, 100, 2, PAGE - 2, 10);
-        assertThatThrownBy(() -> call("fd_read", 0, 16, 2, 8)).isInstanceOf(WasmRuntimeException.class)
-            .hasMessageContaining("out of bounds memory access");
+        assertThatThrownBy(() -> call("fd_read", 0, 16, 2, 8))
+                .isInstanceOf(WasmRuntimeException.class)
+                .hasMessageContaining("out of bounds memory access");
         feed.write("xy".getBytes());
         feed.flush();
         iovecs(16, 100, 10, PAGE + 1000, 10);
@@ -277,9 +293,15 @@ class WasiHostTest {
         start(new WasiHost.Config());
         assertThat(errno("poll_oneoff", 1024, 4096, 0, 8)).isEqualTo(EINVAL);
         assertThat(errno("poll_oneoff", 1024, 4096, -1, 8)).isEqualTo(EINVAL);
-        assertThat(errno("poll_oneoff", 1024, 4096, 0x7fffffff, 8)).as("a count no memory holds").isEqualTo(EFAULT);
-        assertThat(errno("poll_oneoff", PAGE - 40, 4096, 1, 8)).as("subscription past the end").isEqualTo(EFAULT);
-        assertThat(errno("poll_oneoff", 1024, PAGE - 16, 1, 8)).as("event past the end").isEqualTo(EFAULT);
+        assertThat(errno("poll_oneoff", 1024, 4096, 0x7fffffff, 8))
+                .as("a count no memory holds")
+                .isEqualTo(EFAULT);
+        assertThat(errno("poll_oneoff", PAGE - 40, 4096, 1, 8))
+                .as("subscription past the end")
+                .isEqualTo(EFAULT);
+        assertThat(errno("poll_oneoff", 1024, PAGE - 16, 1, 8))
+                .as("event past the end")
+                .isEqualTo(EFAULT);
         fdSub(1024, 0, 1, 3, 1);
         assertThat(errno("poll_oneoff", 1024, 4096, 1, 8)).as("event type 3").isEqualTo(EINVAL);
         clockSub(1024, 0, 1, 0, 0, false);
@@ -290,24 +312,26 @@ class WasiHostTest {
     @Test
     void pollReportsExpiredClocksReadyFdsAndUnknownFds() {
         start(new WasiHost.Config());
-        clockSub(1024, 0, 11, 1, 0, false);                        // relative 0: fires now
+        clockSub(1024, 0, 11, 1, 0, false); // relative 0: fires now
         clockSub(1024, 1, 12, 1, TimeUnit.SECONDS.toNanos(30), false);
-        clockSub(1024, 2, 13, 0, 1, true);                          // realtime 1 ns after 1970
-        clockSub(1024, 3, 14, 1, -1, false);                        // never
+        clockSub(1024, 2, 13, 0, 1, true); // realtime 1 ns after 1970
+        clockSub(1024, 3, 14, 1, -1, false); // never
         assertThat(errno("poll_oneoff", 1024, 4096, 4, 8)).isEqualTo(SUCCESS);
         assertThat(m.readInt(8)).isEqualTo(2);
         assertThat(event(4096, 0)).isEqualTo(new Event(11, SUCCESS, 0, 0, 0));
         assertThat(event(4096, 1)).isEqualTo(new Event(13, SUCCESS, 0, 0, 0));
 
-        fdSub(1024, 0, 21, 2, 1);   // stdout: always writable
-        fdSub(1024, 1, 22, 1, 77);  // not open
+        fdSub(1024, 0, 21, 2, 1); // stdout: always writable
+        fdSub(1024, 1, 22, 1, 77); // not open
         clockSub(1024, 2, 23, 1, TimeUnit.SECONDS.toNanos(30), false);
         m.fill((byte) 0x55, 4096, 4096 + 96);
         assertThat(errno("poll_oneoff", 1024, 4096, 3, 8)).isEqualTo(SUCCESS);
         assertThat(m.readInt(8)).isEqualTo(2);
         assertThat(event(4096, 0)).isEqualTo(new Event(21, SUCCESS, 2, 0, 0));
         assertThat(event(4096, 1)).isEqualTo(new Event(22, EBADF, 1, 0, 0));
-        assertThat(m.readLong(4096 + 32 + 24)).as("the rest of an event is zeroed").isZero();
+        assertThat(m.readLong(4096 + 32 + 24))
+                .as("the rest of an event is zeroed")
+                .isZero();
         assertThat(m.read(4096 + 64)).as("past the last event: untouched").isEqualTo((byte) 0x55);
     }
 
@@ -396,8 +420,12 @@ class WasiHostTest {
         assertThat(errno("fd_readdir", l, 256, 64, 0, 8)).isEqualTo(ENOTSUP);
         assertThat(errno("fd_renumber", 1, l)).as("the second fd too").isEqualTo(ENOTSUP);
         assertThat(errno("path_open", l, 0, 256, 1, 0, 0, 0, 0, 8)).isEqualTo(ENOTDIR);
-        assertThat(errno("path_symlink", 256, 1, l, 256, 1)).as("its fd is the third argument").isEqualTo(ENOTDIR);
-        assertThat(errno("path_link", 77, 0, 256, 1, l, 256, 1)).as("the new fd, fifth").isEqualTo(ENOTDIR);
+        assertThat(errno("path_symlink", 256, 1, l, 256, 1))
+                .as("its fd is the third argument")
+                .isEqualTo(ENOTDIR);
+        assertThat(errno("path_link", 77, 0, 256, 1, l, 256, 1))
+                .as("the new fd, fifth")
+                .isEqualTo(ENOTDIR);
         assertThat(errno("path_rename", l, 256, 1, 77, 256, 1)).isEqualTo(ENOTDIR);
         assertThat(errno("path_rename", 77, 256, 1, l, 256, 1)).isEqualTo(ENOTDIR);
 
@@ -417,13 +445,16 @@ class WasiHostTest {
     void aConnectionCarriesFramesBothWaysThroughTheIovecsAndItsFdIsReusedAfterClose() throws Exception {
         VirtualNetwork net = network();
         List<byte[]> atOther = new CopyOnWriteArrayList<>();
-        GuestPort other = net.eventLoop().submit(() -> net.attach(new FrameSink() {
-            @Override
-            public void sendFrame(ByteBuf frame) {
-                atOther.add(ByteBufUtil.getBytes(frame));
-                frame.release();
-            }
-        })).syncUninterruptibly().getNow();
+        GuestPort other = net.eventLoop()
+                .submit(() -> net.attach(new FrameSink() {
+                    @Override
+                    public void sendFrame(ByteBuf frame) {
+                        atOther.add(ByteBufUtil.getBytes(frame));
+                        frame.release();
+                    }
+                }))
+                .syncUninterruptibly()
+                .getNow();
         start(new WasiHost.Config().sockets(InProcessLink.backend(net)));
         int l = host.listenFd();
 
@@ -438,8 +469,12 @@ class WasiHostTest {
         int c = m.readInt(8);
         assertThat(c).isEqualTo(4);
         assertThat(host.currentLink()).isNotNull();
-        assertThat(errno("sock_accept", l, NONBLOCK, 8)).as("one connection at a time").isEqualTo(EAGAIN);
-        assertThat(errno("sock_accept", c, NONBLOCK, 8)).as("not a listening socket").isEqualTo(EINVAL);
+        assertThat(errno("sock_accept", l, NONBLOCK, 8))
+                .as("one connection at a time")
+                .isEqualTo(EAGAIN);
+        assertThat(errno("sock_accept", c, NONBLOCK, 8))
+                .as("not a listening socket")
+                .isEqualTo(EINVAL);
         assertThat(errno("poll_oneoff", 1024, 4096, 2, 8)).isEqualTo(SUCCESS);
         assertThat(m.readInt(8)).as("only the clock: no second accept").isEqualTo(1);
         assertThat(event(4096, 0).userdata()).isEqualTo(6);
@@ -511,7 +546,9 @@ class WasiHostTest {
         assertThat(m.readShort(66)).isEqualTo((short) NONBLOCK);
         assertThat(errno("sock_shutdown", c, 3)).isEqualTo(SUCCESS);
         iovecs(16, 1000, 100);
-        assertThat(errno("sock_recv", c, 16, 1, 0, 8, 12)).as("both ways shut: end of stream").isEqualTo(SUCCESS);
+        assertThat(errno("sock_recv", c, 16, 1, 0, 8, 12))
+                .as("both ways shut: end of stream")
+                .isEqualTo(SUCCESS);
         assertThat(m.readInt(8)).isZero();
     }
 

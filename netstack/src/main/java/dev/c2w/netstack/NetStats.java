@@ -30,13 +30,13 @@ public final class NetStats {
     @Override
     public String toString() {
         return "frames in=" + framesIn + " out=" + framesOut
-            + " bytes in=" + bytesIn + " out=" + bytesOut
-            + " dropped malformed=" + droppedMalformed + " checksum=" + droppedChecksum
-            + " fragments=" + droppedFragments + " unknownUnicast=" + droppedUnknownUnicast
-            + " noRoute=" + droppedNoRoute + " flowLimit=" + droppedFlowLimit
-            + " tcp opened=" + tcpFlowsOpened + " refused=" + tcpFlowsRefused + " retransmits=" + tcpRetransmits
-            + " udp opened=" + udpFlowsOpened
-            + " dhcp=" + dhcpPackets + "/" + dhcpMalformed + " dns=" + dnsQueries + " servfail=" + dnsServfail
-            + " malformed=" + dnsMalformed + " dropped=" + dnsDropped;
+                + " bytes in=" + bytesIn + " out=" + bytesOut
+                + " dropped malformed=" + droppedMalformed + " checksum=" + droppedChecksum
+                + " fragments=" + droppedFragments + " unknownUnicast=" + droppedUnknownUnicast
+                + " noRoute=" + droppedNoRoute + " flowLimit=" + droppedFlowLimit
+                + " tcp opened=" + tcpFlowsOpened + " refused=" + tcpFlowsRefused + " retransmits=" + tcpRetransmits
+                + " udp opened=" + udpFlowsOpened
+                + " dhcp=" + dhcpPackets + "/" + dhcpMalformed + " dns=" + dnsQueries + " servfail=" + dnsServfail
+                + " malformed=" + dnsMalformed + " dropped=" + dnsDropped;
     }
 }

@@ -2,14 +2,13 @@ package dev.c2w.netstack;
 
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
-
+import io.netty.channel.ChannelHandler;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import io.netty.channel.ChannelHandler;
 
 /**
  * One object that describes a whole virtual network: addresses, services, limits and forwards.
@@ -131,45 +130,113 @@ public final class NetworkConfig {
     }
 
     /** Network address of the guest subnet (192.168.127.0). */
-    public int subnet() { return subnet; }
-    public int prefixLength() { return prefixLength; }
-    public int netmask() { return Ipv4Address.mask(prefixLength); }
-    public int broadcastIp() { return subnet | ~netmask(); }
-    public boolean inSubnet(int ip) { return (ip & netmask()) == subnet; }
+    public int subnet() {
+        return subnet;
+    }
+
+    public int prefixLength() {
+        return prefixLength;
+    }
+
+    public int netmask() {
+        return Ipv4Address.mask(prefixLength);
+    }
+
+    public int broadcastIp() {
+        return subnet | ~netmask();
+    }
+
+    public boolean inSubnet(int ip) {
+        return (ip & netmask()) == subnet;
+    }
     /** The gateway: DHCP server, DNS server, router (192.168.127.1). */
-    public int gatewayIp() { return gatewayIp; }
-    public long gatewayMac() { return gatewayMac; }
+    public int gatewayIp() {
+        return gatewayIp;
+    }
+
+    public long gatewayMac() {
+        return gatewayMac;
+    }
     /** The address of the static lease (192.168.127.3). */
-    public int guestIp() { return guestIp; }
+    public int guestIp() {
+        return guestIp;
+    }
     /** The MAC that gets {@link #guestIp()} by static lease ({@code --mac}). */
-    public long guestMac() { return guestMac; }
+    public long guestMac() {
+        return guestMac;
+    }
     /** When true, the first DHCP client gets {@link #guestIp()} whatever its MAC (WebSocket networks). */
-    public boolean firstGuestGetsGuestIp() { return firstGuestGetsGuestIp; }
+    public boolean firstGuestGetsGuestIp() {
+        return firstGuestGetsGuestIp;
+    }
     /** Virtual IP of the in-network HTTP proxy (192.168.127.253). */
-    public int proxyIp() { return proxyIp; }
+    public int proxyIp() {
+        return proxyIp;
+    }
     /** Virtual IP that means the host's 127.0.0.1 (192.168.127.254). */
-    public int hostLoopbackIp() { return hostLoopbackIp; }
+    public int hostLoopbackIp() {
+        return hostLoopbackIp;
+    }
     /** IP MTU of the guest link (1500). */
-    public int mtu() { return mtu; }
-    public List<InetSocketAddress> dnsUpstreams() { return dnsUpstreams; }
+    public int mtu() {
+        return mtu;
+    }
+
+    public List<InetSocketAddress> dnsUpstreams() {
+        return dnsUpstreams;
+    }
     /** How long one DNS query may wait on upstreams before the guest gets SERVFAIL. */
-    public Duration dnsTimeout() { return dnsTimeout; }
-    public Duration leaseTime() { return leaseTime; }
+    public Duration dnsTimeout() {
+        return dnsTimeout;
+    }
+
+    public Duration leaseTime() {
+        return leaseTime;
+    }
     /** Largest Ethernet frame accepted from a guest stream (128 KiB). */
-    public int maxFrameSize() { return maxFrameSize; }
-    public int maxTcpFlows() { return maxTcpFlows; }
-    public int maxUdpFlows() { return maxUdpFlows; }
-    public Duration udpIdleTimeout() { return udpIdleTimeout; }
-    public Duration tcpConnectTimeout() { return tcpConnectTimeout; }
+    public int maxFrameSize() {
+        return maxFrameSize;
+    }
+
+    public int maxTcpFlows() {
+        return maxTcpFlows;
+    }
+
+    public int maxUdpFlows() {
+        return maxUdpFlows;
+    }
+
+    public Duration udpIdleTimeout() {
+        return udpIdleTimeout;
+    }
+
+    public Duration tcpConnectTimeout() {
+        return tcpConnectTimeout;
+    }
     /** Bytes that IPv4 fragment reassembly may hold at once. */
-    public int fragmentMemoryCap() { return fragmentMemoryCap; }
-    public List<PortForward> forwards() { return forwards; }
-    public NetMode netMode() { return netMode; }
-    public boolean debug() { return debug; }
+    public int fragmentMemoryCap() {
+        return fragmentMemoryCap;
+    }
+
+    public List<PortForward> forwards() {
+        return forwards;
+    }
+
+    public NetMode netMode() {
+        return netMode;
+    }
+
+    public boolean debug() {
+        return debug;
+    }
     /** Where to write a pcap of every frame, or null. */
-    public Path pcapFile() { return pcapFile; }
+    public Path pcapFile() {
+        return pcapFile;
+    }
     /** In-process TCP services every network built from this config listens with (handlers must be sharable). */
-    public List<TcpService> tcpServices() { return tcpServices; }
+    public List<TcpService> tcpServices() {
+        return tcpServices;
+    }
 
     /** The gateway's own address or one of the virtual IPs it answers ARP and ICMP for. */
     public boolean isGatewayAddress(int ip) {
@@ -207,8 +274,16 @@ public final class NetworkConfig {
             return this;
         }
 
-        public Builder guestMac(long mac) { this.guestMac = mac; return this; }
-        public Builder firstGuestGetsGuestIp(boolean v) { this.firstGuestGetsGuestIp = v; return this; }
+        public Builder guestMac(long mac) {
+            this.guestMac = mac;
+            return this;
+        }
+
+        public Builder firstGuestGetsGuestIp(boolean v) {
+            this.firstGuestGetsGuestIp = v;
+            return this;
+        }
+
         public Builder mtu(int mtu) {
             if (mtu < 576 || mtu > 65520) {
                 throw new IllegalArgumentException("MTU must be between 576 and 65520, got " + mtu);
@@ -216,20 +291,76 @@ public final class NetworkConfig {
             this.mtu = mtu;
             return this;
         }
-        public Builder dnsUpstreams(List<InetSocketAddress> upstreams) { this.dnsUpstreams = new ArrayList<>(upstreams); return this; }
-        public Builder dnsTimeout(Duration d) { this.dnsTimeout = Objects.requireNonNull(d); return this; }
-        public Builder leaseTime(Duration d) { this.leaseTime = Objects.requireNonNull(d); return this; }
-        public Builder maxFrameSize(int n) { this.maxFrameSize = n; return this; }
-        public Builder maxTcpFlows(int n) { this.maxTcpFlows = n; return this; }
-        public Builder maxUdpFlows(int n) { this.maxUdpFlows = n; return this; }
-        public Builder udpIdleTimeout(Duration d) { this.udpIdleTimeout = Objects.requireNonNull(d); return this; }
-        public Builder tcpConnectTimeout(Duration d) { this.tcpConnectTimeout = Objects.requireNonNull(d); return this; }
-        public Builder fragmentMemoryCap(int n) { this.fragmentMemoryCap = n; return this; }
-        public Builder forwards(List<PortForward> f) { this.forwards = new ArrayList<>(f); return this; }
-        public Builder addForward(PortForward f) { this.forwards.add(f); return this; }
-        public Builder netMode(NetMode m) { this.netMode = Objects.requireNonNull(m); return this; }
-        public Builder debug(boolean d) { this.debug = d; return this; }
-        public Builder pcapFile(Path p) { this.pcapFile = p; return this; }
+
+        public Builder dnsUpstreams(List<InetSocketAddress> upstreams) {
+            this.dnsUpstreams = new ArrayList<>(upstreams);
+            return this;
+        }
+
+        public Builder dnsTimeout(Duration d) {
+            this.dnsTimeout = Objects.requireNonNull(d);
+            return this;
+        }
+
+        public Builder leaseTime(Duration d) {
+            this.leaseTime = Objects.requireNonNull(d);
+            return this;
+        }
+
+        public Builder maxFrameSize(int n) {
+            this.maxFrameSize = n;
+            return this;
+        }
+
+        public Builder maxTcpFlows(int n) {
+            this.maxTcpFlows = n;
+            return this;
+        }
+
+        public Builder maxUdpFlows(int n) {
+            this.maxUdpFlows = n;
+            return this;
+        }
+
+        public Builder udpIdleTimeout(Duration d) {
+            this.udpIdleTimeout = Objects.requireNonNull(d);
+            return this;
+        }
+
+        public Builder tcpConnectTimeout(Duration d) {
+            this.tcpConnectTimeout = Objects.requireNonNull(d);
+            return this;
+        }
+
+        public Builder fragmentMemoryCap(int n) {
+            this.fragmentMemoryCap = n;
+            return this;
+        }
+
+        public Builder forwards(List<PortForward> f) {
+            this.forwards = new ArrayList<>(f);
+            return this;
+        }
+
+        public Builder addForward(PortForward f) {
+            this.forwards.add(f);
+            return this;
+        }
+
+        public Builder netMode(NetMode m) {
+            this.netMode = Objects.requireNonNull(m);
+            return this;
+        }
+
+        public Builder debug(boolean d) {
+            this.debug = d;
+            return this;
+        }
+
+        public Builder pcapFile(Path p) {
+            this.pcapFile = p;
+            return this;
+        }
 
         public NetworkConfig build() {
             return new NetworkConfig(this);

@@ -1,7 +1,7 @@
 package dev.c2w.netstack;
 
-import dev.c2w.netstack.ip.Gateway;
 import dev.c2w.netstack.host.HostTransport;
+import dev.c2w.netstack.ip.Gateway;
 import dev.c2w.netstack.lan.Switch;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.GuestPort;
@@ -60,10 +60,11 @@ public final class VirtualNetwork implements AutoCloseable {
         EgressPolicy egress = new EgressPolicy(config);
         this.lanSwitch = new Switch(config, loop, stats, pcap);
         this.gateway = new Gateway(config, loop, stats, alloc, lanSwitch);
-        this.tcp = new TcpStack(gateway, config, loop, stats, alloc, new TcpNat(config, loop, host, stats, egress),
-            System::nanoTime);
+        this.tcp = new TcpStack(
+                gateway, config, loop, stats, alloc, new TcpNat(config, loop, host, stats, egress), System::nanoTime);
         this.udp = new UdpStack(gateway, config, loop, stats, alloc, host, ctx -> new UdpNat(ctx, egress));
-        gateway.register(Ipv4.PROTO_TCP, (f, ipOff, off, len, src, dst, srcMac) -> tcp.receive(f, ipOff, off, len, src, dst));
+        gateway.register(
+                Ipv4.PROTO_TCP, (f, ipOff, off, len, src, dst, srcMac) -> tcp.receive(f, ipOff, off, len, src, dst));
         gateway.register(Ipv4.PROTO_UDP, udp::receive);
         lanSwitch.addListener(new Switch.Listener() {
             @Override
@@ -83,7 +84,9 @@ public final class VirtualNetwork implements AutoCloseable {
     }
 
     /** The DHCP server (its lease table is for logs and tests; use it on the loop). */
-    public DhcpServer dhcp() { return dhcp; }
+    public DhcpServer dhcp() {
+        return dhcp;
+    }
 
     /** A network on the next event loop of {@code host}; {@code pcap} may be null. Does not open host ports. */
     public static VirtualNetwork create(NetworkConfig config, HostTransport host, PcapWriter pcap) {
@@ -95,13 +98,21 @@ public final class VirtualNetwork implements AutoCloseable {
         return new VirtualNetwork(config, host, loop, pcap);
     }
 
-    public NetworkConfig config() { return config; }
+    public NetworkConfig config() {
+        return config;
+    }
 
-    public EventLoop eventLoop() { return loop; }
+    public EventLoop eventLoop() {
+        return loop;
+    }
 
-    public HostTransport host() { return host; }
+    public HostTransport host() {
+        return host;
+    }
 
-    public NetStats stats() { return stats; }
+    public NetStats stats() {
+        return stats;
+    }
 
     /**
      * Attaches a guest link. Must be called on {@link #eventLoop()}. Frames for the guest go to {@code sink};
@@ -150,5 +161,7 @@ public final class VirtualNetwork implements AutoCloseable {
     }
 
     /** For tests and tools: the UDP endpoint, to bind services and send datagrams (must be used on the loop). */
-    public UdpStack udp() { return udp; }
+    public UdpStack udp() {
+        return udp;
+    }
 }

@@ -1,13 +1,12 @@
 package dev.c2w.netstack;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.wire.Checksum;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import org.junit.jupiter.api.Test;
-
 import java.util.Random;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class ChecksumTest {
     /** The obvious 16-bit-word implementation, to compare against. */
@@ -28,7 +27,8 @@ class ChecksumTest {
     @Test
     void rfc1071Example() {
         // RFC 1071 section 3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2, checksum 220d
-        ByteBuf b = Unpooled.wrappedBuffer(new byte[] {0x00, 0x01, (byte) 0xf2, 0x03, (byte) 0xf4, (byte) 0xf5, (byte) 0xf6, (byte) 0xf7});
+        ByteBuf b = Unpooled.wrappedBuffer(
+                new byte[] {0x00, 0x01, (byte) 0xf2, 0x03, (byte) 0xf4, (byte) 0xf5, (byte) 0xf6, (byte) 0xf7});
         assertThat(Checksum.compute(b, 0, 8)).isEqualTo(0x220d);
     }
 
@@ -41,13 +41,17 @@ class ChecksumTest {
             int off = r.nextInt(data.length);
             int len = r.nextInt(data.length - off + 1);
             ByteBuf b = Unpooled.wrappedBuffer(data);
-            assertThat(Checksum.compute(b, off, len)).as("off %d len %d", off, len).isEqualTo(naive(data, off, len));
+            assertThat(Checksum.compute(b, off, len))
+                    .as("off %d len %d", off, len)
+                    .isEqualTo(naive(data, off, len));
             ByteBuf d = Unpooled.directBuffer(data.length).writeBytes(data);
             assertThat(d.hasMemoryAddress()).isTrue();
-            assertThat(Checksum.compute(d, off, len)).as("direct off %d len %d", off, len).isEqualTo(naive(data, off, len));
+            assertThat(Checksum.compute(d, off, len))
+                    .as("direct off %d len %d", off, len)
+                    .isEqualTo(naive(data, off, len));
             long seed = r.nextInt() & 0xffffffffL;
             assertThat(Checksum.finish(Checksum.add(seed, d, off, len)))
-                .isEqualTo(Checksum.finish(Checksum.add(seed, b, off, len)));
+                    .isEqualTo(Checksum.finish(Checksum.add(seed, b, off, len)));
             d.release();
         }
     }
@@ -73,7 +77,9 @@ class ChecksumTest {
         try {
             for (int off = 0; off < 17; off++) {
                 for (int len : new int[] {65_535 - off, 65_480, 1480, 1481, 31, 32, 33, 47, 48, 49}) {
-                    assertThat(Checksum.compute(d, off, len)).as("off %d len %d", off, len).isEqualTo(naive(data, off, len));
+                    assertThat(Checksum.compute(d, off, len))
+                            .as("off %d len %d", off, len)
+                            .isEqualTo(naive(data, off, len));
                 }
             }
         } finally {

@@ -1,35 +1,45 @@
 package dev.c2w.netstack;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.wire.FrameDescriber;
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.Tcp;
 import io.netty.buffer.Unpooled;
-import org.junit.jupiter.api.Test;
-
 import java.util.Arrays;
 import java.util.Random;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class FrameDescriberTest {
     @Test
     void describesTcpSyn() {
         int a = Ipv4Address.parse("192.168.127.3");
         int b = Ipv4Address.parse("192.168.127.254");
-        byte[] f = TestGuest.ether(TestGuest.gwMac(), 2, 0x0800,
-            TestGuest.ipv4(Ipv4.PROTO_TCP, a, b, TestGuest.tcp(a, b, 1234, 80, 1, 0, Tcp.SYN, 100, new byte[0], new byte[0])));
+        byte[] f = TestGuest.ether(
+                TestGuest.gwMac(),
+                2,
+                0x0800,
+                TestGuest.ipv4(
+                        Ipv4.PROTO_TCP,
+                        a,
+                        b,
+                        TestGuest.tcp(a, b, 1234, 80, 1, 0, Tcp.SYN, 100, new byte[0], new byte[0])));
         assertThat(FrameDescriber.describe(Unpooled.wrappedBuffer(f)))
-            .contains("TCP 192.168.127.3:1234 > 192.168.127.254:80 [S]");
+                .contains("TCP 192.168.127.3:1234 > 192.168.127.254:80 [S]");
     }
 
     @Test
     void neverThrowsOnTruncatedOrRandomFrames() {
         int a = Ipv4Address.parse("192.168.127.3");
-        byte[] f = TestGuest.ether(TestGuest.gwMac(), 2, 0x0800,
-            TestGuest.ipv4(Ipv4.PROTO_UDP, a, a, TestGuest.udp(a, a, 1, 2, new byte[10])));
+        byte[] f = TestGuest.ether(
+                TestGuest.gwMac(),
+                2,
+                0x0800,
+                TestGuest.ipv4(Ipv4.PROTO_UDP, a, a, TestGuest.udp(a, a, 1, 2, new byte[10])));
         for (int n = 0; n <= f.length; n++) {
-            assertThat(FrameDescriber.describe(Unpooled.wrappedBuffer(Arrays.copyOf(f, n)))).isNotEmpty();
+            assertThat(FrameDescriber.describe(Unpooled.wrappedBuffer(Arrays.copyOf(f, n))))
+                    .isNotEmpty();
         }
         Random r = new Random(3);
         for (int i = 0; i < 5000; i++) {

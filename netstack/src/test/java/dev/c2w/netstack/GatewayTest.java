@@ -1,5 +1,7 @@
 package dev.c2w.netstack;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.wire.Checksum;
 import dev.c2w.netstack.wire.Ethernet;
 import dev.c2w.netstack.wire.Ipv4;
@@ -7,18 +9,18 @@ import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import org.junit.jupiter.api.Test;
-
 import java.util.Arrays;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class GatewayTest extends NetworkTestBase {
 
     private static byte[] arpRequest(long senderMac, int senderIp, int targetIp) {
         ByteBuf b = Unpooled.buffer(28);
         b.writeShort(1).writeShort(0x0800).writeByte(6).writeByte(4).writeShort(1);
-        b.writeBytes(MacAddress.toBytes(senderMac)).writeInt(senderIp).writeZero(6).writeInt(targetIp);
+        b.writeBytes(MacAddress.toBytes(senderMac))
+                .writeInt(senderIp)
+                .writeZero(6)
+                .writeInt(targetIp);
         return TestGuest.ether(MacAddress.BROADCAST, senderMac, Ethernet.TYPE_ARP, TestGuest.bytes(b));
     }
 
@@ -64,7 +66,8 @@ class GatewayTest extends NetworkTestBase {
         assertThat(Checksum.compute(b, 34, total - 20)).isZero();
         assertThat(Checksum.compute(b, 14, 20)).isZero();
         // no forged replies for hosts that are not ours
-        guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_ICMP, Ipv4Address.parse("8.8.8.8"), echoRequest(7, 2, data)));
+        guest.send(guest.ipFrame(
+                TestGuest.gwMac(), Ipv4.PROTO_ICMP, Ipv4Address.parse("8.8.8.8"), echoRequest(7, 2, data)));
         assertThat(guest.nextIp(Ipv4.PROTO_ICMP, 300)).isNull();
     }
 
@@ -84,8 +87,11 @@ class GatewayTest extends NetworkTestBase {
         badSum[14 + 10] ^= 0x55;
         guest.send(badSum);
         // a fragment
-        byte[] frag = TestGuest.ether(TestGuest.gwMac(), GUEST_MAC, Ethernet.TYPE_IPV4,
-            fragment(TestGuest.ipv4(Ipv4.PROTO_ICMP, GUEST, GW, echoRequest(1, 1, new byte[8]))));
+        byte[] frag = TestGuest.ether(
+                TestGuest.gwMac(),
+                GUEST_MAC,
+                Ethernet.TYPE_IPV4,
+                fragment(TestGuest.ipv4(Ipv4.PROTO_ICMP, GUEST, GW, echoRequest(1, 1, new byte[8]))));
         guest.send(frag);
         assertThat(guest.nextIp(Ipv4.PROTO_ICMP, 300)).isNull();
         NetStats s = net.stats();

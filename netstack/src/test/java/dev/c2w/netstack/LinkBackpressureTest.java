@@ -1,15 +1,14 @@
 package dev.c2w.netstack;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.Tcp;
-import org.junit.jupiter.api.Test;
-
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /** TCP sends no new data into a guest link that is full, and resumes when the link drains. */
 class LinkBackpressureTest extends NetworkTestBase {
@@ -17,14 +16,40 @@ class LinkBackpressureTest extends NetworkTestBase {
     void noNewSegmentsWhileTheLinkIsFull() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             server.setSoTimeout(5000);
-            guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
-                TestGuest.tcp(GUEST, HOSTLO, 46000, server.getLocalPort(), 1, 0, Tcp.SYN, 65535, TcpTest.SYN_OPTS, new byte[0])));
+            guest.send(guest.ipFrame(
+                    TestGuest.gwMac(),
+                    Ipv4.PROTO_TCP,
+                    HOSTLO,
+                    TestGuest.tcp(
+                            GUEST,
+                            HOSTLO,
+                            46000,
+                            server.getLocalPort(),
+                            1,
+                            0,
+                            Tcp.SYN,
+                            65535,
+                            TcpTest.SYN_OPTS,
+                            new byte[0])));
             try (Socket host = server.accept()) {
                 TcpTest.Seg synAck = TcpTest.Seg.parse(guest.nextIp(Ipv4.PROTO_TCP, 5000));
                 int next = synAck.seq() + 1;
                 guest.writable = false; // the link to the guest is full from now on
-                guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
-                    TestGuest.tcp(GUEST, HOSTLO, 46000, server.getLocalPort(), 2, next, Tcp.ACK, 65535, new byte[0], new byte[0])));
+                guest.send(guest.ipFrame(
+                        TestGuest.gwMac(),
+                        Ipv4.PROTO_TCP,
+                        HOSTLO,
+                        TestGuest.tcp(
+                                GUEST,
+                                HOSTLO,
+                                46000,
+                                server.getLocalPort(),
+                                2,
+                                next,
+                                Tcp.ACK,
+                                65535,
+                                new byte[0],
+                                new byte[0])));
                 OutputStream out = host.getOutputStream();
                 out.write(new byte[64 * 1024]);
                 out.flush();
@@ -42,8 +67,21 @@ class LinkBackpressureTest extends NetworkTestBase {
                     if (s.seq() == next && s.data().length > 0) {
                         got += s.data().length;
                         next += s.data().length;
-                        guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
-                            TestGuest.tcp(GUEST, HOSTLO, 46000, server.getLocalPort(), 2, next, Tcp.ACK, 65535, new byte[0], new byte[0])));
+                        guest.send(guest.ipFrame(
+                                TestGuest.gwMac(),
+                                Ipv4.PROTO_TCP,
+                                HOSTLO,
+                                TestGuest.tcp(
+                                        GUEST,
+                                        HOSTLO,
+                                        46000,
+                                        server.getLocalPort(),
+                                        2,
+                                        next,
+                                        Tcp.ACK,
+                                        65535,
+                                        new byte[0],
+                                        new byte[0])));
                     }
                 }
                 assertThat(got).isEqualTo(64 * 1024);

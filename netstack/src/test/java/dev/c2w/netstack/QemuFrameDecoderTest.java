@@ -1,21 +1,20 @@
 package dev.c2w.netstack;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.c2w.netstack.link.Frames;
 import dev.c2w.netstack.link.QemuFrameDecoder;
 import dev.c2w.netstack.link.QemuStreamParser;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import io.netty.channel.RecvByteBufAllocator;
+import org.junit.jupiter.api.Test;
 
 class QemuFrameDecoderTest {
     private static byte[] stream(List<byte[]> frames) {
@@ -44,7 +43,8 @@ class QemuFrameDecoderTest {
         EmbeddedChannel ch = new EmbeddedChannel(new QemuFrameDecoder(128 * 1024));
         int pos = 0;
         while (pos < all.length) {
-            int n = Math.min(all.length - pos, 1 + r.nextInt(r.nextBoolean() ? 3 : 5000)); // includes splits inside prefixes
+            int n = Math.min(
+                    all.length - pos, 1 + r.nextInt(r.nextBoolean() ? 3 : 5000)); // includes splits inside prefixes
             ch.writeInbound(Unpooled.wrappedBuffer(all, pos, n));
             pos += n;
         }
@@ -80,7 +80,8 @@ class QemuFrameDecoderTest {
         assertThat(f.readableBytes()).isEqualTo(100);
         f.release();
         assertThatThrownBy(() -> p.next(Unpooled.buffer().writeInt(101).writeZero(101)))
-            .isInstanceOf(QemuStreamParser.BadLengthException.class).hasMessageContaining("101");
+                .isInstanceOf(QemuStreamParser.BadLengthException.class)
+                .hasMessageContaining("101");
     }
 
     @Test
@@ -112,7 +113,7 @@ class QemuFrameDecoderTest {
         QemuFrameDecoder decoder = new QemuFrameDecoder(128 * 1024);
         EmbeddedChannel ch = new EmbeddedChannel(decoder);
         RecvByteBufAllocator.ExtendedHandle h =
-            (RecvByteBufAllocator.ExtendedHandle) decoder.recvAllocator().newHandle();
+                (RecvByteBufAllocator.ExtendedHandle) decoder.recvAllocator().newHandle();
         h.reset(ch.config());
         byte[] frame = new byte[70_001];
         new Random(9).nextBytes(frame);

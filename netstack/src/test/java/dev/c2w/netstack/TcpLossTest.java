@@ -1,9 +1,9 @@
 package dev.c2w.netstack;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.Tcp;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -13,9 +13,8 @@ import java.security.MessageDigest;
 import java.util.HashSet;
 import java.util.Random;
 import java.util.Set;
-
-import static org.assertj.core.api.Assertions.assertThat;
 import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
 
 /**
  * A guest whose NIC loses segments (as an emulated e1000 does under load): the host-to-guest transfer
@@ -28,7 +27,8 @@ class TcpLossTest extends NetworkTestBase {
         new Random(11).nextBytes(payload);
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Thread sender = new Thread(() -> {
-                try (Socket s = server.accept(); OutputStream out = s.getOutputStream()) {
+                try (Socket s = server.accept();
+                        OutputStream out = s.getOutputStream()) {
                     out.write(payload);
                 } catch (Exception e) {
                     throw new RuntimeException(e);
@@ -38,8 +38,11 @@ class TcpLossTest extends NetworkTestBase {
             int port = server.getLocalPort();
             int gport = 45000;
             int isn = 1000;
-            guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
-                TestGuest.tcp(GUEST, HOSTLO, gport, port, isn, 0, Tcp.SYN, 65535, TcpTest.SYN_OPTS, new byte[0])));
+            guest.send(guest.ipFrame(
+                    TestGuest.gwMac(),
+                    Ipv4.PROTO_TCP,
+                    HOSTLO,
+                    TestGuest.tcp(GUEST, HOSTLO, gport, port, isn, 0, Tcp.SYN, 65535, TcpTest.SYN_OPTS, new byte[0])));
             TcpTest.Seg synAck = TcpTest.Seg.parse(guest.nextIp(Ipv4.PROTO_TCP, 5000));
             assertThat(synAck.has(Tcp.SYN)).isTrue();
             int expected = synAck.seq() + 1;
@@ -85,17 +88,25 @@ class TcpLossTest extends NetworkTestBase {
                 }
                 ack(port, gport, isn + 1, expected); // cumulative; a duplicate when something is missing
             }
-            assertThat(fin).as("transfer finished; got %d bytes, %d drops, %d retransmits", got.size(), droppedOnce.size(), net.stats().tcpRetransmits).isTrue();
+            assertThat(fin)
+                    .as(
+                            "transfer finished; got %d bytes, %d drops, %d retransmits",
+                            got.size(), droppedOnce.size(), net.stats().tcpRetransmits)
+                    .isTrue();
             assertThat(droppedOnce).isNotEmpty();
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            assertThat(md.digest(got.toByteArray())).isEqualTo(MessageDigest.getInstance("SHA-256").digest(payload));
+            assertThat(md.digest(got.toByteArray()))
+                    .isEqualTo(MessageDigest.getInstance("SHA-256").digest(payload));
             assertThat(net.stats().tcpRetransmits).isGreaterThanOrEqualTo(droppedOnce.size());
             sender.join(5000);
         }
     }
 
     private void ack(int port, int gport, int seq, int ack) throws Exception {
-        guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
-            TestGuest.tcp(GUEST, HOSTLO, gport, port, seq, ack, Tcp.ACK, 65535, new byte[0], new byte[0])));
+        guest.send(guest.ipFrame(
+                TestGuest.gwMac(),
+                Ipv4.PROTO_TCP,
+                HOSTLO,
+                TestGuest.tcp(GUEST, HOSTLO, gport, port, seq, ack, Tcp.ACK, 65535, new byte[0], new byte[0])));
     }
 }

@@ -1,17 +1,18 @@
 package dev.c2w.netstack;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.c2w.netstack.wire.Checksum;
 import dev.c2w.netstack.wire.Ipv4;
-import dev.c2w.netstack.wire.Ipv4Address;
-import dev.c2w.netstack.wire.MacAddress;
 import dev.c2w.netstack.wire.Tcp;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,14 +25,10 @@ import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import dev.c2w.netstack.wire.Checksum;
-import io.netty.channel.Channel;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
 
 class TcpTest extends NetworkTestBase {
     static final byte[] SYN_OPTS = {2, 4, 0x05, (byte) 0xb4, 1, 3, 3, 7}; // MSS 1460, NOP, WS 7
@@ -46,8 +43,16 @@ class TcpTest extends NetworkTestBase {
             int hl = Tcp.headerLength(b, t);
             byte[] data = new byte[total - (t - ip) - hl];
             b.getBytes(t + hl, data);
-            return new Seg(Tcp.srcPort(b, t), Tcp.dstPort(b, t), Tcp.seq(b, t), Tcp.ack(b, t), Tcp.flags(b, t),
-                Tcp.window(b, t), data, hl, f);
+            return new Seg(
+                    Tcp.srcPort(b, t),
+                    Tcp.dstPort(b, t),
+                    Tcp.seq(b, t),
+                    Tcp.ack(b, t),
+                    Tcp.flags(b, t),
+                    Tcp.window(b, t),
+                    data,
+                    hl,
+                    f);
         }
 
         boolean has(int flag) {
@@ -60,9 +65,13 @@ class TcpTest extends NetworkTestBase {
         return f == null ? null : Seg.parse(f);
     }
 
-    void sendSeg(int dst, int srcPort, int dstPort, int seq, int ack, int flags, byte[] opts, byte[] data) throws Exception {
-        guest.send(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, dst,
-            TestGuest.tcp(GUEST, dst, srcPort, dstPort, seq, ack, flags, 65535, opts, data)));
+    void sendSeg(int dst, int srcPort, int dstPort, int seq, int ack, int flags, byte[] opts, byte[] data)
+            throws Exception {
+        guest.send(guest.ipFrame(
+                TestGuest.gwMac(),
+                Ipv4.PROTO_TCP,
+                dst,
+                TestGuest.tcp(GUEST, dst, srcPort, dstPort, seq, ack, flags, 65535, opts, data)));
     }
 
     @ChannelHandler.Sharable
@@ -109,8 +118,21 @@ class TcpTest extends NetworkTestBase {
         byte[] hello = "hello, ".getBytes(StandardCharsets.US_ASCII);
         byte[] world = "world".getBytes(StandardCharsets.US_ASCII);
         // the second part first: a gap before it
-        ByteBuf later = Unpooled.wrappedBuffer(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, GW,
-            TestGuest.tcp(GUEST, GW, 40010, 7, 1001 + hello.length, ourSeq, Tcp.ACK | Tcp.PSH, 65535, new byte[0], world)));
+        ByteBuf later = Unpooled.wrappedBuffer(guest.ipFrame(
+                TestGuest.gwMac(),
+                Ipv4.PROTO_TCP,
+                GW,
+                TestGuest.tcp(
+                        GUEST,
+                        GW,
+                        40010,
+                        7,
+                        1001 + hello.length,
+                        ourSeq,
+                        Tcp.ACK | Tcp.PSH,
+                        65535,
+                        new byte[0],
+                        world)));
         later.retain(); // ours, to see what the stack keeps
         guest.send(later);
         Seg dupAck = nextSeg(2000);
@@ -149,8 +171,11 @@ class TcpTest extends NetworkTestBase {
         int ourSeq = synAck.seq() + 1;
         sendSeg(GW, 40011, 9, 1001, ourSeq, Tcp.ACK, new byte[0], new byte[0]);
         byte[] data = "queued until read".getBytes(StandardCharsets.US_ASCII);
-        ByteBuf frame = Unpooled.wrappedBuffer(guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, GW,
-            TestGuest.tcp(GUEST, GW, 40011, 9, 1001, ourSeq, Tcp.ACK | Tcp.PSH, 65535, new byte[0], data)));
+        ByteBuf frame = Unpooled.wrappedBuffer(guest.ipFrame(
+                TestGuest.gwMac(),
+                Ipv4.PROTO_TCP,
+                GW,
+                TestGuest.tcp(GUEST, GW, 40011, 9, 1001, ourSeq, Tcp.ACK | Tcp.PSH, 65535, new byte[0], data)));
         frame.retain();
         guest.send(frame);
         assertThat(frame.refCnt()).as("the queued payload is a copy").isEqualTo(1);
@@ -158,17 +183,19 @@ class TcpTest extends NetworkTestBase {
         // and it is still there when the consumer reads
         LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
         Channel ch = accepted.get();
-        ch.eventLoop().submit(() -> {
-            ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                @Override
-                public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                    ByteBuf b = (ByteBuf) msg;
-                    got.add(b.toString(StandardCharsets.US_ASCII));
-                    b.release();
-                }
-            });
-            ch.read();
-        }).sync();
+        ch.eventLoop()
+                .submit(() -> {
+                    ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            ByteBuf b = (ByteBuf) msg;
+                            got.add(b.toString(StandardCharsets.US_ASCII));
+                            b.release();
+                        }
+                    });
+                    ch.read();
+                })
+                .sync();
         assertThat(got.poll(2, TimeUnit.SECONDS)).isEqualTo("queued until read");
     }
 
@@ -229,8 +256,11 @@ class TcpTest extends NetworkTestBase {
 
     @Test
     void badChecksumIsDroppedAndCounted() throws Exception {
-        byte[] f = guest.ipFrame(TestGuest.gwMac(), Ipv4.PROTO_TCP, HOSTLO,
-            TestGuest.tcp(GUEST, HOSTLO, 40004, 80, 1, 0, Tcp.SYN, 65535, SYN_OPTS, new byte[0]));
+        byte[] f = guest.ipFrame(
+                TestGuest.gwMac(),
+                Ipv4.PROTO_TCP,
+                HOSTLO,
+                TestGuest.tcp(GUEST, HOSTLO, 40004, 80, 1, 0, Tcp.SYN, 65535, SYN_OPTS, new byte[0]));
         f[14 + 20 + 16] ^= 0x11;
         guest.send(f);
         assertThat(nextSeg(300)).isNull();
@@ -297,7 +327,8 @@ class TcpTest extends NetworkTestBase {
             int tcpLen = Ipv4.totalLength(raw, 14) - 20;
             long sum = Checksum.pseudoHeader(GW, GUEST, Ipv4.PROTO_TCP, tcpLen);
             assertThat(Checksum.finish(Checksum.add(sum, raw, 34, tcpLen)))
-                .as("checksum of segment %d", segments).isZero();
+                    .as("checksum of segment %d", segments)
+                    .isZero();
             assertThat(s.seq()).isEqualTo(ourSeq + got.size());
             assertThat(s.data().length).isLessThanOrEqualTo(1460);
             got.write(s.data());
@@ -363,7 +394,15 @@ class TcpTest extends NetworkTestBase {
             server.setSoTimeout(5000);
             int ourSeq = natHandshake(server, 40021, 7000);
             try (Socket hostSide = server.accept()) {
-                sendSeg(HOSTLO, 40021, server.getLocalPort(), 7001, ourSeq, Tcp.ACK | Tcp.PSH, new byte[0], "up".getBytes());
+                sendSeg(
+                        HOSTLO,
+                        40021,
+                        server.getLocalPort(),
+                        7001,
+                        ourSeq,
+                        Tcp.ACK | Tcp.PSH,
+                        new byte[0],
+                        "up".getBytes());
                 assertThat(hostSide.getInputStream().readNBytes(2)).isEqualTo("up".getBytes());
                 hostSide.setSoLinger(true, 0);
             } // closed with SO_LINGER 0: RST
@@ -384,10 +423,26 @@ class TcpTest extends NetworkTestBase {
             int ourSeq = natHandshake(server, 40022, 7000);
             try (Socket hostSide = server.accept()) {
                 hostSide.setSoTimeout(5000);
-                sendSeg(HOSTLO, 40022, server.getLocalPort(), 7001, ourSeq, Tcp.ACK | Tcp.PSH, new byte[0], "up".getBytes());
+                sendSeg(
+                        HOSTLO,
+                        40022,
+                        server.getLocalPort(),
+                        7001,
+                        ourSeq,
+                        Tcp.ACK | Tcp.PSH,
+                        new byte[0],
+                        "up".getBytes());
                 InputStream in = hostSide.getInputStream();
                 assertThat(in.readNBytes(2)).isEqualTo("up".getBytes());
-                sendSeg(HOSTLO, 40022, server.getLocalPort(), 7003, ourSeq, Tcp.RST | Tcp.ACK, new byte[0], new byte[0]);
+                sendSeg(
+                        HOSTLO,
+                        40022,
+                        server.getLocalPort(),
+                        7003,
+                        ourSeq,
+                        Tcp.RST | Tcp.ACK,
+                        new byte[0],
+                        new byte[0]);
                 assertThatThrownBy(in::read).as("a reset, not an end of stream").isInstanceOf(SocketException.class);
             }
         }
@@ -483,7 +538,8 @@ class TcpTest extends NetworkTestBase {
             byte[] got = received.get(30, TimeUnit.SECONDS);
             assertThat(got.length).isEqualTo(payload.length);
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            assertThat(md.digest(got)).isEqualTo(MessageDigest.getInstance("SHA-256").digest(payload));
+            assertThat(md.digest(got))
+                    .isEqualTo(MessageDigest.getInstance("SHA-256").digest(payload));
         }
     }
 }

@@ -8,7 +8,6 @@ import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -68,7 +67,9 @@ final class TestGuest implements FrameSink, AutoCloseable {
     }
 
     void send(byte[] frame) throws Exception {
-        net.eventLoop().submit(() -> port.receiveFrame(Unpooled.wrappedBuffer(frame))).sync();
+        net.eventLoop()
+                .submit(() -> port.receiveFrame(Unpooled.wrappedBuffer(frame)))
+                .sync();
     }
 
     /** Hands {@code frame} itself to the stack (which then owns one reference), for tests of buffer ownership. */
@@ -128,20 +129,40 @@ final class TestGuest implements FrameSink, AutoCloseable {
 
     static byte[] udp(int src, int dst, int srcPort, int dstPort, byte[] data) {
         ByteBuf b = Unpooled.buffer();
-        b.writeShort(srcPort).writeShort(dstPort).writeShort(8 + data.length).writeShort(0).writeBytes(data);
+        b.writeShort(srcPort)
+                .writeShort(dstPort)
+                .writeShort(8 + data.length)
+                .writeShort(0)
+                .writeBytes(data);
         long sum = Checksum.pseudoHeader(src, dst, Ipv4.PROTO_UDP, 8 + data.length);
         int c = Checksum.finish(Checksum.add(sum, b, 0, 8 + data.length));
         b.setShort(6, c == 0 ? 0xffff : c);
         return bytes(b);
     }
 
-    static byte[] tcp(int src, int dst, int srcPort, int dstPort, int seq, int ack, int flags, int window,
-                      byte[] options, byte[] data) {
+    static byte[] tcp(
+            int src,
+            int dst,
+            int srcPort,
+            int dstPort,
+            int seq,
+            int ack,
+            int flags,
+            int window,
+            byte[] options,
+            byte[] data) {
         int hl = 20 + options.length;
         ByteBuf b = Unpooled.buffer();
-        b.writeShort(srcPort).writeShort(dstPort).writeInt(seq).writeInt(ack)
-            .writeShort(((hl / 4) << 12) | flags).writeShort(window).writeShort(0).writeShort(0)
-            .writeBytes(options).writeBytes(data);
+        b.writeShort(srcPort)
+                .writeShort(dstPort)
+                .writeInt(seq)
+                .writeInt(ack)
+                .writeShort(((hl / 4) << 12) | flags)
+                .writeShort(window)
+                .writeShort(0)
+                .writeShort(0)
+                .writeBytes(options)
+                .writeBytes(data);
         long sum = Checksum.pseudoHeader(src, dst, Ipv4.PROTO_TCP, hl + data.length);
         b.setShort(16, Checksum.finish(Checksum.add(sum, b, 0, hl + data.length)));
         return bytes(b);

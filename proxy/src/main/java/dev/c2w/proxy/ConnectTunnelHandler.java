@@ -1,6 +1,7 @@
 package dev.c2w.proxy;
 
 import dev.c2w.netstack.relay.Relay;
+import dev.c2w.tls.LeafCertificates;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
@@ -12,6 +13,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
@@ -20,10 +22,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-
 import java.nio.charset.StandardCharsets;
-import dev.c2w.tls.LeafCertificates;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
 import javax.net.ssl.SSLException;
 
 /**
@@ -51,7 +50,11 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
     private static final int MAX_CLIENT_HELLO = 16 * 1024;
     private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
 
-    private enum State { CONNECTING, SNIFFING, DONE }
+    private enum State {
+        CONNECTING,
+        SNIFFING,
+        DONE
+    }
 
     private final ProxyServer px;
     private final String host;
@@ -183,8 +186,8 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
         HttpProxyHandler.Tunnel tunnel = new HttpProxyHandler.Tunnel(host, port);
         EventExecutor loop = ctx.executor();
         AsyncMapping<String, SslContext> mapping = (sniName, promise) -> lookup(tunnel, sniName, loop, promise);
-        ctx.pipeline().addAfter(ctx.name(), "tunnel-sni",
-                new SniHandler(mapping, MAX_CLIENT_HELLO, HANDSHAKE_TIMEOUT_MS));
+        ctx.pipeline()
+                .addAfter(ctx.name(), "tunnel-sni", new SniHandler(mapping, MAX_CLIENT_HELLO, HANDSHAKE_TIMEOUT_MS));
         ctx.pipeline().addAfter("tunnel-sni", "tunnel-http", px.newServerCodec());
         ctx.pipeline().addAfter("tunnel-http", "tunnel-proxy", new HttpProxyHandler(px, tunnel));
         ByteBuf first = guestBytes;
@@ -196,8 +199,8 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private Future<SslContext> lookup(HttpProxyHandler.Tunnel tunnel, String sniName, EventExecutor loop,
-                                      Promise<SslContext> promise) {
+    private Future<SslContext> lookup(
+            HttpProxyHandler.Tunnel tunnel, String sniName, EventExecutor loop, Promise<SslContext> promise) {
         String name;
         try {
             name = LeafCertificates.normalise(sniName != null ? sniName : host);
@@ -316,7 +319,9 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
                 if (msg instanceof ByteBuf b && serverBytes != null && state == State.SNIFFING) {
                     serverBytes.addComponent(true, b);
                     sniff();
-                } else if (msg instanceof ByteBuf && state == State.DONE && ctx.channel().isActive()
+                } else if (msg instanceof ByteBuf
+                        && state == State.DONE
+                        && ctx.channel().isActive()
                         && ctx.pipeline().get(Relay.class) != null) {
                     ctx.channel().writeAndFlush(msg); // raced with the switch to relay: pass it on in order
                 } else {

@@ -8,7 +8,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -22,8 +21,7 @@ import java.nio.charset.StandardCharsets;
 final class ErrorResponses {
     private static final String PREFIX = "c2w-net proxy: ";
 
-    private ErrorResponses() {
-    }
+    private ErrorResponses() {}
 
     /**
      * An error response with the reason as its body. With {@code close} it says "Connection: close" (the
@@ -72,7 +70,9 @@ final class ErrorResponses {
 
     /** 502 text when no upstream connection could be had; the pool's typed failures carry their own text. */
     static String cannotReach(UpstreamPool.Key key, Throwable cause) {
-        return cause instanceof UpstreamPool.UpstreamException ? cause.getMessage() : "cannot reach " + key + ": " + cause;
+        return cause instanceof UpstreamPool.UpstreamException
+                ? cause.getMessage()
+                : "cannot reach " + key + ": " + cause;
     }
 
     /** 502 text when a CONNECT's upstream connection failed. */

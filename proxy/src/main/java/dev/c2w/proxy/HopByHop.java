@@ -27,8 +27,7 @@ final class HopByHop {
         "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "upgrade",
     };
 
-    private HopByHop() {
-    }
+    private HopByHop() {}
 
     /** Removes the hop-by-hop headers: those the Connection header names, then the fixed list. */
     static void strip(HttpHeaders h) {

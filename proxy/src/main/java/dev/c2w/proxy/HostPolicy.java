@@ -1,7 +1,6 @@
 package dev.c2w.proxy;
 
 import dev.c2w.tls.LeafCertificates;
-
 import java.util.List;
 import java.util.Locale;
 
@@ -88,7 +87,11 @@ public final class HostPolicy {
         return false;
     }
 
-    public List<String> allowPatterns() { return allow; }
+    public List<String> allowPatterns() {
+        return allow;
+    }
 
-    public List<String> denyPatterns() { return deny; }
+    public List<String> denyPatterns() {
+        return deny;
+    }
 }

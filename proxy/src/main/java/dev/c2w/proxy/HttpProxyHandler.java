@@ -34,13 +34,11 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-
 import javax.net.ssl.SSLException;
 
 /**
@@ -81,6 +79,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     private final Tunnel tunnel;
     /** Guest messages that arrived while the exchange's request was complete: replayed in order. */
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
+
     private ChannelHandlerContext ctx;
     /** The exchange in flight, or null while waiting for the next request. */
     private Exchange cur;
@@ -262,7 +261,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     private void startRequest(HttpRequest req) {
         if (req.decoderResult().isFailure()) {
             px.stats().badRequests.incrementAndGet();
-            sendError(HttpResponseStatus.BAD_REQUEST, ErrorResponses.malformedRequest(req.decoderResult().cause()), true);
+            sendError(
+                    HttpResponseStatus.BAD_REQUEST,
+                    ErrorResponses.malformedRequest(req.decoderResult().cause()),
+                    true);
             return;
         }
         boolean mayHaveBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
@@ -322,7 +324,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         }
         if (uri.startsWith("/")) {
             String path = uri.split("\\?", 2)[0];
-            if (path.equals("/proxy.crt") && (HttpMethod.GET.equals(req.method()) || HttpMethod.HEAD.equals(req.method()))) {
+            if (path.equals("/proxy.crt")
+                    && (HttpMethod.GET.equals(req.method()) || HttpMethod.HEAD.equals(req.method()))) {
                 serveCa(req);
                 return null;
             }
@@ -333,7 +336,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
 
     private void serveCa(HttpRequest req) {
         byte[] pem = px.caCertificatePem().getBytes(StandardCharsets.US_ASCII);
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+        FullHttpResponse r = new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1,
+                HttpResponseStatus.OK,
                 HttpMethod.HEAD.equals(req.method()) ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(pem));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-pem-file");
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, pem.length);
@@ -430,6 +435,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         final boolean requestHasBody;
         /** Guest body parts that arrived before the upstream connection: written when it is there. */
         final List<HttpContent> pending = new ArrayList<>();
+
         final EventLoop loop;
         Phase phase = Phase.CONNECTING_UPSTREAM;
         /** The upstream connection; null while connecting (and again while retrying). */
@@ -635,7 +641,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         private void response(Object msg) {
             if (phase == Phase.UPGRADED) {
                 Channel g = ctx.channel();
-                ByteBuf data = msg instanceof ByteBuf b ? b
+                ByteBuf data = msg instanceof ByteBuf b
+                        ? b
                         : msg instanceof HttpContent hc ? hc.content().retain() : null;
                 if (!(msg instanceof ByteBuf)) {
                     ReferenceCountUtil.release(msg);
@@ -654,7 +661,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
             if (msg instanceof HttpResponse r) {
                 if (r.decoderResult().isFailure()) {
                     ReferenceCountUtil.release(msg);
-                    fail(HttpResponseStatus.BAD_GATEWAY, ErrorResponses.invalidResponse(key, r.decoderResult().cause()));
+                    fail(
+                            HttpResponseStatus.BAD_GATEWAY,
+                            ErrorResponses.invalidResponse(
+                                    key, r.decoderResult().cause()));
                     return;
                 }
                 int code = r.status().code();

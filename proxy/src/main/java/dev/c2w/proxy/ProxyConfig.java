@@ -5,14 +5,13 @@ import dev.c2w.tls.LeafCertificates;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.resolver.AddressResolverGroup;
-
 import java.net.SocketAddress;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
-import java.nio.file.Path;
 
 /**
  * Immutable proxy settings; see {@link #builder()}.
@@ -75,24 +74,69 @@ public final class ProxyConfig {
         return TlsContexts.readCertificates(file);
     }
 
-    public LeafCertificates leaves() { return leaves; }
-    public String proxyAddress() { return proxyAddress; }
-    public List<X509Certificate> upstreamCas() { return upstreamCas; }
-    public boolean trustJdkCas() { return trustJdkCas; }
-    public HostPolicy policy() { return policy; }
-    public EventLoopGroup group() { return group; }
-    public Class<? extends Channel> channelClass() { return channelClass; }
+    public LeafCertificates leaves() {
+        return leaves;
+    }
+
+    public String proxyAddress() {
+        return proxyAddress;
+    }
+
+    public List<X509Certificate> upstreamCas() {
+        return upstreamCas;
+    }
+
+    public boolean trustJdkCas() {
+        return trustJdkCas;
+    }
+
+    public HostPolicy policy() {
+        return policy;
+    }
+
+    public EventLoopGroup group() {
+        return group;
+    }
+
+    public Class<? extends Channel> channelClass() {
+        return channelClass;
+    }
     /** Null means: the JDK resolver on the blocking executor. */
-    public AddressResolverGroup<? extends SocketAddress> resolver() { return resolver; }
+    public AddressResolverGroup<? extends SocketAddress> resolver() {
+        return resolver;
+    }
     /** Null means: the proxy makes its own small daemon pool. */
-    public Executor blockingExecutor() { return blockingExecutor; }
-    public int connectTimeoutMillis() { return connectTimeoutMillis; }
-    public int maxIdlePerHost() { return maxIdlePerHost; }
-    public int idleSeconds() { return idleSeconds; }
-    public int guestIdleSeconds() { return guestIdleSeconds; }
-    public int maxInitialLineLength() { return maxInitialLineLength; }
-    public int maxHeaderSize() { return maxHeaderSize; }
-    public int maxChunkSize() { return maxChunkSize; }
+    public Executor blockingExecutor() {
+        return blockingExecutor;
+    }
+
+    public int connectTimeoutMillis() {
+        return connectTimeoutMillis;
+    }
+
+    public int maxIdlePerHost() {
+        return maxIdlePerHost;
+    }
+
+    public int idleSeconds() {
+        return idleSeconds;
+    }
+
+    public int guestIdleSeconds() {
+        return guestIdleSeconds;
+    }
+
+    public int maxInitialLineLength() {
+        return maxInitialLineLength;
+    }
+
+    public int maxHeaderSize() {
+        return maxHeaderSize;
+    }
+
+    public int maxChunkSize() {
+        return maxChunkSize;
+    }
 
     /** Builder with defaults: proxy address 192.168.127.253, JDK CAs trusted, allow all, 10 s connect timeout. */
     public static final class Builder {
@@ -113,24 +157,41 @@ public final class ProxyConfig {
         private int maxHeaderSize = 32 * 1024;
         private int maxChunkSize = 64 * 1024;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** The leaf minter (and through it the CA). Required. */
-        public Builder leaves(LeafCertificates l) { this.leaves = l; return this; }
+        public Builder leaves(LeafCertificates l) {
+            this.leaves = l;
+            return this;
+        }
 
         /** The IP (or name) the guest reaches the proxy at; the port-443 leaf is minted for it. */
-        public Builder proxyAddress(String a) { this.proxyAddress = a; return this; }
+        public Builder proxyAddress(String a) {
+            this.proxyAddress = a;
+            return this;
+        }
 
         /** An extra CA to trust for upstream TLS (repeatable, like --upstream-ca). */
-        public Builder addUpstreamCa(X509Certificate c) { this.upstreamCas.add(c); return this; }
+        public Builder addUpstreamCa(X509Certificate c) {
+            this.upstreamCas.add(c);
+            return this;
+        }
 
-        public Builder addUpstreamCas(List<X509Certificate> cs) { this.upstreamCas.addAll(cs); return this; }
+        public Builder addUpstreamCas(List<X509Certificate> cs) {
+            this.upstreamCas.addAll(cs);
+            return this;
+        }
 
         /** Whether the JDK's default trust store is trusted too (default true). */
-        public Builder trustJdkCas(boolean b) { this.trustJdkCas = b; return this; }
+        public Builder trustJdkCas(boolean b) {
+            this.trustJdkCas = b;
+            return this;
+        }
 
-        public Builder policy(HostPolicy p) { this.policy = Objects.requireNonNull(p); return this; }
+        public Builder policy(HostPolicy p) {
+            this.policy = Objects.requireNonNull(p);
+            return this;
+        }
 
         /** Where upstream channels run and their class (must fit the group: epoll with epoll, NIO with NIO). */
         public Builder upstream(EventLoopGroup g, Class<? extends Channel> c) {
@@ -140,15 +201,26 @@ public final class ProxyConfig {
         }
 
         /** Upstream channels on the host transport (the usual choice). */
-        public Builder transport(HostTransport t) { return upstream(t.group(), t.socketChannel()); }
+        public Builder transport(HostTransport t) {
+            return upstream(t.group(), t.socketChannel());
+        }
 
         /** How upstream host names are resolved; default: the JDK resolver, off the event loop. */
-        public Builder resolver(AddressResolverGroup<? extends SocketAddress> r) { this.resolver = r; return this; }
+        public Builder resolver(AddressResolverGroup<? extends SocketAddress> r) {
+            this.resolver = r;
+            return this;
+        }
 
         /** Where blocking work (minting, DNS) runs; default: a small daemon pool owned by the proxy. */
-        public Builder blockingExecutor(Executor e) { this.blockingExecutor = e; return this; }
+        public Builder blockingExecutor(Executor e) {
+            this.blockingExecutor = e;
+            return this;
+        }
 
-        public Builder connectTimeoutMillis(int ms) { this.connectTimeoutMillis = positive(ms, "connect timeout"); return this; }
+        public Builder connectTimeoutMillis(int ms) {
+            this.connectTimeoutMillis = positive(ms, "connect timeout");
+            return this;
+        }
 
         /** Idle upstream connections kept per (scheme, host, port, SNI); 0 disables pooling. */
         public Builder maxIdlePerHost(int n) {
@@ -160,16 +232,31 @@ public final class ProxyConfig {
         }
 
         /** Seconds an upstream connection may sit idle in the pool. */
-        public Builder idleSeconds(int s) { this.idleSeconds = positive(s, "idle seconds"); return this; }
+        public Builder idleSeconds(int s) {
+            this.idleSeconds = positive(s, "idle seconds");
+            return this;
+        }
 
         /** Seconds a guest connection may sit between requests before the proxy closes it. */
-        public Builder guestIdleSeconds(int s) { this.guestIdleSeconds = positive(s, "guest idle seconds"); return this; }
+        public Builder guestIdleSeconds(int s) {
+            this.guestIdleSeconds = positive(s, "guest idle seconds");
+            return this;
+        }
 
-        public Builder maxInitialLineLength(int n) { this.maxInitialLineLength = positive(n, "max initial line"); return this; }
+        public Builder maxInitialLineLength(int n) {
+            this.maxInitialLineLength = positive(n, "max initial line");
+            return this;
+        }
 
-        public Builder maxHeaderSize(int n) { this.maxHeaderSize = positive(n, "max header size"); return this; }
+        public Builder maxHeaderSize(int n) {
+            this.maxHeaderSize = positive(n, "max header size");
+            return this;
+        }
 
-        public Builder maxChunkSize(int n) { this.maxChunkSize = positive(n, "max chunk size"); return this; }
+        public Builder maxChunkSize(int n) {
+            this.maxChunkSize = positive(n, "max chunk size");
+            return this;
+        }
 
         private static int positive(int v, String what) {
             if (v <= 0) {

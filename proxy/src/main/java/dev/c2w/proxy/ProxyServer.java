@@ -7,7 +7,6 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.resolver.AddressResolverGroup;
-
 import java.net.SocketAddress;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -53,11 +52,12 @@ public final class ProxyServer implements AutoCloseable {
             this.blocking = config.blockingExecutor();
         } else {
             AtomicInteger n = new AtomicInteger();
-            ThreadPoolExecutor e = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-                Thread t = new Thread(r, "c2w-proxy-blocking-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
+            ThreadPoolExecutor e =
+                    new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                        Thread t = new Thread(r, "c2w-proxy-blocking-" + n.incrementAndGet());
+                        t.setDaemon(true);
+                        return t;
+                    });
             e.allowCoreThreadTimeOut(true);
             this.ownExecutor = e;
             this.blocking = e;
@@ -72,23 +72,37 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /** For port 80: plain HTTP proxy (absolute URIs, CONNECT, GET /proxy.crt). */
-    public ProxyInitializer httpInitializer() { return http; }
+    public ProxyInitializer httpInitializer() {
+        return http;
+    }
 
     /** For port 443: TLS with a leaf for the proxy address, then the same proxy. */
-    public ProxyInitializer tlsInitializer() { return https; }
+    public ProxyInitializer tlsInitializer() {
+        return https;
+    }
 
-    public ProxyConfig config() { return config; }
+    public ProxyConfig config() {
+        return config;
+    }
 
-    public ProxyStats stats() { return stats; }
+    public ProxyStats stats() {
+        return stats;
+    }
 
     /** The CA certificate in PEM form (what the guest must trust; also served as GET /proxy.crt). */
-    public String caCertificatePem() { return config.leaves().ca().certificatePem(); }
+    public String caCertificatePem() {
+        return config.leaves().ca().certificatePem();
+    }
 
     /** How many leaves have been minted so far. */
-    public long mintedLeaves() { return config.leaves().mintedCount(); }
+    public long mintedLeaves() {
+        return config.leaves().mintedCount();
+    }
 
     /** Idle upstream connections in the pool now. */
-    public int idleUpstreamConnections() { return pool.idleCount(); }
+    public int idleUpstreamConnections() {
+        return pool.idleCount();
+    }
 
     /**
      * Binds a host server socket that serves the proxy (tls: the port-443 flavour). The future completes
@@ -122,11 +136,19 @@ public final class ProxyServer implements AutoCloseable {
                 .setMaxChunkSize(config.maxChunkSize()));
     }
 
-    SslContext proxyAddressContext() { return proxyAddressContext; }
+    SslContext proxyAddressContext() {
+        return proxyAddressContext;
+    }
 
-    TlsContexts tls() { return tls; }
+    TlsContexts tls() {
+        return tls;
+    }
 
-    UpstreamPool pool() { return pool; }
+    UpstreamPool pool() {
+        return pool;
+    }
 
-    AddressResolverGroup<? extends SocketAddress> resolver() { return resolver; }
+    AddressResolverGroup<? extends SocketAddress> resolver() {
+        return resolver;
+    }
 }

@@ -22,27 +22,49 @@ public final class ProxyStats {
     final AtomicLong upstreamReuses = new AtomicLong();
 
     /** HTTP requests forwarded upstream (absolute-URI and inside intercepted tunnels). */
-    public long requests() { return requests.get(); }
+    public long requests() {
+        return requests.get();
+    }
     /** CONNECT requests accepted. */
-    public long connects() { return connects.get(); }
+    public long connects() {
+        return connects.get();
+    }
     /** CONNECT tunnels whose TLS was terminated by the proxy. */
-    public long intercepted() { return intercepted.get(); }
+    public long intercepted() {
+        return intercepted.get();
+    }
     /** CONNECT tunnels relayed as raw bytes. */
-    public long rawTunnels() { return rawTunnels.get(); }
+    public long rawTunnels() {
+        return rawTunnels.get();
+    }
     /** Protocol upgrades (WebSocket) relayed. */
-    public long upgrades() { return upgrades.get(); }
+    public long upgrades() {
+        return upgrades.get();
+    }
     /** Malformed requests answered with 400. */
-    public long badRequests() { return badRequests.get(); }
+    public long badRequests() {
+        return badRequests.get();
+    }
     /** Requests refused by policy (403). */
-    public long refused() { return refused.get(); }
+    public long refused() {
+        return refused.get();
+    }
     /** Requests answered with 502 (upstream unreachable, TLS failure, upstream closed). */
-    public long badGateway() { return badGateway.get(); }
+    public long badGateway() {
+        return badGateway.get();
+    }
     /** Guest TLS handshakes that failed (broken ClientHello, bad SNI...). */
-    public long brokenHandshakes() { return brokenHandshakes.get(); }
+    public long brokenHandshakes() {
+        return brokenHandshakes.get();
+    }
     /** New upstream connections opened. */
-    public long upstreamConnects() { return upstreamConnects.get(); }
+    public long upstreamConnects() {
+        return upstreamConnects.get();
+    }
     /** Requests sent on a pooled upstream connection. */
-    public long upstreamReuses() { return upstreamReuses.get(); }
+    public long upstreamReuses() {
+        return upstreamReuses.get();
+    }
 
     @Override
     public String toString() {

@@ -1,7 +1,6 @@
 package dev.c2w.proxy;
 
 import dev.c2w.tls.LeafCertificates;
-
 import java.util.Locale;
 
 /**

@@ -9,7 +9,6 @@ import io.netty.handler.ssl.SslProvider;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,7 +24,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-
 import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
@@ -58,7 +56,9 @@ final class TlsContexts {
         this.client = buildClient(config);
     }
 
-    SslContext client() { return client; }
+    SslContext client() {
+        return client;
+    }
 
     /** The server context for {@code host}, built on the blocking executor; fails for invalid names. */
     Future<SslContext> forHost(String host, EventExecutor loop) {
@@ -145,7 +145,8 @@ final class TlsContexts {
                 out.add((X509Certificate) c);
             }
             if (out.isEmpty()) {
-                throw new IllegalArgumentException(file + " holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)");
+                throw new IllegalArgumentException(
+                        file + " holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)");
             }
             return out;
         } catch (CertificateException e) {

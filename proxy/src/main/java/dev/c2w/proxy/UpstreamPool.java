@@ -14,21 +14,19 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-
 import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.util.Deque;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
-
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
-import io.netty.resolver.AddressResolverGroup;
 
 /**
  * Pooled upstream HTTP/1.1 connections.
@@ -54,7 +52,8 @@ final class UpstreamPool {
     record Key(boolean tls, String host, int port, String sni) {
         @Override
         public String toString() {
-            return (tls ? "https://" : "http://") + host + ":" + port + (tls && !host.equals(sni) ? " (SNI " + sni + ")" : "");
+            return (tls ? "https://" : "http://") + host + ":" + port
+                    + (tls && !host.equals(sni) ? " (SNI " + sni + ")" : "");
         }
     }
 
@@ -62,7 +61,11 @@ final class UpstreamPool {
     static final class UpstreamException extends Exception {
         private static final long serialVersionUID = 1L;
 
-        enum Kind { RESOLVE, CONNECT, TLS }
+        enum Kind {
+            RESOLVE,
+            CONNECT,
+            TLS
+        }
 
         final Kind kind;
 
@@ -152,10 +155,15 @@ final class UpstreamPool {
                             ssl.engine().setSSLParameters(params);
                             pl.addLast("ssl", ssl);
                         }
-                        pl.addLast("http", new HttpClientCodec(new HttpDecoderConfig()
-                                .setMaxInitialLineLength(config.maxInitialLineLength())
-                                .setMaxHeaderSize(config.maxHeaderSize())
-                                .setMaxChunkSize(config.maxChunkSize()), false, false));
+                        pl.addLast(
+                                "http",
+                                new HttpClientCodec(
+                                        new HttpDecoderConfig()
+                                                .setMaxInitialLineLength(config.maxInitialLineLength())
+                                                .setMaxHeaderSize(config.maxHeaderSize())
+                                                .setMaxChunkSize(config.maxChunkSize()),
+                                        false,
+                                        false));
                         pl.addLast("idle", new IdleStateHandler(0, 0, config.idleSeconds(), TimeUnit.SECONDS));
                         pl.addLast("upstream", handler);
                     }
@@ -189,12 +197,14 @@ final class UpstreamPool {
             c = c.getCause();
         }
         if (c instanceof UnknownHostException) {
-            return new UpstreamException(UpstreamException.Kind.RESOLVE,
-                    "cannot resolve " + key.host() + ": " + c.getMessage(), cause);
+            return new UpstreamException(
+                    UpstreamException.Kind.RESOLVE, "cannot resolve " + key.host() + ": " + c.getMessage(), cause);
         }
         String why = cause instanceof ConnectException ? cause.getMessage() : String.valueOf(cause);
-        return new UpstreamException(UpstreamException.Kind.CONNECT,
-                "cannot connect to " + key.host() + ":" + key.port() + ": " + why, cause);
+        return new UpstreamException(
+                UpstreamException.Kind.CONNECT,
+                "cannot connect to " + key.host() + ":" + key.port() + ": " + why,
+                cause);
     }
 
     private static UpstreamException tlsFailure(Key key, Throwable cause) {
@@ -211,8 +221,7 @@ final class UpstreamPool {
             }
         }
         String kind = cause instanceof SSLHandshakeException ? "TLS verification of " : "TLS handshake with ";
-        return new UpstreamException(UpstreamException.Kind.TLS,
-                kind + key + " failed: " + why, cause);
+        return new UpstreamException(UpstreamException.Kind.TLS, kind + key + " failed: " + why, cause);
     }
 
     /** Returns a channel whose exchange completed cleanly; closes it when it cannot be kept. */

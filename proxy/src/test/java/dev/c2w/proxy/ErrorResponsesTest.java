@@ -5,10 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
-
 import org.junit.jupiter.api.Test;
 
 /** The error responses and their wording, without a channel. */
@@ -47,7 +45,8 @@ class ErrorResponsesTest {
         assertThat(forbidden).hasMessage("access to example.com is not allowed by the proxy policy");
         assertThat(ErrorResponses.connectInTunnel().status.code()).isEqualTo(405);
         assertThat(ErrorResponses.notAProxyRequest().status.code()).isEqualTo(400);
-        assertThat(ErrorResponses.notAProxyRequest().getMessage()).contains("absolute URI", "CONNECT host:port", "/proxy.crt");
+        assertThat(ErrorResponses.notAProxyRequest().getMessage())
+                .contains("absolute URI", "CONNECT host:port", "/proxy.crt");
         assertThat(Refusal.badRequest("x").status.code()).isEqualTo(400);
         assertThat(forbidden.getStackTrace()).isEmpty();
     }

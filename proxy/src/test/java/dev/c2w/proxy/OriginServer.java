@@ -5,6 +5,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -13,6 +14,7 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -31,16 +33,13 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-
 import java.io.File;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
-import java.util.Map;
-import io.netty.channel.ChannelFuture;
-import io.netty.handler.codec.http.EmptyHttpHeaders;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 
@@ -51,8 +50,11 @@ final class OriginServer implements AutoCloseable {
     final BlockingQueue<String> closedAfter = new LinkedBlockingQueue<>();
 
     OriginServer(HostTransport t, File cert, File key) throws Exception {
-        SslContext ssl = cert == null ? null : SslContextBuilder.forServer(cert, key).build();
-        server = new ServerBootstrap().group(t.group()).channel(t.serverSocketChannel())
+        SslContext ssl =
+                cert == null ? null : SslContextBuilder.forServer(cert, key).build();
+        server = new ServerBootstrap()
+                .group(t.group())
+                .channel(t.serverSocketChannel())
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -66,7 +68,10 @@ final class OriginServer implements AutoCloseable {
                             closedAfter.add(app != null && app.req != null ? app.req.uri() : "?");
                         });
                     }
-                }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
     }
 
     int port() {
@@ -115,13 +120,19 @@ final class OriginServer implements AutoCloseable {
                     digest = MessageDigest.getInstance("SHA-256");
                     length = 0;
                     if (HttpUtil.is100ContinueExpected(req)) {
-                        ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+                        ctx.writeAndFlush(
+                                new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
                     }
                 } else if (q.path().equals("/ws")) {
-                    WebSocketServerHandshaker hs = new WebSocketServerHandshakerFactory("ws://origin/ws", null, false)
-                            .newHandshaker(req);
-                    DefaultFullHttpRequest full = new DefaultFullHttpRequest(req.protocolVersion(), req.method(), req.uri(),
-                            Unpooled.EMPTY_BUFFER, req.headers(), EmptyHttpHeaders.INSTANCE);
+                    WebSocketServerHandshaker hs =
+                            new WebSocketServerHandshakerFactory("ws://origin/ws", null, false).newHandshaker(req);
+                    DefaultFullHttpRequest full = new DefaultFullHttpRequest(
+                            req.protocolVersion(),
+                            req.method(),
+                            req.uri(),
+                            Unpooled.EMPTY_BUFFER,
+                            req.headers(),
+                            EmptyHttpHeaders.INSTANCE);
                     ctx.pipeline().addLast(new SimpleChannelInboundHandler<WebSocketFrame>() {
                         @Override
                         protected void channelRead0(ChannelHandlerContext c, WebSocketFrame f) {
@@ -185,7 +196,11 @@ final class OriginServer implements AutoCloseable {
                 case "/headers": {
                     StringBuilder b = new StringBuilder();
                     b.append("uri=").append(req.uri()).append('\n');
-                    req.headers().forEach(e -> b.append(e.getKey().toLowerCase()).append(": ").append(e.getValue()).append('\n'));
+                    req.headers()
+                            .forEach(e -> b.append(e.getKey().toLowerCase())
+                                    .append(": ")
+                                    .append(e.getValue())
+                                    .append('\n'));
                     text(ctx, HttpResponseStatus.OK, b.toString(), keep, Map.of());
                     return;
                 }
@@ -215,14 +230,15 @@ final class OriginServer implements AutoCloseable {
         }
 
         private static FullHttpResponse full(HttpResponseStatus s, String body) {
-            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, s,
-                    Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+            FullHttpResponse r = new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, s, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
             HttpUtil.setContentLength(r, r.content().readableBytes());
             return r;
         }
 
-        private static void text(ChannelHandlerContext ctx, HttpResponseStatus s, String body, boolean keep, Map<String, String> h) {
+        private static void text(
+                ChannelHandlerContext ctx, HttpResponseStatus s, String body, boolean keep, Map<String, String> h) {
             FullHttpResponse r = full(s, body);
             h.forEach((k, v) -> r.headers().set(k, v));
             send(ctx, r, keep);

@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
-
 import java.util.List;
-
 import org.junit.jupiter.api.Test;
 
 class ParsingAndPolicyTest {
@@ -15,20 +13,34 @@ class ParsingAndPolicyTest {
     void absoluteUris() throws Exception {
         assertThat(RequestTarget.parseAbsoluteForm("http://Example.COM/a/b?c=d#frag"))
                 .isEqualTo(new RequestTarget(false, "example.com", 80, "/a/b?c=d", "Example.COM"));
-        assertThat(RequestTarget.parseAbsoluteForm("https://example.com")).extracting("tls", "port", "pathAndQuery")
+        assertThat(RequestTarget.parseAbsoluteForm("https://example.com"))
+                .extracting("tls", "port", "pathAndQuery")
                 .containsExactly(true, 443, "/");
-        assertThat(RequestTarget.parseAbsoluteForm("http://user:pw@[::1]:8080?x")).extracting("host", "port", "pathAndQuery")
+        assertThat(RequestTarget.parseAbsoluteForm("http://user:pw@[::1]:8080?x"))
+                .extracting("host", "port", "pathAndQuery")
                 .containsExactly("::1", 8080, "/?x");
-        assertThat(RequestTarget.parseAbsoluteForm("http://10.0.0.1:81/")).extracting("host", "port")
+        assertThat(RequestTarget.parseAbsoluteForm("http://10.0.0.1:81/"))
+                .extracting("host", "port")
                 .containsExactly("10.0.0.1", 81);
     }
 
     @Test
     void badTargetsAreRefusedWith400() {
-        for (String bad : new String[] {"ftp://x/", "http://x:0/", "http://x:99999/", "http://x:ab/", "http:///",
-                                        "http://[::1/", "http://a..b/", "nonsense", "http://x y/"}) {
-            assertThatThrownBy(() -> RequestTarget.parseAbsoluteForm(bad)).as(bad)
-                    .isInstanceOfSatisfying(Refusal.class, r -> assertThat(r.status.code()).isEqualTo(400));
+        for (String bad : new String[] {
+            "ftp://x/",
+            "http://x:0/",
+            "http://x:99999/",
+            "http://x:ab/",
+            "http:///",
+            "http://[::1/",
+            "http://a..b/",
+            "nonsense",
+            "http://x y/"
+        }) {
+            assertThatThrownBy(() -> RequestTarget.parseAbsoluteForm(bad))
+                    .as(bad)
+                    .isInstanceOfSatisfying(
+                            Refusal.class, r -> assertThat(r.status.code()).isEqualTo(400));
         }
         assertThatThrownBy(() -> RequestTarget.parseHostPort("example.com", -1))
                 .hasMessageContaining("CONNECT needs host:port");
@@ -62,8 +74,10 @@ class ParsingAndPolicyTest {
         HostPolicy denyAll = new HostPolicy(List.of(), List.of("*"));
         assertThat(denyAll.allows("x")).isFalse();
         for (String bad : new String[] {"", "*.", "a*.com", "*.*.com", "http://x/"}) {
-            assertThatThrownBy(() -> new HostPolicy(List.of(bad), List.of())).as(bad)
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("*.example.com");
+            assertThatThrownBy(() -> new HostPolicy(List.of(bad), List.of()))
+                    .as(bad)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("*.example.com");
         }
     }
 }

@@ -7,16 +7,26 @@ import dev.c2w.netstack.relay.Relay;
 import dev.c2w.tls.CaKeyType;
 import dev.c2w.tls.CertificateAuthority;
 import dev.c2w.tls.LeafCertificates;
+import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.local.LocalAddress;
+import io.netty.channel.local.LocalChannel;
+import io.netty.channel.local.LocalIoHandler;
+import io.netty.channel.local.LocalServerChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -30,37 +40,24 @@ import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.local.LocalAddress;
-import io.netty.channel.local.LocalChannel;
-import io.netty.channel.local.LocalIoHandler;
-import io.netty.channel.local.LocalServerChannel;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
-import java.io.IOException;
-import java.util.HashSet;
-import java.util.Set;
 
 /**
  * The proxy on host sockets on 127.0.0.1, driven by the real curl (and by raw sockets for the malformed
@@ -89,9 +86,26 @@ class ProxyCurlTest {
     @BeforeAll
     void setUp() throws Exception {
         transport = HostTransport.create(2, Boolean.getBoolean("c2w.nio")); // -Dc2w.nio=true: NIO instead of epoll
-        run(tmp, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", "origin.key", "-out", "origin.crt", "-days", "2", "-subj", "/CN=origin.test",
-                "-addext", "subjectAltName=DNS:origin.test,DNS:burst.test,DNS:ok.allowed.test,IP:127.0.0.1");
+        run(
+                tmp,
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "origin.key",
+                "-out",
+                "origin.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=origin.test",
+                "-addext",
+                "subjectAltName=DNS:origin.test,DNS:burst.test,DNS:ok.allowed.test,IP:127.0.0.1");
         File cert = tmp.resolve("origin.crt").toFile();
         File key = tmp.resolve("origin.key").toFile();
         tlsOrigin = new OriginServer(transport, cert, key);
@@ -107,8 +121,8 @@ class ProxyCurlTest {
         caPem = tmp.resolve("ca.pem");
         Files.writeString(caPem, ca.certificatePem());
         InetAddress lo = InetAddress.getByAddress("localhost", new byte[] {127, 0, 0, 1});
-        Map<String, InetAddress> hosts = Map.of("origin.test", lo, "burst.test", lo, "echo.test", lo,
-                "x.denied.test", lo, "ok.allowed.test", lo);
+        Map<String, InetAddress> hosts = Map.of(
+                "origin.test", lo, "burst.test", lo, "echo.test", lo, "x.denied.test", lo, "ok.allowed.test", lo);
         ExecutorService blocking = Executors.newFixedThreadPool(2);
         proxy = new ProxyServer(ProxyConfig.builder()
                 .leaves(new LeafCertificates(ca))
@@ -119,14 +133,21 @@ class ProxyCurlTest {
                 .addUpstreamCas(ProxyConfig.readCertificates(tmp.resolve("origin.crt")))
                 .policy(new HostPolicy(List.of(), List.of("*.denied.test")))
                 .build());
-        proxyPort = port(proxy.listen(transport, new InetSocketAddress("127.0.0.1", 0), false).sync().channel());
-        proxyTlsPort = port(proxy.listen(transport, new InetSocketAddress("127.0.0.1", 0), true).sync().channel());
+        proxyPort = port(proxy.listen(transport, new InetSocketAddress("127.0.0.1", 0), false)
+                .sync()
+                .channel());
+        proxyTlsPort = port(proxy.listen(transport, new InetSocketAddress("127.0.0.1", 0), true)
+                .sync()
+                .channel());
         strictProxy = new ProxyServer(ProxyConfig.builder()
                 .leaves(new LeafCertificates(ca))
                 .transport(transport)
                 .resolver(OffloadedResolverGroup.fixed(blocking, hosts))
                 .build());
-        strictPort = port(strictProxy.listen(transport, new InetSocketAddress("127.0.0.1", 0), false).sync().channel());
+        strictPort = port(strictProxy
+                .listen(transport, new InetSocketAddress("127.0.0.1", 0), false)
+                .sync()
+                .channel());
     }
 
     @AfterAll
@@ -145,7 +166,9 @@ class ProxyCurlTest {
     }
 
     private Channel echoServer(boolean banner) throws InterruptedException {
-        return new ServerBootstrap().group(transport.group()).channel(transport.serverSocketChannel())
+        return new ServerBootstrap()
+                .group(transport.group())
+                .channel(transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -165,12 +188,17 @@ class ProxyCurlTest {
                             }
                         });
                     }
-                }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
     }
 
     /** Reads until the client half-closes, then answers "got N bytes" and closes. */
     private Channel countingServer() throws InterruptedException {
-        return new ServerBootstrap().group(transport.group()).channel(transport.serverSocketChannel())
+        return new ServerBootstrap()
+                .group(transport.group())
+                .channel(transport.serverSocketChannel())
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -187,17 +215,20 @@ class ProxyCurlTest {
                             @Override
                             public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
                                 if (evt instanceof ChannelInputShutdownEvent) {
-                                    ctx.writeAndFlush(Unpooled.copiedBuffer("got " + n + " bytes\n", StandardCharsets.US_ASCII))
+                                    ctx.writeAndFlush(Unpooled.copiedBuffer(
+                                                    "got " + n + " bytes\n", StandardCharsets.US_ASCII))
                                             .addListener(ChannelFutureListener.CLOSE);
                                 }
                             }
                         });
                     }
-                }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
     }
 
-    record Result(int exit, String out, String err) {
-    }
+    record Result(int exit, String out, String err) {}
 
     static Result run(Path dir, String... cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).directory(dir.toFile()).start();
@@ -211,16 +242,27 @@ class ProxyCurlTest {
         });
         t.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("%s finished", Arrays.toString(cmd)).isTrue();
+        assertThat(p.waitFor(180, TimeUnit.SECONDS))
+                .as("%s finished", Arrays.toString(cmd))
+                .isTrue();
         t.join();
         return new Result(p.exitValue(), out, err.toString(StandardCharsets.UTF_8));
     }
 
     /** curl through the plain proxy port, never reading ~/.curlrc, never resolving names itself. */
     private Result curl(int viaPort, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-q", "-sS", "--max-time", "120",
-                "--proxy", "http://127.0.0.1:" + viaPort, "--cacert", caPem.toString(),
-                "--resolve", "origin.test:" + tlsOrigin.port() + ":127.0.0.1"));
+        List<String> cmd = new ArrayList<>(List.of(
+                "curl",
+                "-q",
+                "-sS",
+                "--max-time",
+                "120",
+                "--proxy",
+                "http://127.0.0.1:" + viaPort,
+                "--cacert",
+                caPem.toString(),
+                "--resolve",
+                "origin.test:" + tlsOrigin.port() + ":127.0.0.1"));
         cmd.addAll(List.of(args));
         return run(tmp, cmd.toArray(new String[0]));
     }
@@ -249,15 +291,24 @@ class ProxyCurlTest {
         Result r = curl(proxyPort, "-D", "h1.txt", "-o", "c1.bin", https("/blob?chunked=1&size=" + size));
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(Files.readString(tmp.resolve("h1.txt")).toLowerCase()).contains("transfer-encoding: chunked");
-        assertThat(OriginServer.sha256(Files.readAllBytes(tmp.resolve("c1.bin")))).isEqualTo(want);
-        r = curl(proxyPort, "-o", "c2.bin", "http://origin.test:" + plainOrigin.port() + "/blob?chunked=1&size=" + size);
+        assertThat(OriginServer.sha256(Files.readAllBytes(tmp.resolve("c1.bin"))))
+                .isEqualTo(want);
+        r = curl(
+                proxyPort, "-o", "c2.bin", "http://origin.test:" + plainOrigin.port() + "/blob?chunked=1&size=" + size);
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(OriginServer.sha256(Files.readAllBytes(tmp.resolve("c2.bin")))).isEqualTo(want);
+        assertThat(OriginServer.sha256(Files.readAllBytes(tmp.resolve("c2.bin"))))
+                .isEqualTo(want);
     }
 
     @Test
     void closeDelimitedOriginBodyIsRechunkedForTheGuest() throws Exception {
-        Result r = curl(proxyPort, "-D", "cd-h.txt", "-o", "cd.bin", "http://origin.test:" + plainOrigin.port() + "/close-delimited");
+        Result r = curl(
+                proxyPort,
+                "-D",
+                "cd-h.txt",
+                "-o",
+                "cd.bin",
+                "http://origin.test:" + plainOrigin.port() + "/close-delimited");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(Files.readString(tmp.resolve("cd-h.txt")).toLowerCase()).contains("transfer-encoding: chunked");
         assertThat(OriginServer.sha256(Files.readAllBytes(tmp.resolve("cd.bin"))))
@@ -276,8 +327,9 @@ class ProxyCurlTest {
         String uri = "/blob?size=" + (32 * 1024 * 1024) + "&abort=1";
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
             s.setSoTimeout(60_000);
-            s.getOutputStream().write(("GET http://origin.test:" + plainOrigin.port() + uri + " HTTP/1.1\r\nHost: x\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write(("GET http://origin.test:" + plainOrigin.port() + uri + " HTTP/1.1\r\nHost: x\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             assertThat(readLine(s.getInputStream())).startsWith("HTTP/1.1 200");
             s.getInputStream().readNBytes(100_000);
         }
@@ -294,10 +346,20 @@ class ProxyCurlTest {
     void repeatedSetCookieHeadersArePreserved() throws Exception {
         Result r = curl(proxyPort, "-D", "-", "-o", "/dev/null", https("/cookies"));
         assertThat(r.exit()).as(r.err()).isZero();
-        List<String> cookies = r.out().lines().filter(l -> l.toLowerCase().startsWith("set-cookie:")).toList();
-        assertThat(cookies).containsExactly("set-cookie: a=1; Path=/", "set-cookie: b=2; Path=/; HttpOnly",
-                "set-cookie: c=3, with comma; Path=/");
-        assertThat(r.out().lines().map(String::toLowerCase).filter(l -> l.startsWith("x-multi:")).toList())
+        List<String> cookies = r.out()
+                .lines()
+                .filter(l -> l.toLowerCase().startsWith("set-cookie:"))
+                .toList();
+        assertThat(cookies)
+                .containsExactly(
+                        "set-cookie: a=1; Path=/",
+                        "set-cookie: b=2; Path=/; HttpOnly",
+                        "set-cookie: c=3, with comma; Path=/");
+        assertThat(r.out()
+                        .lines()
+                        .map(String::toLowerCase)
+                        .filter(l -> l.startsWith("x-multi:"))
+                        .toList())
                 .containsExactly("x-multi: one", "x-multi: two");
     }
 
@@ -305,7 +367,12 @@ class ProxyCurlTest {
     void eightMebibytePostIsIntact() throws Exception {
         byte[] body = OriginServer.blob(8 * 1024 * 1024);
         Files.write(tmp.resolve("up.bin"), body);
-        Result r = curl(proxyPort, "--data-binary", "@up.bin", "-H", "Content-Type: application/octet-stream",
+        Result r = curl(
+                proxyPort,
+                "--data-binary",
+                "@up.bin",
+                "-H",
+                "Content-Type: application/octet-stream",
                 https("/sha256"));
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo("len=" + body.length + " sha256=" + OriginServer.sha256(body) + "\n");
@@ -325,7 +392,13 @@ class ProxyCurlTest {
     void chunkedUploadIsIntact() throws Exception {
         byte[] body = OriginServer.blob(2 * 1024 * 1024 + 3);
         Files.write(tmp.resolve("chunk-up.bin"), body);
-        Result r = curl(proxyPort, "-v", "-H", "Transfer-Encoding: chunked", "--data-binary", "@chunk-up.bin",
+        Result r = curl(
+                proxyPort,
+                "-v",
+                "-H",
+                "Transfer-Encoding: chunked",
+                "--data-binary",
+                "@chunk-up.bin",
                 "http://origin.test:" + plainOrigin.port() + "/sha256");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).contains("Transfer-Encoding: chunked");
@@ -334,18 +407,37 @@ class ProxyCurlTest {
 
     @Test
     void hopByHopHeadersAreDroppedAndHostIsSet() throws Exception {
-        Result r = curl(proxyPort, "-H", "Proxy-Authorization: Basic secret", "-H", "Connection: keep-alive, X-Drop",
-                "-H", "X-Drop: 1", "-H", "X-Keep: 2", "http://origin.test:" + plainOrigin.port() + "/headers?q=1");
+        Result r = curl(
+                proxyPort,
+                "-H",
+                "Proxy-Authorization: Basic secret",
+                "-H",
+                "Connection: keep-alive, X-Drop",
+                "-H",
+                "X-Drop: 1",
+                "-H",
+                "X-Keep: 2",
+                "http://origin.test:" + plainOrigin.port() + "/headers?q=1");
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).contains("uri=/headers?q=1", "x-keep: 2", "host: origin.test:" + plainOrigin.port())
+        assertThat(r.out())
+                .contains("uri=/headers?q=1", "x-keep: 2", "host: origin.test:" + plainOrigin.port())
                 .doesNotContain("proxy-authorization", "x-drop", "proxy-connection");
     }
 
     @Test
     void upstreamConnectionsAreReused() throws Exception {
         long before = proxy.stats().upstreamReuses();
-        Result r = curl(proxyPort, "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
-                https("/cookies"), https("/cookies"), https("/cookies"));
+        Result r = curl(
+                proxyPort,
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+                https("/cookies"),
+                https("/cookies"),
+                https("/cookies"));
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(proxy.stats().upstreamReuses()).isGreaterThanOrEqualTo(before + 2);
     }
@@ -364,9 +456,19 @@ class ProxyCurlTest {
 
     @Test
     void httpsProxyPortServesTheSameProxyBehindTls() throws Exception {
-        List<String> cmd = List.of("curl", "-q", "-sS", "--max-time", "60",
-                "--proxy", "https://127.0.0.1:" + proxyTlsPort, "--proxy-cacert", caPem.toString(),
-                "--cacert", caPem.toString(), https("/cookies"));
+        List<String> cmd = List.of(
+                "curl",
+                "-q",
+                "-sS",
+                "--max-time",
+                "60",
+                "--proxy",
+                "https://127.0.0.1:" + proxyTlsPort,
+                "--proxy-cacert",
+                caPem.toString(),
+                "--cacert",
+                caPem.toString(),
+                https("/cookies"));
         Result r = run(tmp, cmd.toArray(new String[0]));
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo("cookies\n");
@@ -391,10 +493,11 @@ class ProxyCurlTest {
         String a = "http://origin.test:" + plainOrigin.port();
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
             s.setSoTimeout(60_000);
-            s.getOutputStream().write(("GET " + a + "/headers?n=1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET " + a + "/blob?size=100000 HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET " + a + "/headers?n=3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write(("GET " + a + "/headers?n=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    + "GET " + a + "/blob?size=100000 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    + "GET " + a + "/headers?n=3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             String all = readAll(s.getInputStream());
             int first = all.indexOf("uri=/headers?n=1");
             int second = all.indexOf("Content-Length: 100000".toLowerCase());
@@ -411,8 +514,10 @@ class ProxyCurlTest {
         int size = 200_000;
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
             s.setSoTimeout(60_000);
-            s.getOutputStream().write(("GET http://origin.test:" + plainOrigin.port() + "/blob?chunked=1&size=" + size
-                    + " HTTP/1.0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write(("GET http://origin.test:" + plainOrigin.port() + "/blob?chunked=1&size=" + size
+                                    + " HTTP/1.0\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             InputStream in = s.getInputStream();
             assertThat(readLine(in)).startsWith("HTTP/1.1 200");
             List<String> headers = new ArrayList<>();
@@ -430,18 +535,25 @@ class ProxyCurlTest {
     void worksOnInProcessChannelsOnAForeignEventLoop() throws Exception {
         // The proxy pipeline on LocalChannels (in-process, like the netstack's guest flows) whose loop is not
         // in the upstream group; curl reaches it through a byte bridge from a host socket.
-        EventLoopGroup localGroup = new MultiThreadIoEventLoopGroup(1,
-                LocalIoHandler.newFactory());
+        EventLoopGroup localGroup = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
         try {
             LocalAddress addr = new LocalAddress("c2w-proxy-test");
-            Channel local = new ServerBootstrap().group(localGroup).channel(LocalServerChannel.class)
-                    .childHandler(proxy.httpInitializer()).bind(addr).sync().channel();
-            Channel bridge = new ServerBootstrap().group(transport.group()).channel(transport.serverSocketChannel())
+            Channel local = new ServerBootstrap()
+                    .group(localGroup)
+                    .channel(LocalServerChannel.class)
+                    .childHandler(proxy.httpInitializer())
+                    .bind(addr)
+                    .sync()
+                    .channel();
+            Channel bridge = new ServerBootstrap()
+                    .group(transport.group())
+                    .channel(transport.serverSocketChannel())
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel host) {
-                            new Bootstrap().group(localGroup)
+                            new Bootstrap()
+                                    .group(localGroup)
                                     .channel(LocalChannel.class)
                                     .handler(new ChannelInitializer<Channel>() {
                                         @Override
@@ -449,7 +561,8 @@ class ProxyCurlTest {
                                             lc.pipeline().addLast(Relay.forTunnel(host));
                                         }
                                     })
-                                    .connect(addr).addListener((ChannelFutureListener) f -> {
+                                    .connect(addr)
+                                    .addListener((ChannelFutureListener) f -> {
                                         if (f.isSuccess()) {
                                             host.pipeline().addLast(Relay.forTunnel(f.channel()));
                                         } else {
@@ -457,7 +570,10 @@ class ProxyCurlTest {
                                         }
                                     });
                         }
-                    }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                    })
+                    .bind(new InetSocketAddress("127.0.0.1", 0))
+                    .sync()
+                    .channel();
             try {
                 int size = 4 * 1024 * 1024 + 1;
                 Result r = curl(port(bridge), "-o", "local.bin", https("/blob?size=" + size));
@@ -466,7 +582,11 @@ class ProxyCurlTest {
                         .isEqualTo(OriginServer.sha256(OriginServer.blob(size)));
                 byte[] body = OriginServer.blob(3 * 1024 * 1024);
                 Files.write(tmp.resolve("local-up.bin"), body);
-                r = curl(port(bridge), "--data-binary", "@local-up.bin", "http://origin.test:" + plainOrigin.port() + "/sha256");
+                r = curl(
+                        port(bridge),
+                        "--data-binary",
+                        "@local-up.bin",
+                        "http://origin.test:" + plainOrigin.port() + "/sha256");
                 assertThat(r.out()).isEqualTo("len=" + body.length + " sha256=" + OriginServer.sha256(body) + "\n");
             } finally {
                 bridge.close().sync();
@@ -511,8 +631,9 @@ class ProxyCurlTest {
     private Socket connectVia(int port, String authority) throws Exception {
         Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
         s.setSoTimeout(60_000);
-        s.getOutputStream().write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream()
+                .write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
         InputStream in = s.getInputStream();
         String status = readLine(in);
         assertThat(status).startsWith("HTTP/1.1 200");
@@ -555,13 +676,15 @@ class ProxyCurlTest {
         Result r = curl(strictPort, "-w", "\n%{http_code}", https("/cookies"));
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).endsWith("\n502");
-        assertThat(r.out()).contains("TLS verification of https://origin.test:" + tlsOrigin.port() + " failed")
+        assertThat(r.out())
+                .contains("TLS verification of https://origin.test:" + tlsOrigin.port() + " failed")
                 .containsIgnoringCase("certification path");
     }
 
     @Test
     void denyPolicyIs403() throws Exception {
-        Result r = curl(proxyPort, "-w", "%{http_code}", "-o", "deny.txt", "http://x.denied.test:" + plainOrigin.port() + "/");
+        Result r = curl(
+                proxyPort, "-w", "%{http_code}", "-o", "deny.txt", "http://x.denied.test:" + plainOrigin.port() + "/");
         assertThat(r.out()).isEqualTo("403");
         assertThat(Files.readString(tmp.resolve("deny.txt"))).contains("not allowed");
         r = curl(proxyPort, "https://x.denied.test:" + tlsOrigin.port() + "/");
@@ -573,7 +696,9 @@ class ProxyCurlTest {
     @Test
     void garbageInsteadOfClientHelloClosesOnlyThatConnection() throws Exception {
         long broken = proxy.stats().brokenHandshakes();
-        byte[] junk = {0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x04, (byte) 0xde, (byte) 0xad, (byte) 0xbe, (byte) 0xef};
+        byte[] junk = {
+            0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x04, (byte) 0xde, (byte) 0xad, (byte) 0xbe, (byte) 0xef
+        };
         try (Socket s = connectVia(proxyPort, "origin.test:" + tlsOrigin.port())) {
             s.getOutputStream().write(junk);
             readAll(s.getInputStream()); // returns at EOF: the proxy closed the connection
@@ -591,10 +716,14 @@ class ProxyCurlTest {
 
     @Test
     void malformedRequestLineIs400() throws Exception {
-        for (String bad : new String[] {"GARBAGE\r\n\r\n", "GET http://origin.test:1/ HTTP/1.1 extra words\r\n\r\n",
-                                        "GET /not-a-proxy-request HTTP/1.1\r\nHost: x\r\n\r\n",
-                                        "CONNECT no-port HTTP/1.1\r\n\r\n", "GET ftp://origin.test/ HTTP/1.1\r\n\r\n",
-                                        "GET http://bad host/ HTTP/1.1\r\n\r\n"}) {
+        for (String bad : new String[] {
+            "GARBAGE\r\n\r\n",
+            "GET http://origin.test:1/ HTTP/1.1 extra words\r\n\r\n",
+            "GET /not-a-proxy-request HTTP/1.1\r\nHost: x\r\n\r\n",
+            "CONNECT no-port HTTP/1.1\r\n\r\n",
+            "GET ftp://origin.test/ HTTP/1.1\r\n\r\n",
+            "GET http://bad host/ HTTP/1.1\r\n\r\n"
+        }) {
             try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxyPort)) {
                 s.setSoTimeout(60_000);
                 s.getOutputStream().write(bad.getBytes(StandardCharsets.US_ASCII));
@@ -622,13 +751,15 @@ class ProxyCurlTest {
                 fs.add(pool.submit(() -> {
                     Socket raw = connectVia(proxyPort, "burst.test:" + tlsOrigin.port());
                     go.await();
-                    try (SSLSocket s = (SSLSocket) ssl.getSocketFactory().createSocket(raw, "burst.test", tlsOrigin.port(), true)) {
+                    try (SSLSocket s = (SSLSocket)
+                            ssl.getSocketFactory().createSocket(raw, "burst.test", tlsOrigin.port(), true)) {
                         SSLParameters p = s.getSSLParameters();
                         p.setEndpointIdentificationAlgorithm("HTTPS");
                         s.setSSLParameters(p);
                         s.startHandshake();
                         OutputStream out = s.getOutputStream();
-                        out.write("GET /cookies HTTP/1.1\r\nHost: burst.test\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                        out.write("GET /cookies HTTP/1.1\r\nHost: burst.test\r\nConnection: close\r\n\r\n"
+                                .getBytes(StandardCharsets.US_ASCII));
                         String resp = readAll(s.getInputStream());
                         assertThat(resp).startsWith("HTTP/1.1 200").endsWith("cookies\n");
                         return (X509Certificate) s.getSession().getPeerCertificates()[0];
@@ -662,7 +793,8 @@ class ProxyCurlTest {
         long before = proxy.stats().upgrades();
         String authority = "origin.test:" + tlsOrigin.port();
         Socket raw = connectVia(proxyPort, authority);
-        try (SSLSocket s = (SSLSocket) clientTrustingCa().getSocketFactory().createSocket(raw, "origin.test", tlsOrigin.port(), true)) {
+        try (SSLSocket s = (SSLSocket)
+                clientTrustingCa().getSocketFactory().createSocket(raw, "origin.test", tlsOrigin.port(), true)) {
             s.setSoTimeout(60_000);
             webSocketEcho(s, "/ws", authority);
         }
@@ -682,9 +814,11 @@ class ProxyCurlTest {
 
     /** A WebSocket handshake and one masked text frame each way, spoken by hand (RFC 6455 sample key). */
     private static void webSocketEcho(Socket s, String target, String authority) throws Exception {
-        s.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: " + authority + "\r\n"
-                + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream()
+                .write(("GET " + target + " HTTP/1.1\r\nHost: " + authority + "\r\n"
+                                + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
         InputStream in = s.getInputStream();
         assertThat(readLine(in)).startsWith("HTTP/1.1 101");
         List<String> headers = new ArrayList<>();
@@ -707,7 +841,8 @@ class ProxyCurlTest {
             s.getOutputStream().flush();
             assertThat(in.read()).isEqualTo(0x81);
             int len = in.read();
-            assertThat(new String(in.readNBytes(len), StandardCharsets.US_ASCII)).isEqualTo("echo: " + text);
+            assertThat(new String(in.readNBytes(len), StandardCharsets.US_ASCII))
+                    .isEqualTo("echo: " + text);
         }
     }
 }

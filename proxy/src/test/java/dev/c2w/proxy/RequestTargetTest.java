@@ -28,17 +28,23 @@ class RequestTargetTest {
 
     @Test
     void absoluteFormPathEdgeCases() throws Exception {
-        assertThat(RequestTarget.parseAbsoluteForm("http://h.test").pathAndQuery()).isEqualTo("/");
-        assertThat(RequestTarget.parseAbsoluteForm("http://h.test?q").pathAndQuery()).isEqualTo("/?q");
-        assertThat(RequestTarget.parseAbsoluteForm("http://h.test#top").pathAndQuery()).isEqualTo("/");
-        assertThat(RequestTarget.parseAbsoluteForm("http://h.test/p?q=1#f").pathAndQuery()).isEqualTo("/p?q=1");
+        assertThat(RequestTarget.parseAbsoluteForm("http://h.test").pathAndQuery())
+                .isEqualTo("/");
+        assertThat(RequestTarget.parseAbsoluteForm("http://h.test?q").pathAndQuery())
+                .isEqualTo("/?q");
+        assertThat(RequestTarget.parseAbsoluteForm("http://h.test#top").pathAndQuery())
+                .isEqualTo("/");
+        assertThat(RequestTarget.parseAbsoluteForm("http://h.test/p?q=1#f").pathAndQuery())
+                .isEqualTo("/p?q=1");
         // an empty port (RFC 3986 allows "host:") means the scheme's default
         assertThat(RequestTarget.parseAbsoluteForm("http://h.test:/").port()).isEqualTo(80);
         assertThat(RequestTarget.parseAbsoluteForm("https://[::1]:/").port()).isEqualTo(443);
         // user information is not sent on as part of the Host header
-        assertThat(RequestTarget.parseAbsoluteForm("http://u:p@h.test:81/").authority()).isEqualTo("h.test:81");
+        assertThat(RequestTarget.parseAbsoluteForm("http://u:p@h.test:81/").authority())
+                .isEqualTo("h.test:81");
         // a trailing dot is canonicalised away in host, kept as written in authority
-        assertThat(RequestTarget.parseAbsoluteForm("http://H.Test./")).extracting("host", "authority")
+        assertThat(RequestTarget.parseAbsoluteForm("http://H.Test./"))
+                .extracting("host", "authority")
                 .containsExactly("h.test", "H.Test.");
     }
 
@@ -59,22 +65,39 @@ class RequestTargetTest {
     @Test
     void badAbsoluteTargetsAreRefusedWith400() {
         String[] bad = {
-            "ftp://x/", "ws://x/", "://x/", "x", "*", "",
-            "http://", "http:///p", "http://:80/",
-            "http://x:0/", "http://x:65536/", "http://x:-1/", "http://x:8o/",
-            "http://[::1/", "http://[::1]x/", "http://[::1]]/",
-            "http://a..b/", "http://-a.test/", "http://x y/",
+            "ftp://x/",
+            "ws://x/",
+            "://x/",
+            "x",
+            "*",
+            "",
+            "http://",
+            "http:///p",
+            "http://:80/",
+            "http://x:0/",
+            "http://x:65536/",
+            "http://x:-1/",
+            "http://x:8o/",
+            "http://[::1/",
+            "http://[::1]x/",
+            "http://[::1]]/",
+            "http://a..b/",
+            "http://-a.test/",
+            "http://x y/",
         };
         for (String uri : bad) {
-            assertThatThrownBy(() -> RequestTarget.parseAbsoluteForm(uri)).as(uri)
-                    .isInstanceOfSatisfying(Refusal.class, r -> assertThat(r.status.code()).isEqualTo(400));
+            assertThatThrownBy(() -> RequestTarget.parseAbsoluteForm(uri))
+                    .as(uri)
+                    .isInstanceOfSatisfying(
+                            Refusal.class, r -> assertThat(r.status.code()).isEqualTo(400));
         }
     }
 
     @Test
     void refusalsQuoteOnlyPrintableText() {
         assertThatThrownBy(() -> RequestTarget.parseAbsoluteForm("http://x:1\u00e9\u0001/"))
-                .isInstanceOf(Refusal.class).hasMessage("bad port in 'x:1??'");
+                .isInstanceOf(Refusal.class)
+                .hasMessage("bad port in 'x:1??'");
         String longPort = "9".repeat(500);
         assertThatThrownBy(() -> RequestTarget.parseHostPort("x:" + longPort, 80))
                 .isInstanceOf(Refusal.class)
@@ -83,11 +106,15 @@ class RequestTargetTest {
 
     @Test
     void authorityFormOfConnectNeedsAPort() throws Exception {
-        assertThat(RequestTarget.parseAuthorityForm("Example.com:443")).isEqualTo(new RequestTarget.HostPort("example.com", 443));
+        assertThat(RequestTarget.parseAuthorityForm("Example.com:443"))
+                .isEqualTo(new RequestTarget.HostPort("example.com", 443));
         assertThat(RequestTarget.parseAuthorityForm("[::1]:8443")).isEqualTo(new RequestTarget.HostPort("::1", 8443));
-        for (String bad : new String[] {"example.com", "example.com:", "[::1]", "[::1]:", "x:0", "x:99999", "/path", ""}) {
-            assertThatThrownBy(() -> RequestTarget.parseAuthorityForm(bad)).as(bad)
-                    .isInstanceOfSatisfying(Refusal.class, r -> assertThat(r.status.code()).isEqualTo(400));
+        for (String bad :
+                new String[] {"example.com", "example.com:", "[::1]", "[::1]:", "x:0", "x:99999", "/path", ""}) {
+            assertThatThrownBy(() -> RequestTarget.parseAuthorityForm(bad))
+                    .as(bad)
+                    .isInstanceOfSatisfying(
+                            Refusal.class, r -> assertThat(r.status.code()).isEqualTo(400));
         }
         assertThatThrownBy(() -> RequestTarget.parseAuthorityForm("example.com"))
                 .hasMessage("CONNECT needs host:port, got 'example.com'");
@@ -97,13 +124,15 @@ class RequestTargetTest {
     void insideATunnelTheTunnelNamesTheDestination() throws Exception {
         assertThat(RequestTarget.parseInTunnel("/a?b#c", "example.com", 443))
                 .isEqualTo(new RequestTarget(true, "example.com", 443, "/a?b#c", "example.com"));
-        assertThat(RequestTarget.parseInTunnel("/", "example.com", 8443).authority()).isEqualTo("example.com:8443");
+        assertThat(RequestTarget.parseInTunnel("/", "example.com", 8443).authority())
+                .isEqualTo("example.com:8443");
         assertThat(RequestTarget.parseInTunnel("/", "::1", 443).authority()).isEqualTo("[::1]");
         assertThat(RequestTarget.parseInTunnel("/", "::1", 8443).authority()).isEqualTo("[::1]:8443");
         // an absolute URI inside a tunnel gives its path; the destination stays the tunnel's
         assertThat(RequestTarget.parseInTunnel("https://elsewhere.test:1/p?q", "example.com", 443))
                 .isEqualTo(new RequestTarget(true, "example.com", 443, "/p?q", "example.com"));
         assertThatThrownBy(() -> RequestTarget.parseInTunnel("*", "example.com", 443))
-                .isInstanceOfSatisfying(Refusal.class, r -> assertThat(r.status.code()).isEqualTo(400));
+                .isInstanceOfSatisfying(
+                        Refusal.class, r -> assertThat(r.status.code()).isEqualTo(400));
     }
 }

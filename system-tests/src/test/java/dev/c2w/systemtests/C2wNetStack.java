@@ -18,8 +18,8 @@ import java.util.stream.Collectors;
  * </pre>
  */
 final class C2wNetStack extends ChildProcessStack {
-    static final GuestProfile PROFILE = new GuestProfile("02:00:00:00:00:01", "192.168.127.3",
-            EnumSet.allOf(Mode.class), true, true, true);
+    static final GuestProfile PROFILE =
+            new GuestProfile("02:00:00:00:00:01", "192.168.127.3", EnumSet.allOf(Mode.class), true, true, true);
 
     C2wNetStack(Path log) {
         super(log);

@@ -30,7 +30,8 @@ final class DnsStub implements AutoCloseable {
     DnsStub(Map<String, String> records) throws IOException {
         this.records = new ConcurrentHashMap<>();
         for (Map.Entry<String, String> e : records.entrySet()) {
-            this.records.put(e.getKey().toLowerCase(Locale.ROOT),
+            this.records.put(
+                    e.getKey().toLowerCase(Locale.ROOT),
                     InetAddress.getByName(e.getValue()).getAddress());
         }
         socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));

@@ -1,8 +1,6 @@
 package dev.c2w.systemtests;
 
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,9 +8,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
 import org.assertj.core.api.Assertions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /**
  * Our RISC-V guest (guest/: the emulator compiled to WASI, our kernel, our init) in a browser tab with
@@ -34,7 +33,9 @@ class EmulatorInChromiumTest {
         boot = a.boot;
         runner = a.root.resolve("guest/web/chromium-run.py");
         String chromium = System.getenv().getOrDefault("C2W_CHROMIUM", "/usr/bin/chromium");
-        Assertions.assertThat(Path.of(chromium)).as("Chromium (./run-tests installs it: apt-get install chromium)").isExecutable();
+        Assertions.assertThat(Path.of(chromium))
+                .as("Chromium (./run-tests installs it: apt-get install chromium)")
+                .isExecutable();
     }
 
     @Test
@@ -49,18 +50,34 @@ class EmulatorInChromiumTest {
         try {
             net.startWith(List.of("--listen-ws", "127.0.0.1:" + wsPort, "--dns-upstream", "127.0.0.1:9"));
             LoopbackPorts.awaitListening(wsPort, Duration.ofSeconds(60), net::isAlive, "c2w-net --listen-ws");
-            String cmd = "console=hvc0 quiet -- /bin/sh -c \"wget -q -O - " + http.guestUrl() + " | sha256sum; exit 7\"";
+            String cmd =
+                    "console=hvc0 quiet -- /bin/sh -c \"wget -q -O - " + http.guestUrl() + " | sha256sum; exit 7\"";
             Path log = logs.resolve("page.log");
-            page = new ProcessBuilder("python3", runner.toString(), "--boot", boot.toString(), "--initrd", "bb.cpio",
-                "--ws", "ws://127.0.0.1:" + wsPort + "/", "--append", cmd, "--timeout", "240")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            page = new ProcessBuilder(
+                            "python3",
+                            runner.toString(),
+                            "--boot",
+                            boot.toString(),
+                            "--initrd",
+                            "bb.cpio",
+                            "--ws",
+                            "ws://127.0.0.1:" + wsPort + "/",
+                            "--append",
+                            cmd,
+                            "--timeout",
+                            "240")
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
             boolean done = page.waitFor(300, TimeUnit.SECONDS);
             String out = Files.readString(log, StandardCharsets.UTF_8);
             String where = "page output:\n" + out + net.describe();
             assertThat(done).as("page finished within 300 s; " + where).isTrue();
             assertThat(out).as(where).contains("eth0 192.168.127.3 (DHCP)");
             assertThat(out).as(where).contains(http.sha256);
-            assertThat(page.exitValue()).as("the guest's exit status through the page; " + where).isEqualTo(7);
+            assertThat(page.exitValue())
+                    .as("the guest's exit status through the page; " + where)
+                    .isEqualTo(7);
             assertThat(net.describe()).contains("WebSocket guest connected");
         } finally {
             if (page != null) {

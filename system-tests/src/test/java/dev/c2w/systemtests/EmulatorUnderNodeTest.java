@@ -1,8 +1,6 @@
 package dev.c2w.systemtests;
 
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -13,9 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.assertj.core.api.Assertions.assertThat;
 import org.assertj.core.api.Assertions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /**
  * Our RISC-V guest (guest/: the emulator compiled to WASI, our kernel, our init) under Node 20, the way
@@ -38,12 +37,16 @@ class EmulatorUnderNodeTest {
         wasm = a.wasm;
         boot = a.boot;
         runNode = a.root.resolve("guest/emulator/tools/run-node.mjs");
-        Assertions.assertThat(nodeVersion()).as("node 20 or later on the PATH (./run-tests installs nodejs)").isGreaterThanOrEqualTo(20);
+        Assertions.assertThat(nodeVersion())
+                .as("node 20 or later on the PATH (./run-tests installs nodejs)")
+                .isGreaterThanOrEqualTo(20);
     }
 
     private static int nodeVersion() {
         try {
-            Process p = new ProcessBuilder("node", "--version").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("node", "--version")
+                    .redirectErrorStream(true)
+                    .start();
             String v = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip();
             if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0 || !v.matches("v\\d+\\..*")) {
                 return -1;
@@ -56,12 +59,22 @@ class EmulatorUnderNodeTest {
 
     /** The emulator under Node with a listening socket on 127.0.0.1:port; output (stdout + stderr) to log. */
     private static Process startNode(int port, List<String> emulatorArgs, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("node", "--no-warnings", runNode.toString(),
-            "--tcplisten", "127.0.0.1:" + port, "--preopen", boot + "::/boot", wasm.toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                "node",
+                "--no-warnings",
+                runNode.toString(),
+                "--tcplisten",
+                "127.0.0.1:" + port,
+                "--preopen",
+                boot + "::/boot",
+                wasm.toString()));
         cmd.addAll(emulatorArgs);
         Files.createDirectories(log.toAbsolutePath().getParent());
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-            .redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        return new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.PIPE)
+                .start();
     }
 
     /** Waits until the log contains text (or the process ends: then the caller's assertions report it). */
@@ -73,7 +86,9 @@ class EmulatorUnderNodeTest {
             }
             Thread.sleep(100);
         }
-        assertThat(Files.readString(log, StandardCharsets.UTF_8)).as("waiting for %s", text).contains(text);
+        assertThat(Files.readString(log, StandardCharsets.UTF_8))
+                .as("waiting for %s", text)
+                .contains(text);
     }
 
     private static C2wNetStack dial(int port, Path log) throws Exception {
@@ -86,8 +101,16 @@ class EmulatorUnderNodeTest {
     void bootsToEchoHelloWithNoPeerOnItsSocket() throws Exception {
         Path log = Path.of("target/guest-logs/emulator-node/echo.log");
         int port = LoopbackPorts.freePort();
-        Process p = startNode(port, List.of("--net=socket", "--initrd", "/boot/initrd.cpio",
-            "--append", "console=hvc0 quiet -- /bin/echo hello from c2w", "/boot/Image"), log);
+        Process p = startNode(
+                port,
+                List.of(
+                        "--net=socket",
+                        "--initrd",
+                        "/boot/initrd.cpio",
+                        "--append",
+                        "console=hvc0 quiet -- /bin/echo hello from c2w",
+                        "/boot/Image"),
+                log);
         String out = GuestArtifacts.awaitGuest(p, log);
         assertThat(p.exitValue()).as("exit status; output:\n%s", out).isZero();
         assertThat(out.lines().map(String::strip)).contains("hello from c2w");
@@ -104,8 +127,9 @@ class EmulatorUnderNodeTest {
         C2wNetStack net = null;
         try {
             String cmd = "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"wget -q -O - " + http.guestUrl()
-                + " | sha256sum; exit 7\"";
-            p = startNode(port, List.of("--net=socket", "--initrd", "/boot/bb.cpio", "--append", cmd, "/boot/Image"), log);
+                    + " | sha256sum; exit 7\"";
+            p = startNode(
+                    port, List.of("--net=socket", "--initrd", "/boot/bb.cpio", "--append", cmd, "/boot/Image"), log);
             Process node = p;
             LoopbackPorts.awaitListening(port, Duration.ofSeconds(60), node::isAlive, "node run-node.mjs");
             net = dial(port, Path.of("target/guest-logs/emulator-node/download-c2w-net.log"));
@@ -136,15 +160,18 @@ class EmulatorUnderNodeTest {
         C2wNetStack second = null;
         try {
             // the guest retries until the download works, which it does only through the second peer
-            String cmd = "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"echo leased-$((1+1)); until wget -q -T 3 -O /tmp/b "
-                + http.guestUrl() + "; do sleep 1; done; sha256sum /tmp/b\"";
-            p = startNode(port, List.of("--net=socket", "--initrd", "/boot/bb.cpio", "--append", cmd, "/boot/Image"), log);
+            String cmd =
+                    "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"echo leased-$((1+1)); until wget -q -T 3 -O /tmp/b "
+                            + http.guestUrl() + "; do sleep 1; done; sha256sum /tmp/b\"";
+            p = startNode(
+                    port, List.of("--net=socket", "--initrd", "/boot/bb.cpio", "--append", cmd, "/boot/Image"), log);
             Process node = p;
             LoopbackPorts.awaitListening(port, Duration.ofSeconds(60), node::isAlive, "node run-node.mjs");
             first = dial(port, Path.of("target/guest-logs/emulator-node/reconnect-c2w-net-1.log"));
             awaitOutput(p, log, "leased-2"); // computed by the guest: never in an echoed command line
-            assertThat(Files.readString(log, StandardCharsets.UTF_8)).as("lease through the first peer" + first.describe())
-                .contains("eth0 192.168.127.3 (DHCP)");
+            assertThat(Files.readString(log, StandardCharsets.UTF_8))
+                    .as("lease through the first peer" + first.describe())
+                    .contains("eth0 192.168.127.3 (DHCP)");
             first.close(); // the emulator sees end of stream and accepts again
             second = dial(port, Path.of("target/guest-logs/emulator-node/reconnect-c2w-net-2.log"));
             serving.set(true);

@@ -1,15 +1,14 @@
 package dev.c2w.systemtests;
 
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /**
  * Our RISC-V guest (guest/: the emulator compiled to WASI, our kernel, our init) under our own runner:
@@ -38,8 +37,11 @@ class EmulatorUnderRunnerTest {
         cmd.add("dev.c2w.cli.C2wNet");
         cmd.addAll(c2wNetArgs);
         Files.createDirectories(log.getParent());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-            .redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.PIPE)
+                .start();
         String out = GuestArtifacts.awaitGuest(p, log);
         assertThat(p.exitValue()).as("exit status; output:\n%s", out).isZero();
         return out;
@@ -47,9 +49,19 @@ class EmulatorUnderRunnerTest {
 
     @Test
     void bootsToEchoHello() throws Exception {
-        String out = run(List.of("--invoke", "--dir", boot + "::/boot", wasm.toString(), "--stats",
-            "--initrd", "/boot/initrd.cpio", "--append", "console=hvc0 quiet -- /bin/echo hello from c2w", "/boot/Image"),
-            Path.of("target/guest-logs/emulator/echo.log"));
+        String out = run(
+                List.of(
+                        "--invoke",
+                        "--dir",
+                        boot + "::/boot",
+                        wasm.toString(),
+                        "--stats",
+                        "--initrd",
+                        "/boot/initrd.cpio",
+                        "--append",
+                        "console=hvc0 quiet -- /bin/echo hello from c2w",
+                        "/boot/Image"),
+                Path.of("target/guest-logs/emulator/echo.log"));
         assertThat(out.lines().map(String::strip)).contains("hello from c2w");
         // the runner recognises our emulator and picks the dispatch loop that suits the JVM
         assertThat(out).contains("dispatch calls");
@@ -57,10 +69,24 @@ class EmulatorUnderRunnerTest {
 
     @Test
     void theEmulatorsTuningVariableStaysOutOfTheContainerEnvironment() throws Exception {
-        String out = run(List.of("--invoke", "--dir", boot + "::/boot", "--env", "GREETING=hi", wasm.toString(),
-            "--initrd", "/boot/bb.cpio", "--append", "console=hvc0 quiet", "/boot/Image",
-            "--", "/bin/sh", "-c", "env | sort"),
-            Path.of("target/guest-logs/emulator/env.log"));
+        String out = run(
+                List.of(
+                        "--invoke",
+                        "--dir",
+                        boot + "::/boot",
+                        "--env",
+                        "GREETING=hi",
+                        wasm.toString(),
+                        "--initrd",
+                        "/boot/bb.cpio",
+                        "--append",
+                        "console=hvc0 quiet",
+                        "/boot/Image",
+                        "--",
+                        "/bin/sh",
+                        "-c",
+                        "env | sort"),
+                Path.of("target/guest-logs/emulator/env.log"));
         assertThat(out.lines().map(String::strip)).contains("GREETING=hi");
         assertThat(out).doesNotContain("C2W_EMU_");
     }
@@ -68,10 +94,21 @@ class EmulatorUnderRunnerTest {
     @Test
     void getsALeaseAndDownloadsFromTheHost() throws Exception {
         try (GuestArtifacts.BlobServer http = new GuestArtifacts.BlobServer(3)) {
-            String cmd = "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"wget -q -O - " + http.guestUrl() + " | sha256sum\"";
-            String out = run(List.of("--invoke", "--dir", boot + "::/boot", wasm.toString(), "--net=socket",
-                "--initrd", "/boot/bb.cpio", "--append", cmd, "/boot/Image"),
-                Path.of("target/guest-logs/emulator/download.log"));
+            String cmd = "console=hvc0 quiet C2W_NET=dhcp -- /bin/sh -c \"wget -q -O - " + http.guestUrl()
+                    + " | sha256sum\"";
+            String out = run(
+                    List.of(
+                            "--invoke",
+                            "--dir",
+                            boot + "::/boot",
+                            wasm.toString(),
+                            "--net=socket",
+                            "--initrd",
+                            "/boot/bb.cpio",
+                            "--append",
+                            cmd,
+                            "/boot/Image"),
+                    Path.of("target/guest-logs/emulator/download.log"));
             assertThat(out).contains("eth0 192.168.127.3 (DHCP)");
             assertThat(out).contains(http.sha256);
         }

@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.c2w.systemtests.QemuGuest.Nic;
 import dev.c2w.systemtests.QemuGuest.Result;
 import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -22,11 +27,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Issue 4: a real Linux guest uses c2w-net's HTTP(S) proxy at 192.168.127.253:80 with Debian's
@@ -103,9 +103,13 @@ class FetchProxyGuestTest {
                 .start();
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("c2w-net ca export finished").isTrue();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS))
+                .as("c2w-net ca export finished")
+                .isTrue();
         String pem = new String(out, StandardCharsets.US_ASCII);
-        assertThat(p.exitValue()).as("c2w-net ca export exit status; stderr in " + log).isZero();
+        assertThat(p.exitValue())
+                .as("c2w-net ca export exit status; stderr in " + log)
+                .isZero();
         assertThat(pem).startsWith("-----BEGIN CERTIFICATE-----").contains("-----END CERTIFICATE-----");
         assertThat(dir.resolve("ca.crt")).exists();
         return pem;
@@ -152,10 +156,15 @@ class FetchProxyGuestTest {
         Steps steps = null;
         String step = "start c2w-net";
         try {
-            List<String> args = new ArrayList<>(List.of("--listen-qemu", "tcp://127.0.0.1:" + qemuPort,
-                    "--dns-upstream", "127.0.0.1:" + dns.port(),
-                    "--upstream-ca", origin.certificatePem().toString(),
-                    "--ca-dir", caDir.toString()));
+            List<String> args = new ArrayList<>(List.of(
+                    "--listen-qemu",
+                    "tcp://127.0.0.1:" + qemuPort,
+                    "--dns-upstream",
+                    "127.0.0.1:" + dns.port(),
+                    "--upstream-ca",
+                    origin.certificatePem().toString(),
+                    "--ca-dir",
+                    caDir.toString()));
             if (fetchMode) {
                 args.add("--net-mode");
                 args.add("fetch");
@@ -163,8 +172,7 @@ class FetchProxyGuestTest {
             stack.startWith(args);
             LoopbackPorts.awaitListening(qemuPort, Duration.ofSeconds(90), stack::isAlive, "c2w-net");
             step = "start QEMU";
-            guest = QemuGuest.start(image, Nic.VIRTIO, GUEST_MAC, false, qemuPort,
-                    logs.resolve(name + "-console.log"));
+            guest = QemuGuest.start(image, Nic.VIRTIO, GUEST_MAC, false, qemuPort, logs.resolve(name + "-console.log"));
             step = "boot";
             String release = guest.awaitReady(GuestScenario.BOOT_TIMEOUT);
             steps = new Steps(guest, stack);
@@ -207,8 +215,10 @@ class FetchProxyGuestTest {
         void dhcp() throws Exception {
             step = "dhcp";
             expect(stack.isAlive(), "c2w-net is not running", "");
-            String out = guest.runOk("udhcpc -i eth0 -f -q -n -t 10 -T 3 2>&1; echo \"udhcpc=$?\"\n"
-                    + "ip -4 addr show dev eth0\nip -4 route\n", GuestScenario.STEP_TIMEOUT);
+            String out = guest.runOk(
+                    "udhcpc -i eth0 -f -q -n -t 10 -T 3 2>&1; echo \"udhcpc=$?\"\n"
+                            + "ip -4 addr show dev eth0\nip -4 route\n",
+                    GuestScenario.STEP_TIMEOUT);
             expect(out.contains("udhcpc=0"), "udhcpc got no lease", out);
             expect(out.contains("inet 192.168.127.3/24"), "eth0 lacks 192.168.127.3/24", out);
             expect(out.contains("default via " + GuestProfile.GATEWAY), "no default route via the gateway", out);
@@ -219,8 +229,10 @@ class FetchProxyGuestTest {
             step = "dns";
             int before = dns.queriesFor(HttpsOrigin.NAME);
             Result r = guest.run("nslookup -type=a " + HttpsOrigin.NAME, GuestScenario.STEP_TIMEOUT);
-            expect(r.ok() && r.output().contains("Address: " + GuestProfile.HOST_ALIAS),
-                    HttpsOrigin.NAME + " did not resolve to " + GuestProfile.HOST_ALIAS, r.output());
+            expect(
+                    r.ok() && r.output().contains("Address: " + GuestProfile.HOST_ALIAS),
+                    HttpsOrigin.NAME + " did not resolve to " + GuestProfile.HOST_ALIAS,
+                    r.output());
             expect(dns.queriesFor(HttpsOrigin.NAME) > before, "the upstream stub never saw the query", r.output());
             done.add("dns");
         }
@@ -229,27 +241,33 @@ class FetchProxyGuestTest {
         void installCa() throws Exception {
             step = "install CA, curl runs";
             String originPem = Files.readString(origin.certificatePem(), StandardCharsets.US_ASCII);
-            String out = guest.runOk("set -e\ncat > /tmp/ca.pem <<'PEM_EOF'\n" + caPem.strip() + "\nPEM_EOF\n"
-                    + "cat > /tmp/origin.pem <<'PEM_EOF'\n" + originPem.strip() + "\nPEM_EOF\n"
-                    + "sha256sum /tmp/ca.pem\ncurl --version\n", GuestScenario.STEP_TIMEOUT);
+            String out = guest.runOk(
+                    "set -e\ncat > /tmp/ca.pem <<'PEM_EOF'\n" + caPem.strip() + "\nPEM_EOF\n"
+                            + "cat > /tmp/origin.pem <<'PEM_EOF'\n" + originPem.strip() + "\nPEM_EOF\n"
+                            + "sha256sum /tmp/ca.pem\ncurl --version\n",
+                    GuestScenario.STEP_TIMEOUT);
             Matcher sha = SHA_LINE.matcher(out);
             String expected = HostPeers.sha256Hex((caPem.strip() + "\n").getBytes(StandardCharsets.US_ASCII));
             expect(sha.find() && sha.group(1).equals(expected), "/tmp/ca.pem differs from the exported CA", out);
             expect(out.contains("curl ") && out.contains("libcurl/"), "Debian's curl does not run in the guest", out);
-            done.add("CA installed, " + out.lines().filter(l -> l.startsWith("curl ")).findFirst().orElse("curl"));
+            done.add("CA installed, "
+                    + out.lines().filter(l -> l.startsWith("curl ")).findFirst().orElse("curl"));
         }
 
         void httpsDownload(String path, int size, String sha256, boolean checkHeaders) throws Exception {
             step = "https GET " + path + " via the proxy";
-            String out = guest.runOk("export SSL_CERT_FILE=/tmp/ca.pem https_proxy=" + PROXY + "\n"
-                    + "rm -f /tmp/h /tmp/dl\n"
-                    + "curl -sS -D /tmp/h -o /tmp/dl -w 'code=%{http_code} size=%{size_download}\\n' "
-                    + url(path) + "\necho \"curl=$?\"\n"
-                    + "sha256sum /tmp/dl\nrm -f /tmp/dl\necho '--- headers'\ncat /tmp/h\n",
+            String out = guest.runOk(
+                    "export SSL_CERT_FILE=/tmp/ca.pem https_proxy=" + PROXY + "\n"
+                            + "rm -f /tmp/h /tmp/dl\n"
+                            + "curl -sS -D /tmp/h -o /tmp/dl -w 'code=%{http_code} size=%{size_download}\\n' "
+                            + url(path) + "\necho \"curl=$?\"\n"
+                            + "sha256sum /tmp/dl\nrm -f /tmp/dl\necho '--- headers'\ncat /tmp/h\n",
                     GuestScenario.TRANSFER_TIMEOUT);
             expect(out.contains("curl=0"), "curl failed", out);
-            expect(out.toLowerCase(Locale.ROOT).contains("200 connection established"),
-                    "curl did not go through the proxy's CONNECT", out);
+            expect(
+                    out.toLowerCase(Locale.ROOT).contains("200 connection established"),
+                    "curl did not go through the proxy's CONNECT",
+                    out);
             expect(out.contains("code=200 size=" + size), "not a 200 with " + size + " bytes", out);
             Matcher sha = SHA_LINE.matcher(out);
             expect(sha.find() && sha.group(1).equals(sha256), "the sha256 differs from the origin's " + sha256, out);
@@ -260,23 +278,31 @@ class FetchProxyGuestTest {
             step = "response headers of " + path;
             List<String> headers = finalResponseHeaders(out.substring(out.indexOf("--- headers")));
             for (String name : List.of("Set-Cookie", "X-C2w-Multi")) {
-                List<String> want = HttpsOrigin.CUSTOM_HEADERS.stream().filter(h -> h[0].equals(name))
-                        .map(h -> h[1]).toList();
+                List<String> want = HttpsOrigin.CUSTOM_HEADERS.stream()
+                        .filter(h -> h[0].equals(name))
+                        .map(h -> h[1])
+                        .toList();
                 expect(values(headers, name).equals(want), name + " should be " + want + " (in order)", out);
             }
-            expect(values(headers, "X-C2w-Origin").equals(List.of("secure origin; v=\"1,2\"")),
-                    "X-C2w-Origin changed", out);
-            expect(values(headers, "Content-Length").equals(List.of(String.valueOf(size))),
-                    "Content-Length should be " + size, out);
+            expect(
+                    values(headers, "X-C2w-Origin").equals(List.of("secure origin; v=\"1,2\"")),
+                    "X-C2w-Origin changed",
+                    out);
+            expect(
+                    values(headers, "Content-Length").equals(List.of(String.valueOf(size))),
+                    "Content-Length should be " + size,
+                    out);
             done.add("response headers intact");
         }
 
         /** With only the origin's self-signed certificate trusted, the guest must not accept what it gets. */
         void originCertificateIsNotWhatTheGuestSees() throws Exception {
             step = "the guest sees the proxy's certificate";
-            String out = guest.runOk("export https_proxy=" + PROXY + "\n"
-                    + "curl -sS --cacert /tmp/origin.pem -o /dev/null " + url("/small") + " 2>&1\n"
-                    + "echo \"curl=$?\"\n", GuestScenario.STEP_TIMEOUT);
+            String out = guest.runOk(
+                    "export https_proxy=" + PROXY + "\n"
+                            + "curl -sS --cacert /tmp/origin.pem -o /dev/null " + url("/small") + " 2>&1\n"
+                            + "echo \"curl=$?\"\n",
+                    GuestScenario.STEP_TIMEOUT);
             expect(out.contains("curl=60"), "curl should fail certificate verification (exit 60)", out);
             done.add("origin certificate not seen by the guest");
         }
@@ -285,17 +311,20 @@ class FetchProxyGuestTest {
             step = "https POST 8 MiB via the proxy";
             int before = origin.posts();
             String token = "req-" + UUID.randomUUID();
-            String out = guest.runOk("export SSL_CERT_FILE=/tmp/ca.pem https_proxy=" + PROXY + "\n"
-                    + "dd if=/dev/urandom of=/tmp/post bs=1048576 count=8 2>/dev/null\nsha256sum /tmp/post\n"
-                    + "curl -sS -H 'Content-Type: application/octet-stream' -H 'X-C2w-Req: " + token + "' "
-                    + "--data-binary @/tmp/post " + url("/sha256") + "\necho \"curl=$?\"\nrm -f /tmp/post\n",
+            String out = guest.runOk(
+                    "export SSL_CERT_FILE=/tmp/ca.pem https_proxy=" + PROXY + "\n"
+                            + "dd if=/dev/urandom of=/tmp/post bs=1048576 count=8 2>/dev/null\nsha256sum /tmp/post\n"
+                            + "curl -sS -H 'Content-Type: application/octet-stream' -H 'X-C2w-Req: " + token + "' "
+                            + "--data-binary @/tmp/post " + url("/sha256") + "\necho \"curl=$?\"\nrm -f /tmp/post\n",
                     GuestScenario.TRANSFER_TIMEOUT);
             Matcher sha = SHA_LINE.matcher(out);
             Matcher post = POST_LINE.matcher(out);
             expect(out.contains("curl=0"), "curl failed", out);
             expect(sha.find() && post.find(), "no guest sha256 or origin answer", out);
-            expect(post.group(1).equals(sha.group(1)) && Long.parseLong(post.group(2)) == (8 << 20),
-                    "the origin received something else than the guest sent", out);
+            expect(
+                    post.group(1).equals(sha.group(1)) && Long.parseLong(post.group(2)) == (8 << 20),
+                    "the origin received something else than the guest sent",
+                    out);
             expect(out.contains("x-c2w-req " + token), "the request header did not arrive intact", out);
             expect(origin.posts() > before, "the origin saw no POST", out);
             done.add("https POST 8 MiB sha256 ok");
@@ -305,13 +334,16 @@ class FetchProxyGuestTest {
         void connectTunnel() throws Exception {
             step = "plain-TCP CONNECT tunnel";
             int before = origin.helloRequests();
-            String out = guest.runOk("curl -sS -D /tmp/th --proxytunnel -x " + PROXY + " http://"
-                    + GuestProfile.HOST_ALIAS + ":" + origin.plainPort() + "/hello\necho \"curl=$?\"\n"
-                    + "echo '--- headers'\ncat /tmp/th\n", GuestScenario.STEP_TIMEOUT);
-            expect(out.contains("curl=0") && out.contains(origin.helloToken()), "no answer through the tunnel",
+            String out = guest.runOk(
+                    "curl -sS -D /tmp/th --proxytunnel -x " + PROXY + " http://"
+                            + GuestProfile.HOST_ALIAS + ":" + origin.plainPort() + "/hello\necho \"curl=$?\"\n"
+                            + "echo '--- headers'\ncat /tmp/th\n",
+                    GuestScenario.STEP_TIMEOUT);
+            expect(out.contains("curl=0") && out.contains(origin.helloToken()), "no answer through the tunnel", out);
+            expect(
+                    out.toLowerCase(Locale.ROOT).contains("200 connection established"),
+                    "the proxy did not establish a tunnel",
                     out);
-            expect(out.toLowerCase(Locale.ROOT).contains("200 connection established"),
-                    "the proxy did not establish a tunnel", out);
             expect(origin.helloRequests() > before, "the plain origin saw no request", out);
             done.add("CONNECT tunnel (plain TCP)");
         }
@@ -320,8 +352,10 @@ class FetchProxyGuestTest {
         void absoluteFormProxy() throws Exception {
             step = "absolute-form http_proxy request";
             int before = origin.helloRequests();
-            String out = guest.runOk("http_proxy=" + PROXY + " curl -sS http://" + HttpsOrigin.NAME + ":"
-                    + origin.plainPort() + "/hello\necho \"curl=$?\"\n", GuestScenario.STEP_TIMEOUT);
+            String out = guest.runOk(
+                    "http_proxy=" + PROXY + " curl -sS http://" + HttpsOrigin.NAME + ":" + origin.plainPort()
+                            + "/hello\necho \"curl=$?\"\n",
+                    GuestScenario.STEP_TIMEOUT);
             expect(out.contains("curl=0") && out.contains(origin.helloToken()), "no answer via http_proxy", out);
             expect(origin.helloRequests() > before, "the plain origin saw no request", out);
             done.add("http_proxy GET");
@@ -332,11 +366,15 @@ class FetchProxyGuestTest {
             step = "direct TCP and UDP (full mode)";
             int before = origin.helloRequests();
             int udpBefore = udp.received();
-            String out = guest.runOk("printf 'GET /hello HTTP/1.0\\r\\n\\r\\n' | nc " + GuestProfile.HOST_ALIAS + " "
-                    + origin.plainPort() + "\nc2wtool udpecho " + GuestProfile.HOST_ALIAS + " " + udp.port() + " 2 100\n",
+            String out = guest.runOk(
+                    "printf 'GET /hello HTTP/1.0\\r\\n\\r\\n' | nc " + GuestProfile.HOST_ALIAS + " "
+                            + origin.plainPort() + "\nc2wtool udpecho " + GuestProfile.HOST_ALIAS + " " + udp.port()
+                            + " 2 100\n",
                     GuestScenario.STEP_TIMEOUT);
-            expect(out.contains(origin.helloToken()) && origin.helloRequests() > before,
-                    "no direct TCP connection to the host", out);
+            expect(
+                    out.contains(origin.helloToken()) && origin.helloRequests() > before,
+                    "no direct TCP connection to the host",
+                    out);
             expect(out.contains("udpecho ok 2 x 100 bytes") && udp.received() > udpBefore, "no direct UDP", out);
             done.add("direct TCP and UDP");
         }
@@ -345,10 +383,13 @@ class FetchProxyGuestTest {
         void udpNotRelayed() throws Exception {
             step = "UDP not relayed";
             int before = udp.received();
-            Result r = guest.run("c2wtool udpecho " + GuestProfile.HOST_ALIAS + " " + udp.port() + " 1 100",
+            Result r = guest.run(
+                    "c2wtool udpecho " + GuestProfile.HOST_ALIAS + " " + udp.port() + " 1 100",
                     GuestScenario.STEP_TIMEOUT);
-            expect(!r.ok() && r.output().contains("Connection refused"),
-                    "UDP to the host should be refused (exit " + r.exitCode() + ")", r.output());
+            expect(
+                    !r.ok() && r.output().contains("Connection refused"),
+                    "UDP to the host should be refused (exit " + r.exitCode() + ")",
+                    r.output());
             expect(udp.received() == before, "the host's UDP echo got a datagram", r.output());
             done.add("UDP not relayed");
         }
@@ -357,9 +398,11 @@ class FetchProxyGuestTest {
         void directConnectionRefused() throws Exception {
             step = "direct connection refused";
             int before = origin.helloRequests();
-            Result r = guest.run("nc " + GuestProfile.HOST_ALIAS + " " + origin.plainPort() + " < /dev/null",
+            Result r = guest.run(
+                    "nc " + GuestProfile.HOST_ALIAS + " " + origin.plainPort() + " < /dev/null",
                     Duration.ofSeconds(30));
-            expect(!r.ok() && r.output().contains("Connection refused"),
+            expect(
+                    !r.ok() && r.output().contains("Connection refused"),
                     "a direct connection should fail with 'Connection refused' (exit " + r.exitCode() + ")",
                     r.output());
             expect(origin.helloRequests() == before, "the origin saw a request", r.output());
@@ -374,8 +417,7 @@ class FetchProxyGuestTest {
         private final Thread thread;
 
         UdpEcho() throws IOException {
-            socket = new DatagramSocket(
-                    new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             thread = new Thread(this::serve, "fetch-test-udp-echo");
             thread.setDaemon(true);
             thread.start();
@@ -430,8 +472,10 @@ class FetchProxyGuestTest {
     /** The values of header {@code name} (case-insensitive), in order. */
     static List<String> values(List<String> headers, String name) {
         String prefix = name.toLowerCase(Locale.ROOT) + ":";
-        return headers.stream().filter(h -> h.toLowerCase(Locale.ROOT).startsWith(prefix))
-                .map(h -> h.substring(prefix.length()).strip()).toList();
+        return headers.stream()
+                .filter(h -> h.toLowerCase(Locale.ROOT).startsWith(prefix))
+                .map(h -> h.substring(prefix.length()).strip())
+                .toList();
     }
 
     private static void expect(boolean condition, String what, String guestOutput) {

@@ -1,12 +1,13 @@
 package dev.c2w.systemtests;
 
-import com.sun.net.httpserver.HttpServer;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -15,8 +16,6 @@ import java.util.HexFormat;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * What the tests of our own guest (the emulator compiled to WASI under the runner, Node or Chromium)
@@ -35,9 +34,15 @@ final class GuestArtifacts {
      */
     static GuestArtifacts require() {
         GuestArtifacts a = new GuestArtifacts();
-        assertThat(a.wasm).as("emulator build (guest/test.sh makes it; ./run-tests runs it first)").isRegularFile();
-        assertThat(a.boot.resolve("Image")).as("guest kernel in guest/build/test/boot (guest/test.sh)").isRegularFile();
-        assertThat(a.boot.resolve("bb.cpio")).as("busybox initramfs in guest/build/test/boot (guest/test.sh)").isRegularFile();
+        assertThat(a.wasm)
+                .as("emulator build (guest/test.sh makes it; ./run-tests runs it first)")
+                .isRegularFile();
+        assertThat(a.boot.resolve("Image"))
+                .as("guest kernel in guest/build/test/boot (guest/test.sh)")
+                .isRegularFile();
+        assertThat(a.boot.resolve("bb.cpio"))
+                .as("busybox initramfs in guest/build/test/boot (guest/test.sh)")
+                .isRegularFile();
         return a;
     }
 
@@ -62,7 +67,8 @@ final class GuestArtifacts {
         BlobServer(int seed, AtomicBoolean serving) throws IOException {
             new Random(seed).nextBytes(blob);
             try {
-                sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(blob));
+                sha256 = HexFormat.of()
+                        .formatHex(MessageDigest.getInstance("SHA-256").digest(blob));
             } catch (NoSuchAlgorithmException e) {
                 throw new AssertionError(e);
             }

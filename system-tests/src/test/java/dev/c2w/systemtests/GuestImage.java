@@ -20,13 +20,13 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
-import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * The guest's kernel and initramfs, built once and cached outside the repository
@@ -201,8 +201,12 @@ public final class GuestImage {
         List<String> moduleOrder = Files.readAllLines(kernelDir.resolve("modules.order"));
 
         MessageDigest key = sha256();
-        for (byte[] part : List.of(kernelKey.getBytes(StandardCharsets.UTF_8), busybox,
-                Files.readAllBytes(tool), init, dhcpScript,
+        for (byte[] part : List.of(
+                kernelKey.getBytes(StandardCharsets.UTF_8),
+                busybox,
+                Files.readAllBytes(tool),
+                init,
+                dhcpScript,
                 String.join(",", moduleOrder).getBytes(StandardCharsets.UTF_8))) {
             key.update(sha256().digest(part));
         }
@@ -219,19 +223,49 @@ public final class GuestImage {
             Path tmp = Files.createTempFile(root, "initramfs", ".tmp");
             try (OutputStream os = new GZIPOutputStream(Files.newOutputStream(tmp), 1 << 16);
                     NewcArchive cpio = new NewcArchive(os)) {
-                writeInitramfs(cpio, busybox, Files.readAllBytes(tool), init, dhcpScript,
-                        kernelDir, moduleOrder, extraContent);
+                writeInitramfs(
+                        cpio,
+                        busybox,
+                        Files.readAllBytes(tool),
+                        init,
+                        dhcpScript,
+                        kernelDir,
+                        moduleOrder,
+                        extraContent);
             }
             moveAtomically(tmp, initramfs);
         }
         return new GuestImage(kernelDir.resolve("vmlinuz"), initramfs, kernelKey);
     }
 
-    private static void writeInitramfs(NewcArchive cpio, byte[] busybox, byte[] tool, byte[] init,
-            byte[] dhcpScript, Path kernelDir, List<String> moduleOrder, Map<String, byte[]> extras)
+    private static void writeInitramfs(
+            NewcArchive cpio,
+            byte[] busybox,
+            byte[] tool,
+            byte[] init,
+            byte[] dhcpScript,
+            Path kernelDir,
+            List<String> moduleOrder,
+            Map<String, byte[]> extras)
             throws IOException, InterruptedException {
-        for (String dir : List.of("bin", "dev", "etc", "etc/udhcpc", "lib", "lib/modules", "proc",
-                "root", "run", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "var", "www")) {
+        for (String dir : List.of(
+                "bin",
+                "dev",
+                "etc",
+                "etc/udhcpc",
+                "lib",
+                "lib/modules",
+                "proc",
+                "root",
+                "run",
+                "sbin",
+                "sys",
+                "tmp",
+                "usr",
+                "usr/bin",
+                "usr/sbin",
+                "var",
+                "www")) {
             cpio.directory(dir, dir.equals("tmp") ? 01777 : 0755);
         }
         // The kernel opens /dev/console for init's stdio before devtmpfs is mounted.
@@ -257,10 +291,12 @@ public final class GuestImage {
         cpio.file("etc/resolv.conf", 0644, new byte[0]);
         cpio.file("etc/passwd", 0644, "root:x:0:0:root:/root:/bin/sh\n".getBytes(StandardCharsets.US_ASCII));
         cpio.file("etc/group", 0644, "root:x:0:\n".getBytes(StandardCharsets.US_ASCII));
-        cpio.file("etc/modules.order", 0644,
-                (String.join("\n", moduleOrder) + "\n").getBytes(StandardCharsets.US_ASCII));
+        cpio.file(
+                "etc/modules.order", 0644, (String.join("\n", moduleOrder) + "\n").getBytes(StandardCharsets.US_ASCII));
         for (String module : moduleOrder) {
-            cpio.file("lib/modules/" + module + ".ko", 0644,
+            cpio.file(
+                    "lib/modules/" + module + ".ko",
+                    0644,
                     Files.readAllBytes(kernelDir.resolve("modules").resolve(module + ".ko")));
         }
         Set<String> dirs = new TreeSet<>();
@@ -270,7 +306,8 @@ public final class GuestImage {
             }
         }
         for (String dir : dirs) {
-            if (!List.of("bin", "lib", "usr", "usr/bin", "usr/sbin", "sbin", "etc").contains(dir)) {
+            if (!List.of("bin", "lib", "usr", "usr/bin", "usr/sbin", "sbin", "etc")
+                    .contains(dir)) {
                 cpio.directory(dir, 0755);
             }
         }
@@ -280,8 +317,7 @@ public final class GuestImage {
     }
 
     /** Downloads and unpacks the kernel package once; keeps vmlinuz and the needed modules. */
-    private static Path prepareKernel(Path dir, String pkg, String version)
-            throws IOException, InterruptedException {
+    private static Path prepareKernel(Path dir, String pkg, String version) throws IOException, InterruptedException {
         if (Files.exists(dir.resolve("modules.order"))) {
             return dir;
         }
@@ -291,7 +327,8 @@ public final class GuestImage {
             run(work, 600, "apt-get", "download", pkg + "=" + version);
             Path deb;
             try (Stream<Path> s = Files.list(work)) {
-                deb = s.filter(p -> p.getFileName().toString().endsWith(".deb")).findFirst()
+                deb = s.filter(p -> p.getFileName().toString().endsWith(".deb"))
+                        .findFirst()
                         .orElseThrow(() -> new IOException("apt-get download left no .deb in " + work));
             }
             Path unpacked = work.resolve("root");
@@ -300,7 +337,8 @@ public final class GuestImage {
             Files.createDirectories(staged.resolve("modules"));
             Path vmlinuz;
             try (Stream<Path> s = Files.list(unpacked.resolve("boot"))) {
-                vmlinuz = s.filter(p -> p.getFileName().toString().startsWith("vmlinuz-")).findFirst()
+                vmlinuz = s.filter(p -> p.getFileName().toString().startsWith("vmlinuz-"))
+                        .findFirst()
                         .orElseThrow(() -> new IOException("no boot/vmlinuz-* in " + deb));
             }
             Files.copy(vmlinuz, staged.resolve("vmlinuz"));
@@ -335,8 +373,8 @@ public final class GuestImage {
         }
     }
 
-    private static void addWithDependencies(String module, Map<String, Path> index, List<String> order,
-            Set<String> visiting) throws IOException {
+    private static void addWithDependencies(
+            String module, Map<String, Path> index, List<String> order, Set<String> visiting) throws IOException {
         if (order.contains(module)) {
             return;
         }
@@ -410,7 +448,10 @@ public final class GuestImage {
 
     /** Runs a host tool, returns its stdout+stderr, fails on a non-zero exit or after timeoutSeconds. */
     static String run(Path cwd, int timeoutSeconds, String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).directory(cwd.toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(command)
+                .directory(cwd.toFile())
+                .redirectErrorStream(true)
+                .start();
         p.getOutputStream().close();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Thread pump = new Thread(() -> {

@@ -8,8 +8,13 @@ import java.util.Set;
  * steps apply, and whether the guest may half-close its upload (shutdown of its sending
  * side, then read the answer).
  */
-public record GuestProfile(String mac, String expectedIp, Set<StackUnderTest.Mode> modes,
-        boolean dnsViaStub, boolean portForwards, boolean halfClose) {
+public record GuestProfile(
+        String mac,
+        String expectedIp,
+        Set<StackUnderTest.Mode> modes,
+        boolean dnsViaStub,
+        boolean portForwards,
+        boolean halfClose) {
     public static final String SUBNET_PREFIX = "192.168.127.";
     public static final String GATEWAY = "192.168.127.1";
     public static final String HOST_ALIAS = "192.168.127.254";

@@ -54,8 +54,8 @@ final class GuestScenario {
         try {
             if (mode == Mode.DIAL) {
                 step = "start QEMU (listening)";
-                guest = QemuGuest.start(image, nic, profile.mac(), true, qemuPort,
-                        logDir.resolve(name + "-console.log"));
+                guest = QemuGuest.start(
+                        image, nic, profile.mac(), true, qemuPort, logDir.resolve(name + "-console.log"));
                 QemuGuest g = guest;
                 LoopbackPorts.awaitListening(qemuPort, Duration.ofSeconds(60), g::isAlive, "QEMU");
                 step = "start stack (dialing)";
@@ -65,8 +65,8 @@ final class GuestScenario {
                 stack.start(mode, qemuPort, peers.dns().port(), forwards);
                 LoopbackPorts.awaitListening(qemuPort, Duration.ofSeconds(90), stack::isAlive, "stack");
                 step = "start QEMU (connecting)";
-                guest = QemuGuest.start(image, nic, profile.mac(), false, qemuPort,
-                        logDir.resolve(name + "-console.log"));
+                guest = QemuGuest.start(
+                        image, nic, profile.mac(), false, qemuPort, logDir.resolve(name + "-console.log"));
             }
             step = "boot";
             String release = guest.awaitReady(BOOT_TIMEOUT);
@@ -76,8 +76,8 @@ final class GuestScenario {
             steps(guest, profile, forwardPort);
             return List.copyOf(done);
         } catch (Exception | AssertionError e) {
-            String where = "guest scenario " + name + " failed at step '"
-                    + (step.equals("steps") ? this.step : step) + "' after " + done + ": " + e.getMessage();
+            String where = "guest scenario " + name + " failed at step '" + (step.equals("steps") ? this.step : step)
+                    + "' after " + done + ": " + e.getMessage();
             if (guest != null && (e.getMessage() == null || !e.getMessage().contains("--- console log"))) {
                 where += guest.describe();
             }
@@ -142,11 +142,9 @@ final class GuestScenario {
         expect(out.contains("udhcpc=0"), "udhcpc got no lease", out);
         expect(out.contains("ip=" + profile.expectedIp() + " "), "lease is not " + profile.expectedIp(), out);
         expect(out.contains("router=" + GuestProfile.GATEWAY), "router is not the gateway", out);
-        expect(out.contains("inet " + profile.expectedIp() + "/24"), "eth0 lacks " + profile.expectedIp() + "/24",
-                out);
+        expect(out.contains("inet " + profile.expectedIp() + "/24"), "eth0 lacks " + profile.expectedIp() + "/24", out);
         expect(out.contains("default via " + GuestProfile.GATEWAY), "no default route via the gateway", out);
-        expect(out.contains("nameserver " + GuestProfile.GATEWAY), "DHCP did not name the gateway as DNS server",
-                out);
+        expect(out.contains("nameserver " + GuestProfile.GATEWAY), "DHCP did not name the gateway as DNS server", out);
         done.add("dhcp " + profile.expectedIp());
     }
 
@@ -154,7 +152,9 @@ final class GuestScenario {
         int before = peers.dns().queriesFor(HostPeers.TEST_NAME);
         Result found = guest.run("nslookup -type=a " + HostPeers.TEST_NAME, STEP_TIMEOUT);
         checkNslookupFound(found, GuestProfile.GATEWAY);
-        expect(peers.dns().queriesFor(HostPeers.TEST_NAME) > before, "the upstream stub never saw the query",
+        expect(
+                peers.dns().queriesFor(HostPeers.TEST_NAME) > before,
+                "the upstream stub never saw the query",
                 found.output());
         checkNslookupMissing(guest.run("nslookup -type=a nothere.test", STEP_TIMEOUT), "nothere.test");
         done.add("dns");
@@ -162,47 +162,60 @@ final class GuestScenario {
 
     /** busybox nslookup found {@link HostPeers#TEST_NAME} at its address, asking {@code server}. */
     static void checkNslookupFound(Result r, String server) {
-        expect(r.ok() && r.output().contains("Name:\t" + HostPeers.TEST_NAME)
-                && r.output().contains("Address: " + HostPeers.TEST_NAME_ADDRESS),
-                HostPeers.TEST_NAME + " did not resolve to " + HostPeers.TEST_NAME_ADDRESS, r.output());
+        expect(
+                r.ok()
+                        && r.output().contains("Name:\t" + HostPeers.TEST_NAME)
+                        && r.output().contains("Address: " + HostPeers.TEST_NAME_ADDRESS),
+                HostPeers.TEST_NAME + " did not resolve to " + HostPeers.TEST_NAME_ADDRESS,
+                r.output());
         expect(r.output().contains("Server:\t\t" + server), "the answer did not come from " + server, r.output());
     }
 
     /** busybox nslookup reported NXDOMAIN for {@code name}. */
     static void checkNslookupMissing(Result r, String name) {
-        expect(!r.ok() && r.output().contains("can't find " + name + ": NXDOMAIN"), name + " should be NXDOMAIN",
+        expect(
+                !r.ok() && r.output().contains("can't find " + name + ": NXDOMAIN"),
+                name + " should be NXDOMAIN",
                 r.output());
     }
 
     private void download(QemuGuest guest) throws IOException, InterruptedException {
         String url = "http://" + GuestProfile.HOST_ALIAS + ":" + peers.httpPort() + "/blob";
-        String out = guest.runOk("set -e\nwget -q -O /tmp/blob " + url + "\nsha256sum /tmp/blob\n"
-                + "echo \"size=$(wc -c < /tmp/blob)\"\nrm -f /tmp/blob\n", TRANSFER_TIMEOUT);
+        String out = guest.runOk(
+                "set -e\nwget -q -O /tmp/blob " + url + "\nsha256sum /tmp/blob\n"
+                        + "echo \"size=$(wc -c < /tmp/blob)\"\nrm -f /tmp/blob\n",
+                TRANSFER_TIMEOUT);
         Matcher sha = SHA_LINE.matcher(out);
         Matcher size = SIZE_LINE.matcher(out);
         expect(sha.find() && size.find(), "no sha256/size in the guest's output", out);
         expect(Long.parseLong(size.group(1)) == HostPeers.BLOB_SIZE, "downloaded size differs", out);
-        expect(sha.group(1).equals(peers.blobSha256()), "downloaded sha256 differs from "
-                + peers.blobSha256(), out);
+        expect(sha.group(1).equals(peers.blobSha256()), "downloaded sha256 differs from " + peers.blobSha256(), out);
         done.add("download 32 MiB");
     }
 
     private void upload(QemuGuest guest, GuestProfile profile) throws IOException, InterruptedException {
         int before = peers.uploads().size();
-        String out = guest.runOk("set -e\ndd if=/dev/urandom of=/tmp/up bs=1048576 count=32 2>/dev/null\n"
-                + "sha256sum /tmp/up\nc2wtool tcpput " + GuestProfile.HOST_ALIAS + " " + peers.uploadPort() + " /tmp/up"
-                + (profile.halfClose() ? " half-close" : "") + "\n"
-                + "rm -f /tmp/up\n",
+        String out = guest.runOk(
+                "set -e\ndd if=/dev/urandom of=/tmp/up bs=1048576 count=32 2>/dev/null\n"
+                        + "sha256sum /tmp/up\nc2wtool tcpput " + GuestProfile.HOST_ALIAS + " " + peers.uploadPort()
+                        + " /tmp/up"
+                        + (profile.halfClose() ? " half-close" : "") + "\n"
+                        + "rm -f /tmp/up\n",
                 TRANSFER_TIMEOUT);
         Matcher sha = SHA_LINE.matcher(out);
         Matcher sink = SINK_LINE.matcher(out);
         expect(sha.find() && sink.find(), "no guest sha256 or sink answer in the output", out);
         String guestSha = sha.group(1);
-        expect(sink.group(1).equals(guestSha) && Long.parseLong(sink.group(2)) == HostPeers.BLOB_SIZE,
-                "the host received something else than the guest sent", out);
+        expect(
+                sink.group(1).equals(guestSha) && Long.parseLong(sink.group(2)) == HostPeers.BLOB_SIZE,
+                "the host received something else than the guest sent",
+                out);
         List<HostPeers.Upload> uploads = peers.uploads();
-        expect(uploads.size() > before && uploads.get(uploads.size() - 1).equals(
-                new HostPeers.Upload(HostPeers.BLOB_SIZE, guestSha)), "the sink recorded " + uploads, out);
+        expect(
+                uploads.size() > before
+                        && uploads.get(uploads.size() - 1).equals(new HostPeers.Upload(HostPeers.BLOB_SIZE, guestSha)),
+                "the sink recorded " + uploads,
+                out);
         done.add("upload 32 MiB");
     }
 
@@ -210,9 +223,11 @@ final class GuestScenario {
     private void guestHttpd(QemuGuest guest, GuestProfile profile, int hostPort)
             throws IOException, InterruptedException {
         String token = "c2w-guest-page-" + UUID.randomUUID();
-        String local = guest.runOk("echo " + token + " > /www/index.html\nhttpd -p 80 -h /www\n"
-                + "for i in $(seq 1 20); do netstat -ltn | grep -q ':80 ' && break; sleep 1; done\n"
-                + "wget -q -O - http://127.0.0.1/index.html\n", STEP_TIMEOUT);
+        String local = guest.runOk(
+                "echo " + token + " > /www/index.html\nhttpd -p 80 -h /www\n"
+                        + "for i in $(seq 1 20); do netstat -ltn | grep -q ':80 ' && break; sleep 1; done\n"
+                        + "wget -q -O - http://127.0.0.1/index.html\n",
+                STEP_TIMEOUT);
         expect(local.strip().equals(token), "busybox httpd in the guest does not serve the page", local);
         if (!profile.portForwards()) {
             done.add("guest httpd (forward skipped for this stack)");
@@ -226,19 +241,22 @@ final class GuestScenario {
     private void udpEcho(QemuGuest guest) throws IOException, InterruptedException {
         int before = peers.udpDatagramsReceived();
         String target = GuestProfile.HOST_ALIAS + " " + peers.udpEchoPort();
-        String out = guest.runOk("c2wtool udpecho " + target + " 4 16 && c2wtool udpecho " + target + " 4 1400",
-                STEP_TIMEOUT);
-        expect(out.contains("udpecho ok 4 x 16 bytes") && out.contains("udpecho ok 4 x 1400 bytes"),
-                "UDP echo incomplete", out);
+        String out = guest.runOk(
+                "c2wtool udpecho " + target + " 4 16 && c2wtool udpecho " + target + " 4 1400", STEP_TIMEOUT);
+        expect(
+                out.contains("udpecho ok 4 x 16 bytes") && out.contains("udpecho ok 4 x 1400 bytes"),
+                "UDP echo incomplete",
+                out);
         expect(peers.udpDatagramsReceived() - before >= 8, "the host echo server saw too few datagrams", out);
         done.add("udp echo");
     }
 
     private void refused(QemuGuest guest) throws IOException, InterruptedException {
         // Without a reset nc would wait out its SYN retries; the guest kills it after 30 s.
-        Result r = guest.run("nc " + GuestProfile.HOST_ALIAS + " " + peers.closedPort() + " < /dev/null",
-                Duration.ofSeconds(30));
-        expect(!r.ok() && r.output().contains("Connection refused"),
+        Result r = guest.run(
+                "nc " + GuestProfile.HOST_ALIAS + " " + peers.closedPort() + " < /dev/null", Duration.ofSeconds(30));
+        expect(
+                !r.ok() && r.output().contains("Connection refused"),
                 "connecting to a closed port did not fail with 'Connection refused' (exit " + r.exitCode() + ")",
                 r.output());
         done.add("connection refused");

@@ -1,9 +1,9 @@
 package dev.c2w.systemtests;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** The guest image and the host-side peers, prepared once per test class that boots QEMU guests. */
 abstract class GuestTestBase {

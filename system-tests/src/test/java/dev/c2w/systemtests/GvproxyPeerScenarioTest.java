@@ -8,12 +8,12 @@ import dev.c2w.systemtests.StackUnderTest.Mode;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import java.util.stream.Stream;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -61,10 +61,9 @@ class GvproxyPeerScenarioTest {
     @Timeout(value = 15, unit = TimeUnit.MINUTES)
     void guestReachesHostThroughGvproxy(Mode mode, Nic nic) throws Exception {
         Path logs = Path.of("target", "guest-logs", "gvproxy");
-        GvproxyStack stack = new GvproxyStack(gvproxy,
-                logs.resolve((mode + "-" + nic).toLowerCase() + "-stack.log"));
+        GvproxyStack stack = new GvproxyStack(gvproxy, logs.resolve((mode + "-" + nic).toLowerCase() + "-stack.log"));
         List<String> steps = new GuestScenario(stack, peers, image, logs).run(mode, nic);
-        assertThat(steps).contains("dhcp 192.168.127.2", "download 32 MiB", "upload 32 MiB", "udp echo",
-                "connection refused");
+        assertThat(steps)
+                .contains("dhcp 192.168.127.2", "download 32 MiB", "upload 32 MiB", "udp echo", "connection refused");
     }
 }

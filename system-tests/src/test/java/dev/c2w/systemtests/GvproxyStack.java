@@ -19,8 +19,8 @@ import java.util.List;
  */
 final class GvproxyStack extends ChildProcessStack {
     static final String DEB_NAME = "gvproxy_0.8.1-3_amd64.deb";
-    static final GuestProfile PROFILE = new GuestProfile("5a:94:ef:e4:0c:ee", "192.168.127.2",
-            EnumSet.allOf(Mode.class), false, false, false);
+    static final GuestProfile PROFILE =
+            new GuestProfile("5a:94:ef:e4:0c:ee", "192.168.127.2", EnumSet.allOf(Mode.class), false, false, false);
 
     private final Path binary;
     private StreamRelay relay;

@@ -17,19 +17,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /** The host-side pieces of the guest harness, without a guest. */
 class HarnessPartsTest {
 
     private static byte[] query(int id, String name, int qtype) {
         ByteBuffer b = ByteBuffer.allocate(512);
-        b.putShort((short) id).putShort((short) 0x0100).putShort((short) 1).putShort((short) 0)
-                .putShort((short) 0).putShort((short) 0);
+        b.putShort((short) id)
+                .putShort((short) 0x0100)
+                .putShort((short) 1)
+                .putShort((short) 0)
+                .putShort((short) 0)
+                .putShort((short) 0);
         for (String label : name.split("\\.")) {
             b.put((byte) label.length()).put(label.getBytes(StandardCharsets.US_ASCII));
         }
@@ -42,7 +46,8 @@ class HarnessPartsTest {
     @Test
     void dnsStubAnswersKnownNamesAndRefusesOthers() throws IOException {
         try (DnsStub dns = new DnsStub(Map.of("host.test", "192.168.127.254"));
-                DatagramSocket client = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+                DatagramSocket client =
+                        new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             client.setSoTimeout(5000);
             InetSocketAddress server = new InetSocketAddress(InetAddress.getLoopbackAddress(), dns.port());
 
@@ -108,7 +113,8 @@ class HarnessPartsTest {
 
     private static QemuGuest.Result nslookup(String name, String server) throws Exception {
         Process p = new ProcessBuilder("/bin/busybox", "nslookup", "-type=a", name, server)
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -177,14 +183,16 @@ class HarnessPartsTest {
     @Test
     void udpEchoServerEchoes() throws IOException {
         try (HostPeers peers = new HostPeers();
-                DatagramSocket client = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+                DatagramSocket client =
+                        new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             client.setSoTimeout(5000);
             byte[] msg = "ping-1400".getBytes(StandardCharsets.US_ASCII);
-            client.send(new DatagramPacket(msg, msg.length,
-                    new InetSocketAddress(InetAddress.getLoopbackAddress(), peers.udpEchoPort())));
+            client.send(new DatagramPacket(
+                    msg, msg.length, new InetSocketAddress(InetAddress.getLoopbackAddress(), peers.udpEchoPort())));
             DatagramPacket p = new DatagramPacket(new byte[100], 100);
             client.receive(p);
-            assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII)).isEqualTo("ping-1400");
+            assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII))
+                    .isEqualTo("ping-1400");
             assertThat(peers.udpDatagramsReceived()).isEqualTo(1);
         }
     }
@@ -194,7 +202,8 @@ class HarnessPartsTest {
         byte[] ko = "\u007fELF....\0license=GPL\0depends=virtio_ring,virtio,net-failover\0vermagic=6.1\0"
                 .getBytes(StandardCharsets.ISO_8859_1);
         assertThat(GuestImage.moduleDepends(ko)).containsExactly("virtio_ring", "virtio", "net_failover");
-        assertThat(GuestImage.moduleDepends("\0depends=\0".getBytes(StandardCharsets.US_ASCII))).isEmpty();
+        assertThat(GuestImage.moduleDepends("\0depends=\0".getBytes(StandardCharsets.US_ASCII)))
+                .isEmpty();
         assertThat(GuestImage.moduleDepends(new byte[10])).isEmpty();
     }
 
@@ -211,7 +220,9 @@ class HarnessPartsTest {
         assertThat(archive.length % 512).isZero();
         assertThat(new String(archive, 0, 6, StandardCharsets.US_ASCII)).isEqualTo("070701");
         // busybox (a prerequisite of the guest tests anyway) lists it.
-        Process p = new ProcessBuilder("/bin/busybox", "cpio", "-t", "-v").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("/bin/busybox", "cpio", "-t", "-v")
+                .redirectErrorStream(true)
+                .start();
         try (OutputStream in = p.getOutputStream()) {
             in.write(archive);
         }
@@ -239,9 +250,11 @@ class HarnessPartsTest {
     void curlFilesAreCurlItsLibrariesAndTheLoader() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/curl")), "host has no /usr/bin/curl");
         Map<String, Path> files = GuestImage.curlFiles();
-        assertThat(files).containsEntry("bin/curl", Path.of("/usr/bin/curl"))
+        assertThat(files)
+                .containsEntry("bin/curl", Path.of("/usr/bin/curl"))
                 .containsKeys("lib64/ld-linux-x86-64.so.2");
-        assertThat(files.keySet()).anyMatch(k -> k.endsWith("/libcurl.so.4"))
+        assertThat(files.keySet())
+                .anyMatch(k -> k.endsWith("/libcurl.so.4"))
                 .anyMatch(k -> k.endsWith("/libc.so.6"))
                 .noneMatch(k -> k.contains("vdso") || k.startsWith("/"));
         for (Path p : files.values()) {
@@ -258,8 +271,22 @@ class HarnessPartsTest {
             String resolve = HttpsOrigin.NAME + ":" + origin.httpsPort() + ":127.0.0.1";
             Path headers = dir.resolve("h");
             Path body = dir.resolve("body");
-            GuestImage.run(dir, 60, "curl", "-sS", "--noproxy", "*", "--cacert", origin.certificatePem().toString(),
-                    "--resolve", resolve, "-D", headers.toString(), "-o", body.toString(), base + "/small");
+            GuestImage.run(
+                    dir,
+                    60,
+                    "curl",
+                    "-sS",
+                    "--noproxy",
+                    "*",
+                    "--cacert",
+                    origin.certificatePem().toString(),
+                    "--resolve",
+                    resolve,
+                    "-D",
+                    headers.toString(),
+                    "-o",
+                    body.toString(),
+                    base + "/small");
             assertThat(HostPeers.sha256Hex(Files.readAllBytes(body))).isEqualTo(origin.smallSha256());
             List<String> h = FetchProxyGuestTest.finalResponseHeaders(Files.readString(headers));
             assertThat(FetchProxyGuestTest.values(h, "Set-Cookie"))
@@ -270,13 +297,26 @@ class HarnessPartsTest {
             byte[] post = new byte[100_000];
             new Random(3).nextBytes(post);
             Files.write(body, post);
-            String answer = GuestImage.run(dir, 60, "curl", "-sS", "--noproxy", "*", "--cacert",
-                    origin.certificatePem().toString(), "--resolve", resolve, "-H", "X-C2w-Req: r1",
-                    "--data-binary", "@" + body, base + "/sha256");
+            String answer = GuestImage.run(
+                    dir,
+                    60,
+                    "curl",
+                    "-sS",
+                    "--noproxy",
+                    "*",
+                    "--cacert",
+                    origin.certificatePem().toString(),
+                    "--resolve",
+                    resolve,
+                    "-H",
+                    "X-C2w-Req: r1",
+                    "--data-binary",
+                    "@" + body,
+                    base + "/sha256");
             assertThat(answer).contains("sha256 " + HostPeers.sha256Hex(post) + " 100000", "x-c2w-req r1");
 
-            String hello = GuestImage.run(dir, 60, "curl", "-sS", "--noproxy", "*",
-                    "http://127.0.0.1:" + origin.plainPort() + "/hello");
+            String hello = GuestImage.run(
+                    dir, 60, "curl", "-sS", "--noproxy", "*", "http://127.0.0.1:" + origin.plainPort() + "/hello");
             assertThat(hello.strip()).isEqualTo(origin.helloToken());
         }
     }

@@ -39,8 +39,7 @@ final class HostPeers implements AutoCloseable {
     static final String TEST_NAME_ADDRESS = "192.168.127.254";
 
     /** One upload as the host saw it. */
-    record Upload(long length, String sha256) {
-    }
+    record Upload(long length, String sha256) {}
 
     private final byte[] blob;
     private final String blobSha256;

@@ -48,6 +48,7 @@ final class HttpsOrigin implements AutoCloseable {
             new String[] {"X-C2w-Origin", "secure origin; v=\"1,2\""},
             new String[] {"X-C2w-Multi", "first"},
             new String[] {"X-C2w-Multi", "second"});
+
     private static final String STORE_PASSWORD = "c2w-test-only";
 
     private final byte[] blob;
@@ -73,13 +74,49 @@ final class HttpsOrigin implements AutoCloseable {
         Path store = dir.resolve("origin.p12");
         certificatePem = dir.resolve("origin.pem");
         Files.deleteIfExists(store);
-        String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-        GuestImage.run(dir, 120, keytool, "-genkeypair", "-alias", "origin", "-keyalg", "EC",
-                "-groupname", "secp256r1", "-sigalg", "SHA256withECDSA", "-dname", "CN=" + NAME,
-                "-ext", "SAN=dns:" + NAME, "-validity", "7", "-storetype", "PKCS12",
-                "-keystore", store.toString(), "-storepass", STORE_PASSWORD, "-keypass", STORE_PASSWORD);
-        GuestImage.run(dir, 120, keytool, "-exportcert", "-rfc", "-alias", "origin", "-keystore", store.toString(),
-                "-storepass", STORE_PASSWORD, "-file", certificatePem.toString());
+        String keytool =
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+        GuestImage.run(
+                dir,
+                120,
+                keytool,
+                "-genkeypair",
+                "-alias",
+                "origin",
+                "-keyalg",
+                "EC",
+                "-groupname",
+                "secp256r1",
+                "-sigalg",
+                "SHA256withECDSA",
+                "-dname",
+                "CN=" + NAME,
+                "-ext",
+                "SAN=dns:" + NAME,
+                "-validity",
+                "7",
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                store.toString(),
+                "-storepass",
+                STORE_PASSWORD,
+                "-keypass",
+                STORE_PASSWORD);
+        GuestImage.run(
+                dir,
+                120,
+                keytool,
+                "-exportcert",
+                "-rfc",
+                "-alias",
+                "origin",
+                "-keystore",
+                store.toString(),
+                "-storepass",
+                STORE_PASSWORD,
+                "-file",
+                certificatePem.toString());
 
         KeyStore ks = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(store)) {
@@ -177,8 +214,9 @@ final class HttpsOrigin implements AutoCloseable {
             }
             posts.incrementAndGet();
             String req = ex.getRequestHeaders().getFirst("X-C2w-Req");
-            byte[] body = ("sha256 " + HexFormat.of().formatHex(md.digest()) + " " + total + "\n"
-                    + "x-c2w-req " + req + "\n").getBytes(StandardCharsets.US_ASCII);
+            byte[] body = ("sha256 " + HexFormat.of().formatHex(md.digest()) + " " + total + "\n" + "x-c2w-req " + req
+                            + "\n")
+                    .getBytes(StandardCharsets.US_ASCII);
             ex.getResponseHeaders().set("Content-Type", "text/plain");
             ex.sendResponseHeaders(200, body.length);
             try (OutputStream out = ex.getResponseBody()) {

@@ -12,8 +12,7 @@ import java.util.function.BooleanSupplier;
 
 /** Loopback port helpers: ephemeral ports, and waiting for a listener without connecting to it. */
 final class LoopbackPorts {
-    private LoopbackPorts() {
-    }
+    private LoopbackPorts() {}
 
     /** A TCP port on 127.0.0.1 that was free a moment ago. */
     static int freePort() throws IOException {
@@ -54,8 +53,8 @@ final class LoopbackPorts {
                 throw new IOException(what + " exited before listening on 127.0.0.1:" + port);
             }
             if (System.nanoTime() > deadline) {
-                throw new IOException(what + " not listening on 127.0.0.1:" + port + " after "
-                        + timeout.toSeconds() + " s");
+                throw new IOException(
+                        what + " not listening on 127.0.0.1:" + port + " after " + timeout.toSeconds() + " s");
             }
             Thread.sleep(100);
         }

@@ -43,8 +43,7 @@ final class NewcArchive implements AutoCloseable {
         entry(name, S_IFCHR | perm, 1, major, minor, new byte[0]);
     }
 
-    private void entry(String name, int mode, int nlink, int rdevMajor, int rdevMinor, byte[] data)
-            throws IOException {
+    private void entry(String name, int mode, int nlink, int rdevMajor, int rdevMinor, byte[] data) throws IOException {
         if (name.startsWith("/") || name.isEmpty()) {
             throw new IllegalArgumentException("cpio names are relative: " + name);
         }
@@ -57,13 +56,13 @@ final class NewcArchive implements AutoCloseable {
         pad();
     }
 
-    private void writeHeader(String name, int inode, int mode, int nlink, int size, int rdevMajor,
-            int rdevMinor) throws IOException {
+    private void writeHeader(String name, int inode, int mode, int nlink, int size, int rdevMajor, int rdevMinor)
+            throws IOException {
         byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
         StringBuilder h = new StringBuilder(110);
         h.append("070701");
-        for (long field : new long[] {inode, mode, 0, 0, nlink, 0, size, 0, 0, rdevMajor, rdevMinor,
-                nameBytes.length + 1L, 0}) {
+        for (long field :
+                new long[] {inode, mode, 0, 0, nlink, 0, size, 0, 0, rdevMajor, rdevMinor, nameBytes.length + 1L, 0}) {
             h.append(String.format("%08x", field));
         }
         byte[] header = h.toString().getBytes(StandardCharsets.US_ASCII);

@@ -28,7 +28,8 @@ import java.util.concurrent.TimeoutException;
 public final class QemuGuest implements AutoCloseable {
     /** The guest's network card model. */
     public enum Nic {
-        VIRTIO("virtio-net-pci"), E1000("e1000");
+        VIRTIO("virtio-net-pci"),
+        E1000("e1000");
 
         final String device;
 
@@ -74,25 +75,38 @@ public final class QemuGuest implements AutoCloseable {
      * 127.0.0.1:port (server=on); otherwise it connects to it once at start-up (server=off;
      * QEMU 7.2 does not reconnect), so the peer must already be listening.
      */
-    public static QemuGuest start(GuestImage image, Nic nic, String mac, boolean qemuListens, int port,
-            Path consoleLog) throws IOException {
+    public static QemuGuest start(GuestImage image, Nic nic, String mac, boolean qemuListens, int port, Path consoleLog)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(
                 "qemu-system-x86_64",
-                "-machine", "pc,accel=tcg",
-                "-m", "256M",
-                "-smp", "1",
-                "-nodefaults", "-no-user-config",
-                "-display", "none",
-                "-monitor", "none",
-                "-serial", "stdio",
+                "-machine",
+                "pc,accel=tcg",
+                "-m",
+                "256M",
+                "-smp",
+                "1",
+                "-nodefaults",
+                "-no-user-config",
+                "-display",
+                "none",
+                "-monitor",
+                "none",
+                "-serial",
+                "stdio",
                 "-no-reboot",
-                "-kernel", image.kernel().toString(),
-                "-initrd", image.initramfs().toString(),
-                "-append", "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init",
-                "-nic", "none",
-                "-netdev", "stream,id=n0,server=" + (qemuListens ? "on" : "off")
-                        + ",addr.type=inet,addr.host=127.0.0.1,addr.port=" + port,
-                "-device", nic.device + ",netdev=n0,mac=" + mac));
+                "-kernel",
+                image.kernel().toString(),
+                "-initrd",
+                image.initramfs().toString(),
+                "-append",
+                "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init",
+                "-nic",
+                "none",
+                "-netdev",
+                "stream,id=n0,server=" + (qemuListens ? "on" : "off") + ",addr.type=inet,addr.host=127.0.0.1,addr.port="
+                        + port,
+                "-device",
+                nic.device + ",netdev=n0,mac=" + mac));
         Files.createDirectories(consoleLog.toAbsolutePath().getParent());
         OutputStream file = Files.newOutputStream(consoleLog);
         file.write(("# " + String.join(" ", cmd) + "\n").getBytes(StandardCharsets.UTF_8));
@@ -148,8 +162,8 @@ public final class QemuGuest implements AutoCloseable {
         } catch (TimeoutException e) {
             throw new IOException("no answer from the guest to: " + script + describe());
         } catch (ExecutionException e) {
-            throw new IOException("guest command failed: " + script + ": " + e.getCause().getMessage()
-                    + describe());
+            throw new IOException(
+                    "guest command failed: " + script + ": " + e.getCause().getMessage() + describe());
         } finally {
             synchronized (lock) {
                 if (pending == future) {
@@ -165,8 +179,8 @@ public final class QemuGuest implements AutoCloseable {
     public String runOk(String script, Duration timeout) throws IOException, InterruptedException {
         Result r = run(script, timeout);
         if (!r.ok()) {
-            throw new IOException("guest command exited with " + r.exitCode() + ": " + script
-                    + "\n--- output ---\n" + r.output() + describe());
+            throw new IOException("guest command exited with " + r.exitCode() + ": " + script + "\n--- output ---\n"
+                    + r.output() + describe());
         }
         return r.output();
     }

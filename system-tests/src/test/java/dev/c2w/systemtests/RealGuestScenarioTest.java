@@ -35,7 +35,14 @@ class RealGuestScenarioTest extends GuestTestBase {
         Path logs = Path.of("target", "guest-logs", "c2w-net");
         C2wNetStack stack = new C2wNetStack(logs.resolve((mode + "-" + nic).toLowerCase() + "-stack.log"));
         List<String> steps = new GuestScenario(stack, peers, image, logs).run(mode, nic);
-        assertThat(steps).contains("dhcp 192.168.127.3", "dns", "download 32 MiB", "upload 32 MiB",
-                "port forward to guest httpd", "udp echo", "connection refused");
+        assertThat(steps)
+                .contains(
+                        "dhcp 192.168.127.3",
+                        "dns",
+                        "download 32 MiB",
+                        "upload 32 MiB",
+                        "port forward to guest httpd",
+                        "udp echo",
+                        "connection refused");
     }
 }

@@ -38,18 +38,20 @@ final class StreamRelay implements AutoCloseable {
     private void pump(Socket from, Socket to, String name) throws IOException {
         InputStream in = from.getInputStream();
         OutputStream out = to.getOutputStream();
-        Thread t = new Thread(() -> {
-            byte[] buf = new byte[64 << 10];
-            try {
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    out.write(buf, 0, n);
-                }
-            } catch (IOException e) {
-                // one side went away
-            }
-            close();
-        }, name);
+        Thread t = new Thread(
+                () -> {
+                    byte[] buf = new byte[64 << 10];
+                    try {
+                        int n;
+                        while ((n = in.read(buf)) > 0) {
+                            out.write(buf, 0, n);
+                        }
+                    } catch (IOException e) {
+                        // one side went away
+                    }
+                    close();
+                },
+                name);
         t.setDaemon(true);
         t.start();
     }

@@ -73,8 +73,13 @@ class WsGuestScenarioTest extends GuestTestBase {
         String step = "start c2w-net --listen-ws";
         try {
             // --listen-ws is a flag and the address the positional argument; options stop there (as upstream's).
-            stack.startWith(List.of("--dns-upstream", "127.0.0.1:" + peers.dns().port(),
-                    "-p", "127.0.0.1:" + forwardPort + ":80", "--listen-ws", "127.0.0.1:" + wsPort));
+            stack.startWith(List.of(
+                    "--dns-upstream",
+                    "127.0.0.1:" + peers.dns().port(),
+                    "-p",
+                    "127.0.0.1:" + forwardPort + ":80",
+                    "--listen-ws",
+                    "127.0.0.1:" + wsPort));
             LoopbackPorts.awaitListening(wsPort, Duration.ofSeconds(90), stack::isAlive, "c2w-net --listen-ws");
 
             step = "start QEMU (listening, MAC " + mac + ")";
@@ -83,8 +88,10 @@ class WsGuestScenarioTest extends GuestTestBase {
             LoopbackPorts.awaitListening(qemuPort, Duration.ofSeconds(60), g::isAlive, "QEMU");
 
             step = "WebSocket bridge";
-            bridge = WsGuestBridge.connectTo(new InetSocketAddress("127.0.0.1", qemuPort),
-                    URI.create("ws://127.0.0.1:" + wsPort + "/"), options);
+            bridge = WsGuestBridge.connectTo(
+                    new InetSocketAddress("127.0.0.1", qemuPort),
+                    URI.create("ws://127.0.0.1:" + wsPort + "/"),
+                    options);
             bridge.connected().get(60, TimeUnit.SECONDS);
             assertThat(bridge.subprotocol()).isEqualTo("binary");
 
@@ -93,16 +100,27 @@ class WsGuestScenarioTest extends GuestTestBase {
 
             step = "steps";
             List<String> steps = scenario.steps(guest, profile, forwardPort);
-            assertThat(steps).contains("dhcp 192.168.127.3", "dns", "download 32 MiB", "upload 32 MiB",
-                    "port forward to guest httpd", "udp echo", "connection refused");
+            assertThat(steps)
+                    .contains(
+                            "dhcp 192.168.127.3",
+                            "dns",
+                            "download 32 MiB",
+                            "upload 32 MiB",
+                            "port forward to guest httpd",
+                            "udp echo",
+                            "connection refused");
 
             step = "guest MAC";
-            String guestMac = guest.runOk("cat /sys/class/net/eth0/address", GuestScenario.STEP_TIMEOUT).strip();
-            assertThat(guestMac).as("the NIC's MAC (the lease was 192.168.127.3 anyway)").isEqualTo(mac);
+            String guestMac = guest.runOk("cat /sys/class/net/eth0/address", GuestScenario.STEP_TIMEOUT)
+                    .strip();
+            assertThat(guestMac)
+                    .as("the NIC's MAC (the lease was 192.168.127.3 anyway)")
+                    .isEqualTo(mac);
 
             step = "bridge checks";
             assertThat(bridge.done()).as("the WebSocket relay is still up").isNotDone();
-            assertThat(bridge.messagesNotOneFrame()).as("c2w-net messages that were not exactly one frame")
+            assertThat(bridge.messagesNotOneFrame())
+                    .as("c2w-net messages that were not exactly one frame")
                     .isZero();
             // 32 MiB went up in pieces of at most 4096 bytes: thousands of messages, many cut mid-prefix.
             assertThat(bridge.bytesToServer()).isGreaterThan(HostPeers.BLOB_SIZE);

@@ -1,7 +1,5 @@
 package dev.c2w.testkit;
 
-import org.junit.jupiter.api.Assumptions;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * The C test guests of the WASI tests (testkit/src/main/c), built with Debian's clang-16 and wasi-libc once
@@ -18,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 public final class WasmGuests {
     /** Where the C sources are, found from the module directory the tests run in. */
     public static final Path SRC = sources();
+
     public static final Path OUT = Path.of("target/wasm-guests");
     public static final String CLANG = "clang-16";
 
@@ -30,7 +30,8 @@ public final class WasmGuests {
                 return c;
             }
         }
-        throw new IllegalStateException("testkit/src/main/c not found above " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException(
+                "testkit/src/main/c not found above " + Path.of("").toAbsolutePath());
     }
 
     public static boolean clangAvailable() {
@@ -48,17 +49,18 @@ public final class WasmGuests {
 
     /** The module built from NAME.c (skips the test when clang-16 or wasi-libc is missing). */
     public static synchronized Path wasm(String name) throws IOException, InterruptedException {
-        Assumptions.assumeTrue(clangAvailable(),
-            "clang-16 or wasi-libc missing (apt-get install clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32): "
-                + "C guest tests skipped");
+        Assumptions.assumeTrue(
+                clangAvailable(),
+                "clang-16 or wasi-libc missing (apt-get install clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32): "
+                        + "C guest tests skipped");
         Path src = SRC.resolve(name + ".c");
         Path out = OUT.resolve(name + ".wasm");
         if (Files.exists(out) && Files.getLastModifiedTime(out).compareTo(Files.getLastModifiedTime(src)) >= 0) {
             return out;
         }
         Files.createDirectories(OUT);
-        List<String> cmd = new ArrayList<>(List.of(CLANG, "--target=wasm32-wasi", "-O2", "-Wall", "-o", out.toString(),
-            src.toString()));
+        List<String> cmd = new ArrayList<>(
+                List.of(CLANG, "--target=wasm32-wasi", "-O2", "-Wall", "-o", out.toString(), src.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
@@ -73,7 +75,9 @@ public final class WasmGuests {
         Path src = SRC.resolve(name + ".c");
         Path out = OUT.resolve(name + ".native");
         Files.createDirectories(OUT);
-        Process p = new ProcessBuilder(CLANG, "-O2", "-o", out.toString(), src.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(CLANG, "-O2", "-o", out.toString(), src.toString())
+                .redirectErrorStream(true)
+                .start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IllegalStateException("building " + src + " natively failed:\n" + log);

@@ -22,10 +22,14 @@ public enum CaKeyType {
     }
 
     /** The JCA key algorithm name ("EC" or "RSA"). */
-    public String keyAlgorithm() { return keyAlgorithm; }
+    public String keyAlgorithm() {
+        return keyAlgorithm;
+    }
 
     /** The JCA signature algorithm a key of this type signs certificates with. */
-    public String signatureAlgorithm() { return signatureAlgorithm; }
+    public String signatureAlgorithm() {
+        return signatureAlgorithm;
+    }
 
     /** The type of an existing key, from its JCA algorithm name. */
     public static CaKeyType ofKeyAlgorithm(String alg) {
@@ -43,7 +47,8 @@ public enum CaKeyType {
         return switch (s.trim().toLowerCase(Locale.ROOT)) {
             case "ecdsa", "ec", "p256", "p-256" -> ECDSA;
             case "rsa", "rsa2048" -> RSA;
-            default -> throw new IllegalArgumentException("unknown CA key type '" + s + "': use ecdsa (default) or rsa");
+            default ->
+                throw new IllegalArgumentException("unknown CA key type '" + s + "': use ecdsa (default) or rsa");
         };
     }
 }

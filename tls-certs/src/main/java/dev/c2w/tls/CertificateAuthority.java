@@ -23,6 +23,7 @@ import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.Signature;
+import java.security.cert.CertificateException;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.X509Certificate;
@@ -33,12 +34,11 @@ import java.util.Date;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
-
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
@@ -49,9 +49,8 @@ import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import java.security.cert.CertificateException;
 import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * The proxy CA: certificate + private key, loaded from or created in a directory.
@@ -119,8 +118,8 @@ public final class CertificateAuthority {
             Files.createDirectories(dir);
             restrict(dir, PosixFilePermissions.fromString("rwx------"), false);
         } catch (IOException e) {
-            throw new CaStoreException("cannot create CA directory " + dir + ": " + e
-                    + "; pass --ca-dir with a writable directory", e);
+            throw new CaStoreException(
+                    "cannot create CA directory " + dir + ": " + e + "; pass --ca-dir with a writable directory", e);
         }
         Path lockFile = dir.resolve(".lock");
         // The file lock keeps other processes out; file locks are per process, so threads queue here first.
@@ -131,15 +130,17 @@ public final class CertificateAuthority {
 
     private static CertificateAuthority loadOrCreateLocked(Path dir, CaKeyType typeIfNew, Path lockFile) {
         try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock lock = ch.lock()) {
+                FileLock lock = ch.lock()) {
             assert lock.isValid(); // held until the block ends: one process creates, the others load
             if (Files.exists(dir.resolve(CERT_FILE)) || Files.exists(dir.resolve(KEY_FILE))) {
                 return load(dir);
             }
             return create(dir, typeIfNew);
         } catch (IOException e) {
-            throw new CaStoreException("cannot lock " + lockFile + ": " + e
-                    + "; check the permissions of the CA directory or pass another --ca-dir", e);
+            throw new CaStoreException(
+                    "cannot lock " + lockFile + ": " + e
+                            + "; check the permissions of the CA directory or pass another --ca-dir",
+                    e);
         }
     }
 
@@ -160,12 +161,12 @@ public final class CertificateAuthority {
                     + " are missing); run `c2w-net ca export` to create one");
         }
         if (!hasCert) {
-            throw new CaStoreException("incomplete CA directory " + dir + ": " + KEY_FILE + " exists but "
-                    + CERT_FILE + " is missing (an interrupted first run?)" + remedy);
+            throw new CaStoreException("incomplete CA directory " + dir + ": " + KEY_FILE + " exists but " + CERT_FILE
+                    + " is missing (an interrupted first run?)" + remedy);
         }
         if (!hasKey) {
-            throw new CaStoreException("incomplete CA directory " + dir + ": " + CERT_FILE + " exists but "
-                    + KEY_FILE + " is missing" + remedy);
+            throw new CaStoreException("incomplete CA directory " + dir + ": " + CERT_FILE + " exists but " + KEY_FILE
+                    + " is missing" + remedy);
         }
         X509Certificate cert = readCertificate(certPath, remedy);
         PrivateKey key = readPrivateKey(keyPath, remedy);
@@ -175,15 +176,20 @@ public final class CertificateAuthority {
         try {
             cert.checkValidity();
         } catch (CertificateExpiredException e) {
-            throw new CaStoreException("the CA certificate " + certPath + " expired on " + cert.getNotAfter().toInstant()
-                    + "; delete " + dir + " to create a new CA (guests must then trust the new ca.crt)", e);
+            throw new CaStoreException(
+                    "the CA certificate " + certPath + " expired on "
+                            + cert.getNotAfter().toInstant() + "; delete " + dir
+                            + " to create a new CA (guests must then trust the new ca.crt)",
+                    e);
         } catch (CertificateNotYetValidException e) {
-            throw new CaStoreException("the CA certificate " + certPath + " is not valid before "
-                    + cert.getNotBefore().toInstant() + "; check the system clock", e);
+            throw new CaStoreException(
+                    "the CA certificate " + certPath + " is not valid before "
+                            + cert.getNotBefore().toInstant() + "; check the system clock",
+                    e);
         }
         if (!keyMatches(key, cert)) {
-            throw new CaStoreException("the private key " + keyPath + " does not belong to the certificate "
-                    + certPath + " (mismatched CA files)" + remedy);
+            throw new CaStoreException("the private key " + keyPath + " does not belong to the certificate " + certPath
+                    + " (mismatched CA files)" + remedy);
         }
         warnIfKeyReadable(keyPath);
         return new CertificateAuthority(dir, cert, key, false);
@@ -194,13 +200,19 @@ public final class CertificateAuthority {
             KeyPair kp = generateKeyPair(type);
             Instant now = Instant.now();
             X500Name name = new X500Name("CN=" + COMMON_NAME);
-            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, randomSerial(),
-                    Date.from(now.minus(BACKDATE)), Date.from(now.plus(VALIDITY)), name, kp.getPublic());
+            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+                    name,
+                    randomSerial(),
+                    Date.from(now.minus(BACKDATE)),
+                    Date.from(now.plus(VALIDITY)),
+                    name,
+                    kp.getPublic());
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
             b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
-            X509CertificateHolder holder = b.build(new JcaContentSignerBuilder(type.signatureAlgorithm()).build(kp.getPrivate()));
+            X509CertificateHolder holder =
+                    b.build(new JcaContentSignerBuilder(type.signatureAlgorithm()).build(kp.getPrivate()));
             X509Certificate cert = new JcaX509CertificateConverter().getCertificate(holder);
 
             Path keyTmp = dir.resolve(KEY_FILE + ".tmp");
@@ -213,8 +225,8 @@ public final class CertificateAuthority {
             Files.move(certTmp, dir.resolve(CERT_FILE), StandardCopyOption.ATOMIC_MOVE);
             return new CertificateAuthority(dir, cert, kp.getPrivate(), true);
         } catch (IOException e) {
-            throw new CaStoreException("cannot write a new CA into " + dir + ": " + e
-                    + "; pass --ca-dir with a writable directory", e);
+            throw new CaStoreException(
+                    "cannot write a new CA into " + dir + ": " + e + "; pass --ca-dir with a writable directory", e);
         } catch (GeneralSecurityException | OperatorCreationException e) {
             throw new IllegalStateException("cannot create a CA key pair: " + e, e);
         }
@@ -264,8 +276,11 @@ public final class CertificateAuthority {
     private static void warnIfKeyReadable(Path keyPath) {
         try {
             Set<PosixFilePermission> p = Files.getPosixFilePermissions(keyPath);
-            Set<PosixFilePermission> others = EnumSet.of(PosixFilePermission.GROUP_READ,
-                    PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
+            Set<PosixFilePermission> others = EnumSet.of(
+                    PosixFilePermission.GROUP_READ,
+                    PosixFilePermission.OTHERS_READ,
+                    PosixFilePermission.GROUP_WRITE,
+                    PosixFilePermission.OTHERS_WRITE);
             others.retainAll(p);
             if (!others.isEmpty()) {
                 System.err.println("c2w-net: warning: " + keyPath + " is accessible to other users ("
@@ -284,7 +299,8 @@ public final class CertificateAuthority {
         try {
             return new JcaX509CertificateConverter().getCertificate(holder);
         } catch (CertificateException e) {
-            throw new CaStoreException(p + " holds a certificate that cannot be decoded: " + e.getMessage() + remedy, e);
+            throw new CaStoreException(
+                    p + " holds a certificate that cannot be decoded: " + e.getMessage() + remedy, e);
         }
     }
 
@@ -299,7 +315,8 @@ public final class CertificateAuthority {
                 return conv.getKeyPair(pair).getPrivate();
             }
         } catch (IOException | RuntimeException e) {
-            throw new CaStoreException(p + " holds a private key that cannot be decoded: " + e.getMessage() + remedy, e);
+            throw new CaStoreException(
+                    p + " holds a private key that cannot be decoded: " + e.getMessage() + remedy, e);
         }
         throw new CaStoreException(p + " does not hold an unencrypted PEM private key" + remedy);
     }
@@ -313,7 +330,8 @@ public final class CertificateAuthority {
         } catch (IOException e) {
             throw new CaStoreException("cannot read " + p + ": " + e, e);
         }
-        try (Reader r = new StringReader(text); PEMParser parser = new PEMParser(r)) {
+        try (Reader r = new StringReader(text);
+                PEMParser parser = new PEMParser(r)) {
             Object o = parser.readObject();
             if (o == null) {
                 throw new CaStoreException(p + " is corrupt: no PEM object in it" + remedy);
@@ -363,20 +381,34 @@ public final class CertificateAuthority {
     }
 
     /** The directory the CA lives in. */
-    public Path directory() { return dir; }
+    public Path directory() {
+        return dir;
+    }
 
     /** Path of the PEM certificate (what guests must trust). */
-    public Path certificatePath() { return dir.resolve(CERT_FILE); }
+    public Path certificatePath() {
+        return dir.resolve(CERT_FILE);
+    }
 
-    public X509Certificate certificate() { return certificate; }
+    public X509Certificate certificate() {
+        return certificate;
+    }
 
-    public PrivateKey privateKey() { return privateKey; }
+    public PrivateKey privateKey() {
+        return privateKey;
+    }
 
-    public CaKeyType keyType() { return keyType; }
+    public CaKeyType keyType() {
+        return keyType;
+    }
 
     /** The certificate in PEM form (ends with a newline). */
-    public String certificatePem() { return pem; }
+    public String certificatePem() {
+        return pem;
+    }
 
     /** Whether this call created the CA (rather than loading an existing one). */
-    public boolean wasCreated() { return created; }
+    public boolean wasCreated() {
+        return created;
+    }
 }

@@ -9,7 +9,8 @@ import java.util.List;
  *
  * <p>One minted server certificate with its private key and the chain to present (leaf, then CA). Immutable.
  */
-public record LeafCertificate(String host, X509Certificate certificate, PrivateKey privateKey, List<X509Certificate> chain) {
+public record LeafCertificate(
+        String host, X509Certificate certificate, PrivateKey privateKey, List<X509Certificate> chain) {
     public LeafCertificate {
         chain = List.copyOf(chain);
     }

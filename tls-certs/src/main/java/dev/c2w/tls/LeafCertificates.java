@@ -10,7 +10,6 @@ import java.util.Date;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
-
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -21,15 +20,15 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.CertIOException;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.util.IPAddress;
-import org.bouncycastle.cert.CertIOException;
-import org.bouncycastle.operator.OperatorCreationException;
 
 /**
  * Mints and caches leaf certificates signed by a {@link CertificateAuthority}. Thread-safe.
@@ -71,7 +70,9 @@ public final class LeafCertificates {
         }
     }
 
-    public CertificateAuthority ca() { return ca; }
+    public CertificateAuthority ca() {
+        return ca;
+    }
 
     /**
      * The leaf for {@code host} (a DNS name, an IPv4 literal or an IPv6 literal, with or without brackets),
@@ -84,10 +85,14 @@ public final class LeafCertificates {
     }
 
     /** How many leaves this instance has minted (cache misses). */
-    public long mintedCount() { return minted.get(); }
+    public long mintedCount() {
+        return minted.get();
+    }
 
     /** How many leaves are cached now. */
-    public int cachedCount() { return cache.size(); }
+    public int cachedCount() {
+        return cache.size();
+    }
 
     /**
      * The canonical form of a host name or address: lower case, without a trailing dot or IPv6 brackets.
@@ -160,9 +165,10 @@ public final class LeafCertificates {
             } else {
                 subject.addRDN(BCStyle.O, "c2w-net proxy");
             }
-            X500Name issuer = X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded());
-            JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer, serial(), notBefore, notAfter,
-                    subject.build(), leafKeys.getPublic());
+            X500Name issuer =
+                    X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded());
+            JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+                    issuer, serial(), notBefore, notAfter, subject.build(), leafKeys.getPublic());
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             GeneralName san = new GeneralName(ip ? GeneralName.iPAddress : GeneralName.dNSName, host);
             // RFC 5280: the SAN is critical when the subject is empty of a CN that names the host.
@@ -176,13 +182,13 @@ public final class LeafCertificates {
             b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
             b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(leafKeys.getPublic()));
             b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(caCert));
-            ContentSigner signer = new JcaContentSignerBuilder(ca.keyType().signatureAlgorithm()).build(ca.privateKey());
+            ContentSigner signer =
+                    new JcaContentSignerBuilder(ca.keyType().signatureAlgorithm()).build(ca.privateKey());
             X509CertificateHolder holder = b.build(signer);
             X509Certificate cert = new JcaX509CertificateConverter().getCertificate(holder);
             minted.incrementAndGet();
             return new LeafCertificate(host, cert, leafKeys.getPrivate(), List.of(cert, caCert));
-        } catch (GeneralSecurityException | OperatorCreationException
-                 | CertIOException e) {
+        } catch (GeneralSecurityException | OperatorCreationException | CertIOException e) {
             throw new IllegalStateException("cannot mint a certificate for " + host + ": " + e, e);
         }
     }

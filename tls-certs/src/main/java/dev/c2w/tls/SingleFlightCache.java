@@ -79,5 +79,7 @@ public final class SingleFlightCache<K, V> {
         }
     }
 
-    public int maxEntries() { return maxEntries; }
+    public int maxEntries() {
+        return maxEntries;
+    }
 }

@@ -6,22 +6,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
-import java.time.Duration;
-import java.util.Map;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import java.nio.file.StandardCopyOption;
 import java.security.interfaces.RSAPublicKey;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class CertificateAuthorityTest {
     @TempDir
@@ -40,12 +39,18 @@ class CertificateAuthorityTest {
         assertThat(c.getCriticalExtensionOIDs()).contains("2.5.29.19", "2.5.29.15");
         assertThat(c.getKeyUsage()[5]).as("keyCertSign").isTrue();
         long now = System.currentTimeMillis();
-        assertThat(now - c.getNotBefore().getTime()).isBetween(Duration.ofMinutes(59).toMillis(), Duration.ofMinutes(61).toMillis());
+        assertThat(now - c.getNotBefore().getTime())
+                .isBetween(
+                        Duration.ofMinutes(59).toMillis(),
+                        Duration.ofMinutes(61).toMillis());
         assertThat(c.getNotAfter().getTime() - c.getNotBefore().getTime())
                 .isEqualTo(Duration.ofDays(365).plusHours(1).toMillis());
         c.verify(c.getPublicKey());
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("ca.key")))).isEqualTo("rw-------");
-        assertThat(Files.readString(dir.resolve("ca.crt"))).isEqualTo(ca.certificatePem()).startsWith("-----BEGIN CERTIFICATE-----");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("ca.key"))))
+                .isEqualTo("rw-------");
+        assertThat(Files.readString(dir.resolve("ca.crt")))
+                .isEqualTo(ca.certificatePem())
+                .startsWith("-----BEGIN CERTIFICATE-----");
         assertThat(ca.certificatePath()).isEqualTo(dir.resolve("ca.crt"));
     }
 
@@ -76,7 +81,8 @@ class CertificateAuthorityTest {
     void rsaOnRequest() {
         CertificateAuthority ca = CertificateAuthority.loadOrCreate(tmp.resolve("rsa"), CaKeyType.RSA);
         assertThat(ca.certificate().getPublicKey().getAlgorithm()).isEqualTo("RSA");
-        assertThat(((RSAPublicKey) ca.certificate().getPublicKey()).getModulus().bitLength()).isEqualTo(2048);
+        assertThat(((RSAPublicKey) ca.certificate().getPublicKey()).getModulus().bitLength())
+                .isEqualTo(2048);
         assertThat(ca.keyType()).isEqualTo(CaKeyType.RSA);
     }
 
@@ -88,7 +94,8 @@ class CertificateAuthorityTest {
         CertificateAuthority second = CertificateAuthority.loadOrCreate(dir, CaKeyType.RSA);
         assertThat(second.wasCreated()).isFalse();
         assertThat(second.certificate()).isEqualTo(first.certificate());
-        assertThat(second.privateKey().getEncoded()).isEqualTo(first.privateKey().getEncoded());
+        assertThat(second.privateKey().getEncoded())
+                .isEqualTo(first.privateKey().getEncoded());
         assertThat(second.keyType()).isEqualTo(CaKeyType.ECDSA);
     }
 
@@ -135,7 +142,8 @@ class CertificateAuthorityTest {
         CertificateAuthority.loadOrCreate(a, CaKeyType.ECDSA);
         CertificateAuthority.loadOrCreate(b, CaKeyType.RSA);
         Files.copy(b.resolve("ca.key"), a.resolve("ca.key"), StandardCopyOption.REPLACE_EXISTING);
-        assertThatThrownBy(() -> CertificateAuthority.load(a)).isInstanceOf(CaStoreException.class)
+        assertThatThrownBy(() -> CertificateAuthority.load(a))
+                .isInstanceOf(CaStoreException.class)
                 .hasMessageContaining("does not belong");
     }
 
@@ -156,13 +164,15 @@ class CertificateAuthorityTest {
         CertificateAuthority ca = CertificateAuthority.loadOrCreate(dir, CaKeyType.ECDSA);
         LeafCertificate leaf = new LeafCertificates(ca).get("example.test");
         Files.writeString(dir.resolve("ca.crt"), LeafCertificates.toPem(leaf.certificate()), StandardCharsets.US_ASCII);
-        assertThatThrownBy(() -> CertificateAuthority.load(dir)).isInstanceOf(CaStoreException.class)
+        assertThatThrownBy(() -> CertificateAuthority.load(dir))
+                .isInstanceOf(CaStoreException.class)
                 .hasMessageContaining("not a CA certificate");
     }
 
     @Test
     void emptyDirectoryWithLoadOnlyExplainsHowToCreate() {
-        assertThatThrownBy(() -> CertificateAuthority.load(tmp)).isInstanceOf(CaStoreException.class)
+        assertThatThrownBy(() -> CertificateAuthority.load(tmp))
+                .isInstanceOf(CaStoreException.class)
                 .hasMessageContaining("c2w-net ca export");
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -16,12 +17,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import java.util.HashSet;
 
 class LeafCertificatesTest {
     @TempDir
@@ -31,7 +30,10 @@ class LeafCertificatesTest {
         List<String> cmd = new ArrayList<>();
         cmd.add("openssl");
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as("openssl %s: %s", args, out).isZero();
@@ -44,20 +46,48 @@ class LeafCertificatesTest {
         CertificateAuthority ca = CertificateAuthority.loadOrCreate(tmp.resolve("ca"), type);
         LeafCertificates leaves = new LeafCertificates(ca);
         Files.writeString(tmp.resolve("ca.pem"), ca.certificatePem());
-        Files.writeString(tmp.resolve("dns.pem"), LeafCertificates.toPem(leaves.get("WWW.Example.COM.").certificate()));
-        Files.writeString(tmp.resolve("ip.pem"), LeafCertificates.toPem(leaves.get("192.168.127.253").certificate()));
-        Files.writeString(tmp.resolve("ip6.pem"), LeafCertificates.toPem(leaves.get("[::1]").certificate()));
+        Files.writeString(
+                tmp.resolve("dns.pem"),
+                LeafCertificates.toPem(leaves.get("WWW.Example.COM.").certificate()));
+        Files.writeString(
+                tmp.resolve("ip.pem"),
+                LeafCertificates.toPem(leaves.get("192.168.127.253").certificate()));
+        Files.writeString(
+                tmp.resolve("ip6.pem"),
+                LeafCertificates.toPem(leaves.get("[::1]").certificate()));
 
-        assertThat(openssl(tmp, "verify", "-CAfile", "ca.pem", "-purpose", "sslserver", "-verify_hostname",
-                "www.example.com", "dns.pem")).contains("dns.pem: OK");
-        assertThat(openssl(tmp, "verify", "-CAfile", "ca.pem", "-purpose", "sslserver", "-verify_ip",
-                "192.168.127.253", "ip.pem")).contains("ip.pem: OK");
-        assertThat(openssl(tmp, "verify", "-CAfile", "ca.pem", "-verify_ip", "::1", "ip6.pem")).contains("ip6.pem: OK");
+        assertThat(openssl(
+                        tmp,
+                        "verify",
+                        "-CAfile",
+                        "ca.pem",
+                        "-purpose",
+                        "sslserver",
+                        "-verify_hostname",
+                        "www.example.com",
+                        "dns.pem"))
+                .contains("dns.pem: OK");
+        assertThat(openssl(
+                        tmp,
+                        "verify",
+                        "-CAfile",
+                        "ca.pem",
+                        "-purpose",
+                        "sslserver",
+                        "-verify_ip",
+                        "192.168.127.253",
+                        "ip.pem"))
+                .contains("ip.pem: OK");
+        assertThat(openssl(tmp, "verify", "-CAfile", "ca.pem", "-verify_ip", "::1", "ip6.pem"))
+                .contains("ip6.pem: OK");
         String text = openssl(tmp, "x509", "-in", "dns.pem", "-noout", "-text");
         assertThat(text).contains("DNS:www.example.com", "TLS Web Server Authentication", "CA:FALSE");
         // the name check is real: another name fails
-        Process p = new ProcessBuilder("openssl", "verify", "-CAfile", "ca.pem", "-verify_hostname", "other.example.com", "dns.pem")
-                .directory(tmp.toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        "openssl", "verify", "-CAfile", "ca.pem", "-verify_hostname", "other.example.com", "dns.pem")
+                .directory(tmp.toFile())
+                .redirectErrorStream(true)
+                .start();
         p.getInputStream().readAllBytes();
         assertThat(p.waitFor()).isNotZero();
     }
@@ -113,7 +143,8 @@ class LeafCertificatesTest {
         }
         assertThat(leaves.cachedCount()).isEqualTo(4);
         assertThat(leaves.mintedCount()).isEqualTo(10);
-        assertThat(leaves.get("h9.test").certificate()).isSameAs(leaves.get("h9.test").certificate());
+        assertThat(leaves.get("h9.test").certificate())
+                .isSameAs(leaves.get("h9.test").certificate());
         assertThat(leaves.get("h0.test").certificate()).isNotEqualTo(first);
         assertThat(leaves.mintedCount()).isEqualTo(11);
     }
@@ -122,7 +153,8 @@ class LeafCertificatesTest {
     void badNamesAreRefused() throws Exception {
         CertificateAuthority ca = CertificateAuthority.loadOrCreate(tmp.resolve("ca"), CaKeyType.ECDSA);
         LeafCertificates leaves = new LeafCertificates(ca);
-        for (String bad : new String[] {"", "a..b", "-x.com", "x y.com", "x/../y", "a".repeat(64) + ".com", "\u0000.com"}) {
+        for (String bad :
+                new String[] {"", "a..b", "-x.com", "x y.com", "x/../y", "a".repeat(64) + ".com", "\u0000.com"}) {
             assertThatThrownBy(() -> leaves.get(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
         }
         assertThat(leaves.mintedCount()).isZero();
@@ -132,7 +164,9 @@ class LeafCertificatesTest {
     @Test
     void singleFlightRetriesAfterAFailure() {
         SingleFlightCache<String, String> c = new SingleFlightCache<>(2);
-        assertThatThrownBy(() -> c.get("k", k -> { throw new IllegalStateException("boom"); }))
+        assertThatThrownBy(() -> c.get("k", k -> {
+                    throw new IllegalStateException("boom");
+                }))
                 .hasMessage("boom");
         assertThat(c.size()).isZero();
         assertThat(c.get("k", k -> "v")).isEqualTo("v");

@@ -1,7 +1,6 @@
 package dev.c2w.wasi;
 
 import com.dylibso.chicory.wasi.WasiPreview1;
-
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
@@ -27,24 +26,26 @@ final class ChicoryFdTable {
             f.setAccessible(true);
             table = f.get(wasi);
             Class<?> tableClass = table.getClass();
-            Class<?> descriptor = Class.forName("com.dylibso.chicory.wasi.Descriptors$Descriptor", false,
-                tableClass.getClassLoader());
+            Class<?> descriptor = Class.forName(
+                    "com.dylibso.chicory.wasi.Descriptors$Descriptor", false, tableClass.getClassLoader());
             allocate = tableClass.getDeclaredMethod("allocate", descriptor);
             free = tableClass.getDeclaredMethod("free", int.class);
             get = tableClass.getDeclaredMethod("get", int.class);
             allocate.setAccessible(true);
             free.setAccessible(true);
             get.setAccessible(true);
-            placeholder = Proxy.newProxyInstance(descriptor.getClassLoader(), new Class<?>[] {descriptor},
-                (proxy, m, args) -> switch (m.getName()) {
-                    case "toString" -> "socket placeholder";
-                    case "hashCode" -> System.identityHashCode(proxy);
-                    case "equals" -> proxy == args[0];
-                    default -> throw new UnsupportedOperationException(m.getName());
-                });
+            placeholder = Proxy.newProxyInstance(
+                    descriptor.getClassLoader(), new Class<?>[] {descriptor}, (proxy, m, args) -> switch (m.getName()) {
+                        case "toString" -> "socket placeholder";
+                        case "hashCode" -> System.identityHashCode(proxy);
+                        case "equals" -> proxy == args[0];
+                        default -> throw new UnsupportedOperationException(m.getName());
+                    });
         } catch (ReflectiveOperationException | RuntimeException e) {
-            throw new IllegalStateException("this Chicory version's WASI fd table is not the one the runner knows"
-                + " (needs com.dylibso.chicory:wasi 1.7.5): " + e, e);
+            throw new IllegalStateException(
+                    "this Chicory version's WASI fd table is not the one the runner knows"
+                            + " (needs com.dylibso.chicory:wasi 1.7.5): " + e,
+                    e);
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.c2w.wasi;
 
 import com.dylibso.chicory.compiler.Cache;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -1,7 +1,6 @@
 package dev.c2w.wasi;
 
 import com.dylibso.chicory.compiler.Cache;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -78,6 +77,11 @@ final class DiskCache implements Cache {
         }
     }
 
-    int hits() { return hits.get(); }
-    int misses() { return misses.get(); }
+    int hits() {
+        return hits.get();
+    }
+
+    int misses() {
+        return misses.get();
+    }
 }

@@ -8,7 +8,6 @@ import com.dylibso.chicory.wasm.types.ActiveDataSegment;
 import com.dylibso.chicory.wasm.types.DataSegment;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
 import com.dylibso.chicory.wasm.types.PassiveDataSegment;
-
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -51,15 +50,16 @@ final class FlatMemory implements Memory {
         this.limits = limits;
         this.maxPages = Math.min(limits.maximumPages(), RUNTIME_MAX_PAGES);
         if (limits.initialPages() > maxPages) {
-            throw new WasmRuntimeException("initial memory of " + limits.initialPages() + " pages is over the maximum " + maxPages);
+            throw new WasmRuntimeException(
+                    "initial memory of " + limits.initialPages() + " pages is over the maximum " + maxPages);
         }
         this.pages = limits.initialPages();
         this.buf = new byte[Memory.bytes(pages)];
     }
 
     private WasmRuntimeException outOfBounds(int addr, int size) {
-        return new WasmRuntimeException("out of bounds memory access: attempted to access address " + Integer.toUnsignedString(addr)
-            + " (size " + size + ") but memory is " + buf.length + " bytes");
+        return new WasmRuntimeException("out of bounds memory access: attempted to access address "
+                + Integer.toUnsignedString(addr) + " (size " + size + ") but memory is " + buf.length + " bytes");
     }
 
     /** addr .. addr+size-1 inside memory, else the trap. */

@@ -1,11 +1,12 @@
 package dev.c2w.wasi;
 
+import static dev.c2w.wasi.WasiAbi.SUCCESS;
+
 import com.dylibso.chicory.runtime.HostFunction;
 import com.dylibso.chicory.runtime.Memory;
 import com.dylibso.chicory.runtime.WasmFunctionHandle;
 import com.dylibso.chicory.wasm.types.FunctionType;
 import com.dylibso.chicory.wasm.types.ValType;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -15,8 +16,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.IntPredicate;
 import java.util.function.UnaryOperator;
-
-import static dev.c2w.wasi.WasiAbi.SUCCESS;
 
 /**
  * The import list handed to Chicory, made from Chicory's own WASI functions and the registrations here.
@@ -50,49 +49,48 @@ final class HostImports {
     // Each Sig spells its argument conversion twice: in the handle, so that every Sig has a handle class of
     // its own (the JIT then inlines the one or two functions behind it instead of dispatching through a
     // shared call site), and in the invoker, for the step after Chicory's answer.
-    static final Sig<Ints1> I32X1 = new Sig<>(ints(1),
-        (f, m, a) -> f.call(m, (int) a[0]),
-        (f, orElse) -> (inst, a) -> {
-            int e = f.call(inst.memory(), (int) a[0]);
-            return e != CHICORY ? errno(e) : orElse.apply(inst, a);
-        });
-    static final Sig<Ints2> I32X2 = new Sig<>(ints(2),
-        (f, m, a) -> f.call(m, (int) a[0], (int) a[1]),
-        (f, orElse) -> (inst, a) -> {
-            int e = f.call(inst.memory(), (int) a[0], (int) a[1]);
-            return e != CHICORY ? errno(e) : orElse.apply(inst, a);
-        });
-    static final Sig<Ints3> I32X3 = new Sig<>(ints(3),
-        (f, m, a) -> f.call(m, (int) a[0], (int) a[1], (int) a[2]),
-        (f, orElse) -> (inst, a) -> {
-            int e = f.call(inst.memory(), (int) a[0], (int) a[1], (int) a[2]);
-            return e != CHICORY ? errno(e) : orElse.apply(inst, a);
-        });
-    static final Sig<Ints4> I32X4 = new Sig<>(ints(4),
-        (f, m, a) -> f.call(m, (int) a[0], (int) a[1], (int) a[2], (int) a[3]),
-        (f, orElse) -> (inst, a) -> {
-            int e = f.call(inst.memory(), (int) a[0], (int) a[1], (int) a[2], (int) a[3]);
-            return e != CHICORY ? errno(e) : orElse.apply(inst, a);
-        });
-    static final Sig<Ints5> I32X5 = new Sig<>(ints(5),
-        (f, m, a) -> f.call(m, (int) a[0], (int) a[1], (int) a[2], (int) a[3], (int) a[4]),
-        (f, orElse) -> (inst, a) -> {
-            int e = f.call(inst.memory(), (int) a[0], (int) a[1], (int) a[2], (int) a[3], (int) a[4]);
-            return e != CHICORY ? errno(e) : orElse.apply(inst, a);
-        });
-    static final Sig<Ints6> I32X6 = new Sig<>(ints(6),
-        (f, m, a) -> f.call(m, (int) a[0], (int) a[1], (int) a[2], (int) a[3], (int) a[4], (int) a[5]),
-        (f, orElse) -> (inst, a) -> {
-            int e = f.call(inst.memory(), (int) a[0], (int) a[1], (int) a[2], (int) a[3], (int) a[4], (int) a[5]);
-            return e != CHICORY ? errno(e) : orElse.apply(inst, a);
-        });
+    static final Sig<Ints1> I32X1 = new Sig<>(ints(1), (f, m, a) -> f.call(m, (int) a[0]), (f, orElse) -> (inst, a) -> {
+        int e = f.call(inst.memory(), (int) a[0]);
+        return e != CHICORY ? errno(e) : orElse.apply(inst, a);
+    });
+    static final Sig<Ints2> I32X2 =
+            new Sig<>(ints(2), (f, m, a) -> f.call(m, (int) a[0], (int) a[1]), (f, orElse) -> (inst, a) -> {
+                int e = f.call(inst.memory(), (int) a[0], (int) a[1]);
+                return e != CHICORY ? errno(e) : orElse.apply(inst, a);
+            });
+    static final Sig<Ints3> I32X3 =
+            new Sig<>(ints(3), (f, m, a) -> f.call(m, (int) a[0], (int) a[1], (int) a[2]), (f, orElse) -> (inst, a) -> {
+                int e = f.call(inst.memory(), (int) a[0], (int) a[1], (int) a[2]);
+                return e != CHICORY ? errno(e) : orElse.apply(inst, a);
+            });
+    static final Sig<Ints4> I32X4 = new Sig<>(
+            ints(4),
+            (f, m, a) -> f.call(m, (int) a[0], (int) a[1], (int) a[2], (int) a[3]),
+            (f, orElse) -> (inst, a) -> {
+                int e = f.call(inst.memory(), (int) a[0], (int) a[1], (int) a[2], (int) a[3]);
+                return e != CHICORY ? errno(e) : orElse.apply(inst, a);
+            });
+    static final Sig<Ints5> I32X5 = new Sig<>(
+            ints(5),
+            (f, m, a) -> f.call(m, (int) a[0], (int) a[1], (int) a[2], (int) a[3], (int) a[4]),
+            (f, orElse) -> (inst, a) -> {
+                int e = f.call(inst.memory(), (int) a[0], (int) a[1], (int) a[2], (int) a[3], (int) a[4]);
+                return e != CHICORY ? errno(e) : orElse.apply(inst, a);
+            });
+    static final Sig<Ints6> I32X6 = new Sig<>(
+            ints(6),
+            (f, m, a) -> f.call(m, (int) a[0], (int) a[1], (int) a[2], (int) a[3], (int) a[4], (int) a[5]),
+            (f, orElse) -> (inst, a) -> {
+                int e = f.call(inst.memory(), (int) a[0], (int) a[1], (int) a[2], (int) a[3], (int) a[4], (int) a[5]);
+                return e != CHICORY ? errno(e) : orElse.apply(inst, a);
+            });
     static final Sig<IntLongInt> I32_I64_I32 = new Sig<>(
-        FunctionType.of(List.of(ValType.I32, ValType.I64, ValType.I32), List.of(ValType.I32)),
-        (f, m, a) -> f.call(m, (int) a[0], a[1], (int) a[2]),
-        (f, orElse) -> (inst, a) -> {
-            int e = f.call(inst.memory(), (int) a[0], a[1], (int) a[2]);
-            return e != CHICORY ? errno(e) : orElse.apply(inst, a);
-        });
+            FunctionType.of(List.of(ValType.I32, ValType.I64, ValType.I32), List.of(ValType.I32)),
+            (f, m, a) -> f.call(m, (int) a[0], a[1], (int) a[2]),
+            (f, orElse) -> (inst, a) -> {
+                int e = f.call(inst.memory(), (int) a[0], a[1], (int) a[2]);
+                return e != CHICORY ? errno(e) : orElse.apply(inst, a);
+            });
 
     /** The fallback of a {@link #define}d import: its code never returns {@link #CHICORY}. */
     private static final WasmFunctionHandle NO_FALLBACK = (inst, a) -> {
@@ -212,14 +210,19 @@ final class HostImports {
      * arguments and its errno is the answer (Chicory's own result when that is SUCCESS too).
      */
     <F> void wrap(String name, Sig<F> sig, F f, F then) {
-        add(name, new Entry(sig.type, null, chicory -> sig.handle(f, (inst, a) -> {
-            long[] res = chicory.apply(inst, a);
-            if (res[0] != SUCCESS) {
-                return res;
-            }
-            int t = sig.call(then, inst.memory(), a);
-            return t == SUCCESS ? res : errno(t);
-        })));
+        add(
+                name,
+                new Entry(
+                        sig.type,
+                        null,
+                        chicory -> sig.handle(f, (inst, a) -> {
+                            long[] res = chicory.apply(inst, a);
+                            if (res[0] != SUCCESS) {
+                                return res;
+                            }
+                            int t = sig.call(then, inst.memory(), a);
+                            return t == SUCCESS ? res : errno(t);
+                        })));
     }
 
     /** Chicory's {@code name}, except that a socket fd at any of {@code fdArgs} (argument positions) gets {@code errno}. */
@@ -245,7 +248,7 @@ final class HostImports {
             if (e == null) {
                 if (name.startsWith("fd_") || name.startsWith("path_")) {
                     throw new IllegalStateException("Chicory's " + name + " takes an fd but is neither ours nor"
-                        + " guarded: a socket fd would reach it");
+                            + " guarded: a socket fd would reach it");
                 }
                 out.add(new HostFunction(module, name, f.functionType(), f.handle()));
                 continue;
@@ -257,7 +260,9 @@ final class HostImports {
             }
             if (e.fdArgs() != null) {
                 for (int i : e.fdArgs()) {
-                    if (i < 0 || i >= type.params().size() || !type.params().get(i).equals(ValType.I32)) {
+                    if (i < 0
+                            || i >= type.params().size()
+                            || !type.params().get(i).equals(ValType.I32)) {
                         throw new IllegalStateException(name + " " + type + " has no i32 argument " + i);
                     }
                 }

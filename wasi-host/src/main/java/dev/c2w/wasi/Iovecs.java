@@ -30,6 +30,7 @@ final class Iovecs {
     private final int[] lengths = new int[IOV_MAX];
     /** The array {@link #load} checked, and how many iovecs it holds. */
     private int iovs;
+
     private int count;
     private byte[] scratch = new byte[4096];
 
@@ -49,7 +50,7 @@ final class Iovecs {
         long memBytes = (long) m.pages() * Memory.PAGE_SIZE;
         if (n > 0 && (iovs & 0xffffffffL) + (long) n * IOVEC_SIZE > memBytes) {
             throw new WasmRuntimeException("out of bounds memory access: " + n + " iovecs at "
-                + Integer.toUnsignedString(iovs) + " run past the end of memory (" + memBytes + " bytes)");
+                    + Integer.toUnsignedString(iovs) + " run past the end of memory (" + memBytes + " bytes)");
         }
         long total = 0;
         for (int i = 0; i < n; i++) {

@@ -18,9 +18,12 @@ final class Terminal {
     /** Bit 0: stdin is a terminal, bit 1: stdout, bit 2: stderr. 0 when it cannot tell. */
     static int ttyMask() {
         try {
-            Process p = new ProcessBuilder("sh", "-c",
-                "m=0; test -t 0 && m=$((m+1)); test -t 1 && m=$((m+2)); test -t 2 && m=$((m+4)); exit $m")
-                .inheritIO().start();
+            Process p = new ProcessBuilder(
+                            "sh",
+                            "-c",
+                            "m=0; test -t 0 && m=$((m+1)); test -t 1 && m=$((m+2)); test -t 2 && m=$((m+4)); exit $m")
+                    .inheritIO()
+                    .start();
             return p.waitFor();
         } catch (IOException e) {
             return 0;
@@ -67,9 +70,9 @@ final class Terminal {
         cmd.addAll(List.of(args));
         try {
             Process p = new ProcessBuilder(cmd)
-                .redirectInput(ProcessBuilder.Redirect.INHERIT)
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+                    .redirectInput(ProcessBuilder.Redirect.INHERIT)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    .start();
             byte[] out = p.getInputStream().readAllBytes();
             return p.waitFor() == 0 ? new String(out, StandardCharsets.UTF_8) : null;
         } catch (IOException e) {

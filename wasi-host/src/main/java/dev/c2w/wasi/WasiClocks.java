@@ -1,16 +1,15 @@
 package dev.c2w.wasi;
 
-import com.dylibso.chicory.runtime.Memory;
-
-import java.time.Clock;
-import java.time.Instant;
-
 import static dev.c2w.wasi.WasiAbi.CLOCK_MONOTONIC;
 import static dev.c2w.wasi.WasiAbi.CLOCK_PROCESS_CPUTIME_ID;
 import static dev.c2w.wasi.WasiAbi.CLOCK_REALTIME;
 import static dev.c2w.wasi.WasiAbi.CLOCK_THREAD_CPUTIME_ID;
 import static dev.c2w.wasi.WasiAbi.EINVAL;
 import static dev.c2w.wasi.WasiAbi.SUCCESS;
+
+import com.dylibso.chicory.runtime.Memory;
+import java.time.Clock;
+import java.time.Instant;
 
 /**
  * clock_time_get and clock_res_get for the four preview 1 clocks, and the readings poll_oneoff turns

@@ -1,17 +1,5 @@
 package dev.c2w.wasi;
 
-import com.dylibso.chicory.runtime.Memory;
-
-import java.io.IOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-
 import static dev.c2w.wasi.WasiAbi.EACCES;
 import static dev.c2w.wasi.WasiAbi.EBADF;
 import static dev.c2w.wasi.WasiAbi.EIO;
@@ -22,6 +10,17 @@ import static dev.c2w.wasi.WasiAbi.ENOTDIR;
 import static dev.c2w.wasi.WasiAbi.ENOTEMPTY;
 import static dev.c2w.wasi.WasiAbi.EXDEV;
 import static dev.c2w.wasi.WasiAbi.SUCCESS;
+
+import com.dylibso.chicory.runtime.Memory;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 /**
  * The file call we answer instead of Chicory: path_rename. Chicory 1.7.5 passes COPY_ATTRIBUTES to

@@ -1,20 +1,5 @@
 package dev.c2w.wasi;
 
-import com.dylibso.chicory.runtime.HostFunction;
-import com.dylibso.chicory.runtime.Memory;
-import com.dylibso.chicory.wasi.WasiOptions;
-import com.dylibso.chicory.wasi.WasiPreview1;
-
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Clock;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-
 import static dev.c2w.wasi.HostImports.CHICORY;
 import static dev.c2w.wasi.HostImports.I32X1;
 import static dev.c2w.wasi.HostImports.I32X2;
@@ -29,6 +14,20 @@ import static dev.c2w.wasi.WasiAbi.ENOTSUP;
 import static dev.c2w.wasi.WasiAbi.ESPIPE;
 import static dev.c2w.wasi.WasiAbi.MODULE;
 import static dev.c2w.wasi.WasiAbi.SUCCESS;
+
+import com.dylibso.chicory.runtime.HostFunction;
+import com.dylibso.chicory.runtime.Memory;
+import com.dylibso.chicory.wasi.WasiOptions;
+import com.dylibso.chicory.wasi.WasiPreview1;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * The WASI preview 1 host a converted container needs, on Chicory.
@@ -72,12 +71,12 @@ public final class WasiHost implements AutoCloseable {
         Clock clock = Clock.systemUTC();
         this.clocks = new WasiClocks(clock);
         WasiOptions.Builder o = WasiOptions.builder()
-            .withArguments(config.args)
-            .withStdin(InputStream.nullInputStream(), config.stdinTty)
-            .withStdout(config.stdout, config.stdoutTty)
-            .withStderr(config.stderr, config.stderrTty)
-            .withRandom(new SecureRandom())
-            .withClock(clock);
+                .withArguments(config.args)
+                .withStdin(InputStream.nullInputStream(), config.stdinTty)
+                .withStdout(config.stdout, config.stdoutTty)
+                .withStderr(config.stderr, config.stderrTty)
+                .withRandom(new SecureRandom())
+                .withClock(clock);
         config.env.forEach(o::withEnvironment);
         config.dirs.forEach(o::withDirectory);
         this.wasi = WasiPreview1.builder().withOptions(o.build()).build();
@@ -126,15 +125,21 @@ public final class WasiHost implements AutoCloseable {
 
         // ours for socket fds and fd 0, Chicory's for the other fds
         imports.wrap("fd_read", I32X4, this::fdRead);
-        imports.wrap("fd_write", I32X4, (m, fd, iovs, iovsLen, nwritten) ->
-            sockets.isSocket(fd) ? sockets.write(m, fd, iovs, iovsLen, nwritten) : CHICORY);
+        imports.wrap(
+                "fd_write",
+                I32X4,
+                (m, fd, iovs, iovsLen, nwritten) ->
+                        sockets.isSocket(fd) ? sockets.write(m, fd, iovs, iovsLen, nwritten) : CHICORY);
         imports.wrap("fd_close", I32X1, (m, fd) -> sockets.isSocket(fd) ? sockets.close(fd) : CHICORY);
-        imports.wrap("fd_fdstat_get", I32X2,
-            (m, fd, out) -> sockets.isSocket(fd) ? sockets.fdstat(m, fd, out) : CHICORY,
-            (m, fd, out) -> fd == WasiStdin.FD ? stdin.addNonblockFlag(m, out) : SUCCESS);
+        imports.wrap(
+                "fd_fdstat_get",
+                I32X2,
+                (m, fd, out) -> sockets.isSocket(fd) ? sockets.fdstat(m, fd, out) : CHICORY,
+                (m, fd, out) -> fd == WasiStdin.FD ? stdin.addNonblockFlag(m, out) : SUCCESS);
         imports.wrap("fd_fdstat_set_flags", I32X2, this::fdstatSetFlags);
         imports.wrap("fd_prestat_get", I32X2, (m, fd, out) -> sockets.isSocket(fd) ? sockets.prestat(m, out) : CHICORY);
-        imports.wrap("fd_filestat_get", I32X2, (m, fd, out) -> sockets.isSocket(fd) ? sockets.filestat(m, out) : CHICORY);
+        imports.wrap(
+                "fd_filestat_get", I32X2, (m, fd, out) -> sockets.isSocket(fd) ? sockets.filestat(m, out) : CHICORY);
 
         // Chicory's, but a socket fd at these argument positions gets this errno instead
         imports.guard("fd_advise", ENOTSUP, 0);
@@ -184,6 +189,7 @@ public final class WasiHost implements AutoCloseable {
         Map<String, String> env = new LinkedHashMap<>();
         /** Guest path to host path, in fd order. */
         Map<String, Path> dirs = new LinkedHashMap<>();
+
         InputStream stdin = InputStream.nullInputStream();
         boolean stdinTty;
         OutputStream stdout = OutputStream.nullOutputStream();
@@ -192,14 +198,43 @@ public final class WasiHost implements AutoCloseable {
         boolean stderrTty;
         SocketBackend sockets;
 
-        public Config args(List<String> a) { this.args = List.copyOf(a); return this; }
-        public Config env(Map<String, String> e) { this.env = new LinkedHashMap<>(e); return this; }
-        public Config dir(String guest, Path host) { this.dirs.put(guest, host); return this; }
-        public Config stdin(InputStream in, boolean tty) { this.stdin = in; this.stdinTty = tty; return this; }
-        public Config stdout(OutputStream out, boolean tty) { this.stdout = out; this.stdoutTty = tty; return this; }
-        public Config stderr(OutputStream err, boolean tty) { this.stderr = err; this.stderrTty = tty; return this; }
+        public Config args(List<String> a) {
+            this.args = List.copyOf(a);
+            return this;
+        }
+
+        public Config env(Map<String, String> e) {
+            this.env = new LinkedHashMap<>(e);
+            return this;
+        }
+
+        public Config dir(String guest, Path host) {
+            this.dirs.put(guest, host);
+            return this;
+        }
+
+        public Config stdin(InputStream in, boolean tty) {
+            this.stdin = in;
+            this.stdinTty = tty;
+            return this;
+        }
+
+        public Config stdout(OutputStream out, boolean tty) {
+            this.stdout = out;
+            this.stdoutTty = tty;
+            return this;
+        }
+
+        public Config stderr(OutputStream err, boolean tty) {
+            this.stderr = err;
+            this.stderrTty = tty;
+            return this;
+        }
         /** Where the listening socket leads; null: no listening socket. */
-        public Config sockets(SocketBackend b) { this.sockets = b; return this; }
+        public Config sockets(SocketBackend b) {
+            this.sockets = b;
+            return this;
+        }
     }
 
     /** Thrown out of a blocking call when the runner stops the guest thread. */

@@ -1,7 +1,5 @@
 package dev.c2w.wasi;
 
-import com.dylibso.chicory.runtime.Memory;
-
 import static dev.c2w.wasi.WasiAbi.CLOCK_REALTIME;
 import static dev.c2w.wasi.WasiAbi.EBADF;
 import static dev.c2w.wasi.WasiAbi.EFAULT;
@@ -11,6 +9,8 @@ import static dev.c2w.wasi.WasiAbi.EVENTTYPE_FD_READ;
 import static dev.c2w.wasi.WasiAbi.EVENTTYPE_FD_WRITE;
 import static dev.c2w.wasi.WasiAbi.SUBCLOCKFLAGS_SUBSCRIPTION_CLOCK_ABSTIME;
 import static dev.c2w.wasi.WasiAbi.SUCCESS;
+
+import com.dylibso.chicory.runtime.Memory;
 
 /**
  * poll_oneoff, on every kind of fd the guest has: clock subscriptions (relative or absolute, realtime or
@@ -56,7 +56,7 @@ final class WasiPoll {
         }
         long memBytes = (long) m.pages() * Memory.PAGE_SIZE;
         if ((in & 0xffffffffL) + (long) nsubs * SUBSCRIPTION_SIZE > memBytes
-            || (out & 0xffffffffL) + (long) nsubs * EVENT_SIZE > memBytes) {
+                || (out & 0xffffffffL) + (long) nsubs * EVENT_SIZE > memBytes) {
             return EFAULT; // a hostile count must not make us allocate for it
         }
         Subscriptions s = nsubs <= reused.capacity() ? reused : new Subscriptions(nsubs);
@@ -126,6 +126,7 @@ final class WasiPoll {
         final int[] fd;
         /** When a clock subscription fires, in {@link System#nanoTime()} terms; Long.MAX_VALUE: never. */
         final long[] deadline;
+
         int count;
 
         Subscriptions(int capacity) {

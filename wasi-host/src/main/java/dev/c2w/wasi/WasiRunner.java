@@ -6,19 +6,21 @@ import com.dylibso.chicory.runtime.ExportFunction;
 import com.dylibso.chicory.runtime.ImportValues;
 import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.runtime.Machine;
+import com.dylibso.chicory.runtime.Memory;
 import com.dylibso.chicory.wasi.WasiExitException;
 import com.dylibso.chicory.wasm.ChicoryException;
 import com.dylibso.chicory.wasm.Parser;
 import com.dylibso.chicory.wasm.WasmModule;
+import com.dylibso.chicory.wasm.types.ExternalType;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
 import com.dylibso.chicory.wasm.types.NameCustomSection;
-import dev.c2w.wasi.UsageException;
-
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,10 +32,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import com.dylibso.chicory.runtime.Memory;
-import com.dylibso.chicory.wasm.types.ExternalType;
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
 
 /**
  * Runs a WASI module for {@code c2w-net --invoke}: on Chicory in this JVM (default), its socket wired to a
@@ -206,7 +204,9 @@ public final class WasiRunner {
                     return out; // the emulator's own flag; later ones belong to the guest's command
                 }
             }
-            if ((a.equals("--net") || a.equals("-net")) && i + 1 < out.size() && out.get(i + 1).startsWith("socket")) {
+            if ((a.equals("--net") || a.equals("-net"))
+                    && i + 1 < out.size()
+                    && out.get(i + 1).startsWith("socket")) {
                 out.set(i + 1, "socket=listenfd=" + listenFd);
                 return out;
             }
@@ -236,15 +236,21 @@ public final class WasiRunner {
     }
 
     /** What reading and compiling a module gave: the module or the error, the machine factory or the error. */
-    private record Loaded(WasmModule module, Throwable parseError, Function<Instance, Machine> machine,
-                          DiskCache cache, Throwable compileError) { }
+    private record Loaded(
+            WasmModule module,
+            Throwable parseError,
+            Function<Instance, Machine> machine,
+            DiskCache cache,
+            Throwable compileError) {}
 
     /**
      * Starts reading {@code opts.module()} (and compiling it, unless --interpret) on a daemon thread; null
      * when there is nothing to read ahead (wasmtime, or no such file: run() reports that).
      */
     public static Preload preload(InvokeOptions opts) {
-        if (opts.module() == null || opts.runtime() != InvokeOptions.Engine.embedded || !Files.isRegularFile(opts.module())) {
+        if (opts.module() == null
+                || opts.runtime() != InvokeOptions.Engine.embedded
+                || !Files.isRegularFile(opts.module())) {
             return null;
         }
         CompletableFuture<Loaded> f = new CompletableFuture<>();
@@ -264,11 +270,12 @@ public final class WasiRunner {
         if (opts.interpret()) {
             return new Loaded(module, null, null, null, null);
         }
-        DiskCache cache = opts.noCache() ? null
-            : new DiskCache(opts.cacheDir() != null ? opts.cacheDir() : DiskCache.defaultDir());
+        DiskCache cache = opts.noCache()
+                ? null
+                : new DiskCache(opts.cacheDir() != null ? opts.cacheDir() : DiskCache.defaultDir());
         try {
-            MachineFactoryCompiler.Builder b = MachineFactoryCompiler.builder(module)
-                .withInterpreterFallback(InterpreterFallback.WARN);
+            MachineFactoryCompiler.Builder b =
+                    MachineFactoryCompiler.builder(module).withInterpreterFallback(InterpreterFallback.WARN);
             if (cache != null) {
                 // converted modules (c2w) share the emulator's code: one compile serves them all
                 String codeKey = isConvertedModule(module) ? CodeKey.of(opts.module()) : null;
@@ -290,8 +297,12 @@ public final class WasiRunner {
         throw new IllegalStateException(e);
     }
 
-    private int runEmbedded(InvokeOptions opts, SocketBackend sockets, Map<String, Path> dirs, Map<String, String> env,
-                            Preload preload) {
+    private int runEmbedded(
+            InvokeOptions opts,
+            SocketBackend sockets,
+            Map<String, Path> dirs,
+            Map<String, String> env,
+            Preload preload) {
         Loaded loaded = preload != null ? preload.join() : load(opts);
         WasmModule module = loaded.module();
         if (loaded.parseError() != null) {
@@ -315,11 +326,11 @@ public final class WasiRunner {
         env = tuneForOurEmulator(module, env);
         int mask = systemStdio ? Terminal.ttyMask() : 0;
         WasiHost.Config cfg = new WasiHost.Config()
-            .stdin(in, (mask & 1) != 0)
-            .stdout(out, (mask & 2) != 0)
-            .stderr(err, (mask & 4) != 0)
-            .env(env)
-            .sockets(sockets);
+                .stdin(in, (mask & 1) != 0)
+                .stdout(out, (mask & 2) != 0)
+                .stderr(err, (mask & 4) != 0)
+                .env(env)
+                .sockets(sockets);
         dirs.forEach(cfg::dir);
         // argv is fixed before the host exists, but the listening fd is known in advance: 3 + directories.
         int listenFd = sockets == null ? -1 : 3 + dirs.size();
@@ -338,7 +349,8 @@ public final class WasiRunner {
         try (WasiHost host = new WasiHost(cfg)) {
             lastHost = host;
             if (host.listenFd() != listenFd) {
-                throw new IllegalStateException("listening socket got fd " + host.listenFd() + ", expected " + listenFd);
+                throw new IllegalStateException(
+                        "listening socket got fd " + host.listenFd() + ", expected " + listenFd);
             }
             Function<Instance, Machine> machine = null;
             if (!opts.interpret()) {
@@ -350,21 +362,25 @@ public final class WasiRunner {
                 lastCacheHits = loaded.cache() == null ? -1 : loaded.cache().hits();
             }
             Instance.Builder ib = Instance.builder(module)
-                .withImportValues(ImportValues.builder().withFunctions(new ArrayList<>(host.hostFunctions())).build())
-                .withMemoryFactory(FlatMemory::new)
-                .withStart(false); // Chicory would call _start itself; we call it below, on the guest thread
+                    .withImportValues(ImportValues.builder()
+                            .withFunctions(new ArrayList<>(host.hostFunctions()))
+                            .build())
+                    .withMemoryFactory(FlatMemory::new)
+                    .withStart(false); // Chicory would call _start itself; we call it below, on the guest thread
             if (machine != null) {
                 ib.withMachineFactory(machine);
             }
             if (systemStdio && (mask & 1) != 0) {
                 terminal.enterRaw();
             }
-            return runOnGuestThread(() -> {
-                Instance instance = ib.build();
-                ExportFunction start = instance.export("_start");
-                start.apply();
-                return 0;
-            }, module);
+            return runOnGuestThread(
+                    () -> {
+                        Instance instance = ib.build();
+                        ExportFunction start = instance.export("_start");
+                        start.apply();
+                        return 0;
+                    },
+                    module);
         } catch (ChicoryException e) {
             msg.println("c2w-net: cannot instantiate " + opts.module() + ": " + describe(e));
             return EXIT_RUNNER;
@@ -376,11 +392,12 @@ public final class WasiRunner {
     /** Chicory compiles each Wasm function to one JVM method; HotSpot leaves methods over 8 KB unJITted unless told. */
     private void warnIfHugeMethodsStayInterpreted() {
         try {
-            com.sun.management.HotSpotDiagnosticMXBean hs = ManagementFactory
-                .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-            if (hs != null && "true".equals(hs.getVMOption("DontCompileHugeMethods").getValue())) {
+            com.sun.management.HotSpotDiagnosticMXBean hs =
+                    ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            if (hs != null
+                    && "true".equals(hs.getVMOption("DontCompileHugeMethods").getValue())) {
                 msg.println("c2w-net: note: the JVM was started without -XX:-DontCompileHugeMethods; large guest"
-                    + " functions will run about 10x slower (the c2w-net launcher passes it)");
+                        + " functions will run about 10x slower (the c2w-net launcher passes it)");
             }
         } catch (RuntimeException | LinkageError e) {
             // not HotSpot: nothing to say
@@ -405,24 +422,28 @@ public final class WasiRunner {
         AtomicReference<Integer> code = new AtomicReference<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         // Compiled Wasm calls are JVM calls: give deep guest recursion a deep stack.
-        Thread t = new Thread(null, () -> {
-            try {
-                code.set(main.run());
-            } catch (WasiExitException e) {
-                code.set(e.exitCode());
-            } catch (Throwable e) {
-                Throwable c = e;
-                // an exit from inside a host call may arrive wrapped
-                while (c != null && !(c instanceof WasiExitException)) {
-                    c = c.getCause();
-                }
-                if (c != null) {
-                    code.set(((WasiExitException) c).exitCode());
-                } else {
-                    failure.set(e);
-                }
-            }
-        }, "wasi-guest", 512L << 20);
+        Thread t = new Thread(
+                null,
+                () -> {
+                    try {
+                        code.set(main.run());
+                    } catch (WasiExitException e) {
+                        code.set(e.exitCode());
+                    } catch (Throwable e) {
+                        Throwable c = e;
+                        // an exit from inside a host call may arrive wrapped
+                        while (c != null && !(c instanceof WasiExitException)) {
+                            c = c.getCause();
+                        }
+                        if (c != null) {
+                            code.set(((WasiExitException) c).exitCode());
+                        } else {
+                            failure.set(e);
+                        }
+                    }
+                },
+                "wasi-guest",
+                512L << 20);
         t.start();
         while (true) {
             try {
@@ -444,7 +465,8 @@ public final class WasiRunner {
         }
         if (f instanceof OutOfMemoryError) {
             msg.println("c2w-net: the JVM ran out of heap running the module (its linear memory lives on the heap): "
-                + "give the JVM more with -Xmx, e.g. JAVA_OPTS=-Xmx4g (now " + mib(Runtime.getRuntime().maxMemory()) + ")");
+                    + "give the JVM more with -Xmx, e.g. JAVA_OPTS=-Xmx4g (now "
+                    + mib(Runtime.getRuntime().maxMemory()) + ")");
             return EXIT_RUNNER;
         }
         if (f instanceof WasiHost.GuestInterrupted) {
@@ -554,14 +576,14 @@ public final class WasiRunner {
             MemoryLimits l = module.memorySection().get().getMemory(0).limits();
             if (l.initialPages() > Memory.RUNTIME_MAX_PAGES) {
                 return "the module starts with " + l.initialPages() + " pages of linear memory; at most "
-                    + Memory.RUNTIME_MAX_PAGES + " (2 GiB - 64 KiB) are supported";
+                        + Memory.RUNTIME_MAX_PAGES + " (2 GiB - 64 KiB) are supported";
             }
             initial = (long) l.initialPages() * 65536;
         }
         long max = Runtime.getRuntime().maxMemory();
         if (initial > 0 && initial + (64L << 20) > max) {
-            return "the module starts with " + mib(initial) + " of linear memory but the JVM heap allows "
-                + mib(max) + ": give the JVM more with -Xmx, e.g. JAVA_OPTS=-Xmx" + ((initial >> 30) + 2) + "g";
+            return "the module starts with " + mib(initial) + " of linear memory but the JVM heap allows " + mib(max)
+                    + ": give the JVM more with -Xmx, e.g. JAVA_OPTS=-Xmx" + ((initial >> 30) + 2) + "g";
         }
         return null;
     }

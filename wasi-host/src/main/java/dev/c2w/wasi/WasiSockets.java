@@ -1,9 +1,5 @@
 package dev.c2w.wasi;
 
-import com.dylibso.chicory.runtime.Memory;
-
-import java.util.Arrays;
-
 import static dev.c2w.wasi.WasiAbi.ALL_RIGHTS;
 import static dev.c2w.wasi.WasiAbi.EAGAIN;
 import static dev.c2w.wasi.WasiAbi.EBADF;
@@ -19,6 +15,9 @@ import static dev.c2w.wasi.WasiAbi.FILETYPE_SOCKET_STREAM;
 import static dev.c2w.wasi.WasiAbi.SDFLAGS_RD_WR;
 import static dev.c2w.wasi.WasiAbi.SDFLAGS_WR;
 import static dev.c2w.wasi.WasiAbi.SUCCESS;
+
+import com.dylibso.chicory.runtime.Memory;
+import java.util.Arrays;
 
 /**
  * The guest's sockets: one listening socket (with a network only) and the connection it accepted, each an
@@ -41,6 +40,7 @@ final class WasiSockets {
     private final Iovecs iovecs;
     /** Sockets by fd number; null where the fd is not a socket. */
     private Sock[] byFd = new Sock[8];
+
     private final int listenFd;
     private Sock current;
 
@@ -252,14 +252,21 @@ final class WasiSockets {
         SocketBackend.Connection l = s.link;
         if (type == EVENTTYPE_FD_READ) {
             if (l.readable()) {
-                WasiPoll.writeEvent(m, event, userdata, SUCCESS, type, l.queuedForGuest(),
-                    l.isClosed() ? EVENTRWFLAGS_FD_READWRITE_HANGUP : 0);
+                WasiPoll.writeEvent(
+                        m,
+                        event,
+                        userdata,
+                        SUCCESS,
+                        type,
+                        l.queuedForGuest(),
+                        l.isClosed() ? EVENTRWFLAGS_FD_READWRITE_HANGUP : 0);
                 return true;
             }
             return false;
         }
         if (l.writable()) {
-            WasiPoll.writeEvent(m, event, userdata, SUCCESS, type, 0, l.isClosed() ? EVENTRWFLAGS_FD_READWRITE_HANGUP : 0);
+            WasiPoll.writeEvent(
+                    m, event, userdata, SUCCESS, type, 0, l.isClosed() ? EVENTRWFLAGS_FD_READWRITE_HANGUP : 0);
             return true;
         }
         return false;

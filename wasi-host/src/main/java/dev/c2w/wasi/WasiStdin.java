@@ -1,13 +1,12 @@
 package dev.c2w.wasi;
 
-import com.dylibso.chicory.runtime.Memory;
-
-import java.io.InputStream;
-
 import static dev.c2w.wasi.WasiAbi.EAGAIN;
 import static dev.c2w.wasi.WasiAbi.EINVAL;
 import static dev.c2w.wasi.WasiAbi.FDFLAGS_NONBLOCK;
 import static dev.c2w.wasi.WasiAbi.SUCCESS;
+
+import com.dylibso.chicory.runtime.Memory;
+import java.io.InputStream;
 
 /**
  * The guest's fd 0. Reads come from the {@link StdinPump}'s queue, so the guest never blocks on the host's

@@ -1,14 +1,14 @@
 package dev.c2w.wasi;
 
-import com.dylibso.chicory.runtime.Memory;
-import com.dylibso.chicory.runtime.WasmRuntimeException;
-import com.dylibso.chicory.wasm.types.MemoryLimits;
-import com.dylibso.chicory.wasm.types.PassiveDataSegment;
-import com.dylibso.chicory.wasm.types.DataSegment;
-import org.junit.jupiter.api.Test;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.dylibso.chicory.runtime.Memory;
+import com.dylibso.chicory.runtime.WasmRuntimeException;
+import com.dylibso.chicory.wasm.types.DataSegment;
+import com.dylibso.chicory.wasm.types.MemoryLimits;
+import com.dylibso.chicory.wasm.types.PassiveDataSegment;
+import org.junit.jupiter.api.Test;
 
 class FlatMemoryTest {
     private static final int PAGE = Memory.PAGE_SIZE;
@@ -38,8 +38,9 @@ class FlatMemoryTest {
     @Test
     void everyAccessPastTheEndOrAtANegativeAddressTraps() {
         FlatMemory m = new FlatMemory(new MemoryLimits(1, 4));
-        assertThatThrownBy(() -> m.readLong(PAGE - 7)).isInstanceOf(WasmRuntimeException.class)
-            .hasMessageContaining("out of bounds memory access");
+        assertThatThrownBy(() -> m.readLong(PAGE - 7))
+                .isInstanceOf(WasmRuntimeException.class)
+                .hasMessageContaining("out of bounds memory access");
         assertThatThrownBy(() -> m.readInt(PAGE - 3)).isInstanceOf(WasmRuntimeException.class);
         assertThatThrownBy(() -> m.readShort(PAGE - 1)).isInstanceOf(WasmRuntimeException.class);
         assertThatThrownBy(() -> m.read(PAGE)).isInstanceOf(WasmRuntimeException.class);
@@ -99,6 +100,7 @@ class FlatMemoryTest {
     @Test
     void sharedMemoriesAreRefusedWithAMessage() {
         assertThatThrownBy(() -> new FlatMemory(new MemoryLimits(1, 2, true)))
-            .isInstanceOf(WasmRuntimeException.class).hasMessageContaining("shared");
+                .isInstanceOf(WasmRuntimeException.class)
+                .hasMessageContaining("shared");
     }
 }

@@ -1,14 +1,13 @@
 package dev.c2w.wasi;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.dylibso.chicory.runtime.Memory;
 import com.dylibso.chicory.runtime.WasmRuntimeException;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
-import org.junit.jupiter.api.Test;
-
 import java.nio.charset.StandardCharsets;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 /** {@link Iovecs} on a one-page {@link FlatMemory}: where an iovec array is checked, and what scatter and gather touch. */
 class IovecsTest {
@@ -45,14 +44,20 @@ class IovecsTest {
 
     @Test
     void anArrayRunningPastTheEndOfMemoryTrapsAndOneEndingAtItDoesNot() {
-        assertThatThrownBy(() -> iov.load(m, PAGE - 12, 2)).isInstanceOf(WasmRuntimeException.class)
-            .hasMessageContaining("out of bounds memory access").hasMessageContaining("2 iovecs at " + (PAGE - 12));
+        assertThatThrownBy(() -> iov.load(m, PAGE - 12, 2))
+                .isInstanceOf(WasmRuntimeException.class)
+                .hasMessageContaining("out of bounds memory access")
+                .hasMessageContaining("2 iovecs at " + (PAGE - 12));
         assertThatThrownBy(() -> iov.load(m, PAGE, 1)).isInstanceOf(WasmRuntimeException.class);
-        assertThatThrownBy(() -> iov.load(m, -8, 1)).as("an address over 2 GiB, not a negative one")
-            .isInstanceOf(WasmRuntimeException.class).hasMessageContaining("at " + Integer.toUnsignedString(-8));
+        assertThatThrownBy(() -> iov.load(m, -8, 1))
+                .as("an address over 2 GiB, not a negative one")
+                .isInstanceOf(WasmRuntimeException.class)
+                .hasMessageContaining("at " + Integer.toUnsignedString(-8));
         iovecs(PAGE - 16, 100, 1, 200, 2);
         assertThat(iov.load(m, PAGE - 16, 2)).isEqualTo(3);
-        assertThat(iov.load(m, PAGE + 4096, 0)).as("no iovecs: the address is not looked at").isZero();
+        assertThat(iov.load(m, PAGE + 4096, 0))
+                .as("no iovecs: the address is not looked at")
+                .isZero();
     }
 
     @Test
@@ -92,8 +97,9 @@ class IovecsTest {
         assertThat(iov.load(m, 16, 2)).isEqualTo(12);
         iov.scatter(m, new byte[12], 4);
         iov.scatter(m, new byte[12], 6);
-        assertThatThrownBy(() -> iov.scatter(m, new byte[12], 7)).isInstanceOf(WasmRuntimeException.class)
-            .hasMessageContaining("out of bounds memory access");
+        assertThatThrownBy(() -> iov.scatter(m, new byte[12], 7))
+                .isInstanceOf(WasmRuntimeException.class)
+                .hasMessageContaining("out of bounds memory access");
     }
 
     @Test

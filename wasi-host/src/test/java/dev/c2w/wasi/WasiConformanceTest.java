@@ -1,13 +1,8 @@
 package dev.c2w.wasi;
 
-import dev.c2w.testkit.WasmGuests;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.c2w.testkit.WasmGuests;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -19,8 +14,12 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The same module on the runner and on Node's node:wasi: same stdout, same exit status. */
 class WasiConformanceTest {
@@ -44,8 +43,8 @@ class WasiConformanceTest {
 
     static Result node(List<String> flags, List<String> args) throws IOException, InterruptedException {
         Assumptions.assumeTrue(WasmGuests.onPath("node"), "node missing: comparison with node:wasi skipped");
-        List<String> cmd = new ArrayList<>(List.of("node", "--no-warnings", "src/test/resources/node-wasi.mjs",
-            module.toString()));
+        List<String> cmd = new ArrayList<>(
+                List.of("node", "--no-warnings", "src/test/resources/node-wasi.mjs", module.toString()));
         cmd.addAll(flags);
         cmd.add("--");
         cmd.add(module.getFileName().toString());
@@ -55,7 +54,8 @@ class WasiConformanceTest {
         byte[] out = p.getInputStream().readAllBytes();
         byte[] err = p.getErrorStream().readAllBytes();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        return new Result(
+                p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
     }
 
     InvokeOptions opts(String... args) {
@@ -96,7 +96,9 @@ class WasiConformanceTest {
         Files.writeString(b.resolve("input.txt"), "hello\nworld\n");
         Result ours = runner(opts("files", "/data").dir(a + "::/data"));
         Result theirs = node(List.of("--dir", "/data=" + b), List.of("files", "/data"));
-        assertThat(ours.out()).isEqualTo(theirs.out()).contains("input: world", "entry: sub", "outside the pre-open: refused");
+        assertThat(ours.out())
+                .isEqualTo(theirs.out())
+                .contains("input: world", "entry: sub", "outside the pre-open: refused");
         assertThat(ours.code()).isEqualTo(theirs.code()).isZero();
         assertThat(tree(a)).isEqualTo(tree(b)).contains("sub/moved.txt");
         assertThat(Files.readString(a.resolve("sub/moved.txt"))).isEqualTo("written by the guest\n");
@@ -113,9 +115,9 @@ class WasiConformanceTest {
     @Test
     void pollCasesNodeDoesNotHandle() {
         Result ours = runner(opts("poll-more"));
-        assertThat(ours.out()).isEqualTo(
-            "poll past abstime: errno=0 n=1 userdata=333\n"
-                + "poll stdout writable: errno=0 n=1 userdata=444 type=2\n");
+        assertThat(ours.out())
+                .isEqualTo("poll past abstime: errno=0 n=1 userdata=333\n"
+                        + "poll stdout writable: errno=0 n=1 userdata=444 type=2\n");
     }
 
     @Test
@@ -135,8 +137,8 @@ class WasiConformanceTest {
 
     @Test
     void theSecondStartLoadsTheCompiledModuleFromTheCache(@TempDir Path tmp) {
-        WasiRunner r = new WasiRunner(new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(),
-            new ByteArrayOutputStream());
+        WasiRunner r = new WasiRunner(
+                new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(), new ByteArrayOutputStream());
         InvokeOptions o = new InvokeOptions().module(module, List.of("args")).cacheDir(tmp);
         assertThat(r.run(o, null)).isZero();
         assertThat(r.lastCacheHits()).isZero();
@@ -170,15 +172,17 @@ class WasiConformanceTest {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         InvokeOptions o = new InvokeOptions().module(junk, List.of());
         int code = new WasiRunner(new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(), err)
-            .run(o, null, WasiRunner.preload(o));
+                .run(o, null, WasiRunner.preload(o));
         assertThat(code).isEqualTo(WasiRunner.EXIT_RUNNER);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("cannot load").contains("junk.wasm");
     }
 
     static String tree(Path root) throws IOException {
         try (Stream<Path> s = Files.walk(root)) {
-            return s.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).sorted()
-                .collect(Collectors.joining("\n"));
+            return s.filter(Files::isRegularFile)
+                    .map(p -> root.relativize(p).toString())
+                    .sorted()
+                    .collect(Collectors.joining("\n"));
         }
     }
 }

@@ -1,19 +1,18 @@
 package dev.c2w.wasi;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.dylibso.chicory.runtime.Memory;
 import com.dylibso.chicory.wasi.WasiOptions;
 import com.dylibso.chicory.wasi.WasiPreview1;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import java.io.InputStream;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * poll_oneoff's layouts without a module: subscriptions decoded by {@link WasiPoll.Subscriptions}, events
@@ -57,13 +56,13 @@ class WasiPollTest {
     @Test
     void clockSubscriptionsBecomeDeadlinesOnTheMonotonicClock() {
         long now = 5_000 * MS;
-        clockSub(0, 0, 10, 1, 7 * MS, 0);                    // relative
-        clockSub(0, 1, 11, 0, T0 + 3 * MS, 1);               // absolute realtime, 3 ms ahead
-        clockSub(0, 2, 12, 0, T0 - 3 * MS, 1);               // absolute realtime, past: fires now
-        clockSub(0, 3, 13, 1, 0, 0);                         // relative 0
-        clockSub(0, 4, 14, 1, WasiPoll.NEVER, 0);            // 100 years: never
-        clockSub(0, 5, 15, 1, -1, 0);                        // 2^64-1 ns: never
-        clockSub(0, 6, 16, 3, 2 * MS, 0);                    // CPU-time clock, relative
+        clockSub(0, 0, 10, 1, 7 * MS, 0); // relative
+        clockSub(0, 1, 11, 0, T0 + 3 * MS, 1); // absolute realtime, 3 ms ahead
+        clockSub(0, 2, 12, 0, T0 - 3 * MS, 1); // absolute realtime, past: fires now
+        clockSub(0, 3, 13, 1, 0, 0); // relative 0
+        clockSub(0, 4, 14, 1, WasiPoll.NEVER, 0); // 100 years: never
+        clockSub(0, 5, 15, 1, -1, 0); // 2^64-1 ns: never
+        clockSub(0, 6, 16, 3, 2 * MS, 0); // CPU-time clock, relative
         fdSub(0, 7, 17, 1, 5);
         fdSub(0, 8, 18, 2, 6);
         WasiPoll.Subscriptions s = new WasiPoll.Subscriptions(9);
@@ -86,7 +85,9 @@ class WasiPollTest {
         assertThat(s.fired(0, now + 7 * MS)).isTrue();
         assertThat(s.fired(4, Long.MAX_VALUE)).as("never").isFalse();
         assertThat(s.fired(7, now)).as("not a clock").isFalse();
-        assertThat(s.nanosToNextDeadline(now)).as("an expired deadline still waits 1 ns").isEqualTo(1);
+        assertThat(s.nanosToNextDeadline(now))
+                .as("an expired deadline still waits 1 ns")
+                .isEqualTo(1);
         assertThat(s.nanosToNextDeadline(now - MS)).isEqualTo(MS);
     }
 
@@ -159,7 +160,7 @@ class WasiPollTest {
         for (int i = 0; i < n; i++) {
             assertThat(m.readLong(out + WasiPoll.EVENT_SIZE * i)).isEqualTo(100 + i);
         }
-        fdSub(0, 0, 7, 1, 99);   // not open: EBADF
+        fdSub(0, 0, 7, 1, 99); // not open: EBADF
         clockSub(0, 1, 8, 1, 0, 0);
         assertThat(poll.oneoff(m, 0, out, 2, 8)).isZero();
         assertThat(m.readInt(8)).isEqualTo(2);
@@ -179,7 +180,8 @@ class WasiPollTest {
         WasiPoll poll = new WasiPoll(new WasiSockets(table, null, waker, iovecs), stdin, table, clocks, waker);
         int in = Memory.PAGE_SIZE - WasiPoll.SUBSCRIPTION_SIZE;
         clockSub(in, 0, 9, 1, 0, 0);
-        assertThat(poll.oneoff(m, in, Memory.PAGE_SIZE - WasiPoll.EVENT_SIZE, 1, 8)).isZero();
+        assertThat(poll.oneoff(m, in, Memory.PAGE_SIZE - WasiPoll.EVENT_SIZE, 1, 8))
+                .isZero();
         assertThat(m.readLong(Memory.PAGE_SIZE - WasiPoll.EVENT_SIZE)).isEqualTo(9);
         assertThat(poll.oneoff(m, in + 1, 4096, 1, 8)).isEqualTo(WasiAbi.EFAULT);
         assertThat(poll.oneoff(m, -48, 4096, 1, 8)).as("an address over 2 GiB").isEqualTo(WasiAbi.EFAULT);

@@ -5,18 +5,17 @@ import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.Frames;
 import dev.c2w.netstack.link.GuestPort;
 import dev.c2w.netstack.link.QemuStreamParser;
+import dev.c2w.wasi.SocketBackend;
+import dev.c2w.wasi.Waker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
-
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.RejectedExecutionException;
-import dev.c2w.wasi.SocketBackend;
-import dev.c2w.wasi.Waker;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The in-process wire between a WASI guest socket and a {@link VirtualNetwork}.
@@ -97,9 +96,11 @@ public final class InProcessLink implements FrameSink, SocketBackend.Connection 
         if (link.loop.inEventLoop()) {
             link.port = net.attach(link);
         } else {
-            link.loop.submit(() -> {
-                link.port = net.attach(link);
-            }).syncUninterruptibly();
+            link.loop
+                    .submit(() -> {
+                        link.port = net.attach(link);
+                    })
+                    .syncUninterruptibly();
         }
         return link;
     }
@@ -156,22 +157,24 @@ public final class InProcessLink implements FrameSink, SocketBackend.Connection 
     private void handOver(List<ByteBuf> batch, long bytes) {
         txInFlight.addAndGet(bytes);
         framesToStack.addAndGet(batch.size());
-        execute(() -> {
-            for (ByteBuf f : batch) {
-                if (port != null && !closed) {
-                    port.receiveFrame(f);
-                } else {
-                    f.release();
-                }
-            }
-            long after = txInFlight.addAndGet(-bytes);
-            if (after + bytes >= txCapacity && after < txCapacity) {
-                waker.signal();
-            }
-        }, () -> {
-            batch.forEach(ByteBuf::release);
-            txInFlight.addAndGet(-bytes);
-        });
+        execute(
+                () -> {
+                    for (ByteBuf f : batch) {
+                        if (port != null && !closed) {
+                            port.receiveFrame(f);
+                        } else {
+                            f.release();
+                        }
+                    }
+                    long after = txInFlight.addAndGet(-bytes);
+                    if (after + bytes >= txCapacity && after < txCapacity) {
+                        waker.signal();
+                    }
+                },
+                () -> {
+                    batch.forEach(ByteBuf::release);
+                    txInFlight.addAndGet(-bytes);
+                });
     }
 
     /** Runs {@code task} on the loop; when the loop has shut down, runs {@code orElse} here and ends the link. */
@@ -243,10 +246,17 @@ public final class InProcessLink implements FrameSink, SocketBackend.Connection 
         return brokenReason;
     }
 
-    public long framesToStack() { return framesToStack.get(); }
-    public long framesToGuest() { return framesToGuest.get(); }
+    public long framesToStack() {
+        return framesToStack.get();
+    }
+
+    public long framesToGuest() {
+        return framesToGuest.get();
+    }
     /** Frames for the guest dropped because its queue was full. */
-    public long framesDropped() { return framesDropped.get(); }
+    public long framesDropped() {
+        return framesDropped.get();
+    }
 
     private void breakLink(String reason) {
         if (brokenReason == null) {
@@ -263,11 +273,13 @@ public final class InProcessLink implements FrameSink, SocketBackend.Connection 
             return;
         }
         closed = true;
-        execute(() -> {
-            if (port != null) {
-                port.close();
-            }
-        }, () -> { });
+        execute(
+                () -> {
+                    if (port != null) {
+                        port.close();
+                    }
+                },
+                () -> {});
         synchronized (rxLock) {
             rx.clear();
             rxBytes = 0;

@@ -11,7 +11,7 @@ public final class NetworkedInvoke {
     /** Runs {@code opts} with the guest's socket on {@code net} (null: no socket). */
     public static int run(WasiRunner runner, InvokeOptions opts, VirtualNetwork net, WasiRunner.Preload preload) {
         return runner.external(o -> new WasmtimeLauncher(runner.messages()).run(o, net))
-            .run(opts, net == null ? null : InProcessLink.backend(net), preload);
+                .run(opts, net == null ? null : InProcessLink.backend(net), preload);
     }
 
     /** The same, the module read here. */

@@ -7,7 +7,9 @@ import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.Frames;
 import dev.c2w.netstack.link.GuestPort;
 import dev.c2w.netstack.link.QemuFrameDecoder;
+import dev.c2w.wasi.InvokeOptions;
 import dev.c2w.wasi.UsageException;
+import dev.c2w.wasi.WasiRunner;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -16,7 +18,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -27,8 +28,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import dev.c2w.wasi.InvokeOptions;
-import dev.c2w.wasi.WasiRunner;
 
 /**
  * {@code --runtime wasmtime}: what upstream c2w-net --invoke does. wasmtime runs the module with a
@@ -40,7 +39,7 @@ import dev.c2w.wasi.WasiRunner;
 final class WasmtimeLauncher {
     private static final HostPort.Syntax WASI_ADDR = HostPort.syntax("-wasi-addr");
     private static final String WASI_ADDR_FORMS =
-        "a literal IP address and a port (IPV4:PORT, [IPV6]:PORT or localhost:PORT)";
+            "a literal IP address and a port (IPV4:PORT, [IPV6]:PORT or localhost:PORT)";
 
     private final PrintStream msg;
 
@@ -49,8 +48,8 @@ final class WasmtimeLauncher {
     }
 
     /** The wasmtime command line, exactly as upstream builds it (plus directories and environment). */
-    static List<String> command(String wasmtime, InvokeOptions o, Map<String, Path> dirs, Map<String, String> env,
-                                boolean withListener) {
+    static List<String> command(
+            String wasmtime, InvokeOptions o, Map<String, Path> dirs, Map<String, String> env, boolean withListener) {
         List<String> cmd = new ArrayList<>();
         cmd.add(wasmtime);
         cmd.add("run");
@@ -105,8 +104,8 @@ final class WasmtimeLauncher {
         String exe = resolve(o.wasmtime());
         if (exe == null) {
             msg.println("c2w-net: --runtime wasmtime: cannot find '" + o.wasmtime() + "'"
-                + (o.wasmtime().contains(File.separator) ? "" : " on PATH")
-                + "; install wasmtime, pass --wasmtime PATH, or drop --runtime to use the embedded runtime");
+                    + (o.wasmtime().contains(File.separator) ? "" : " on PATH")
+                    + "; install wasmtime, pass --wasmtime PATH, or drop --runtime to use the embedded runtime");
             return WasiRunner.EXIT_RUNNER;
         }
         InetSocketAddress addr = parseAddr(o.wasiAddr());
@@ -146,8 +145,8 @@ final class WasmtimeLauncher {
         }
         InetAddress ip = hp.host().equals("localhost") ? InetAddress.getLoopbackAddress() : IpLiteral.parse(hp.host());
         if (ip == null) {
-            throw new UsageException(HostPort.message(WASI_ADDR.what(), WASI_ADDR_FORMS, a,
-                "'" + hp.host() + "' is not an IP address"));
+            throw new UsageException(
+                    HostPort.message(WASI_ADDR.what(), WASI_ADDR_FORMS, a, "'" + hp.host() + "' is not an IP address"));
         }
         return new InetSocketAddress(ip, hp.port());
     }
@@ -160,19 +159,22 @@ final class WasmtimeLauncher {
                 return;
             }
             ChannelFuture f = new Bootstrap()
-                .group(net.eventLoop())
-                .channel(net.host().socketChannel())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .handler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        QemuFrameDecoder decoder = new QemuFrameDecoder(net.config().maxFrameSize());
-                        ch.config().setRecvByteBufAllocator(decoder.recvAllocator()); // reads go into cut frames directly
-                        ch.pipeline().addLast(decoder, new Attach(net));
-                    }
-                })
-                .connect(addr)
-                .awaitUninterruptibly();
+                    .group(net.eventLoop())
+                    .channel(net.host().socketChannel())
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            QemuFrameDecoder decoder =
+                                    new QemuFrameDecoder(net.config().maxFrameSize());
+                            ch.config()
+                                    .setRecvByteBufAllocator(
+                                            decoder.recvAllocator()); // reads go into cut frames directly
+                            ch.pipeline().addLast(decoder, new Attach(net));
+                        }
+                    })
+                    .connect(addr)
+                    .awaitUninterruptibly();
             if (f.isSuccess()) {
                 return;
             }

@@ -1,17 +1,16 @@
 package dev.c2w.cli.invoke;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.GuestPort;
+import dev.c2w.wasi.Waker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
@@ -19,10 +18,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.assertj.core.api.Assertions.assertThat;
 import java.util.function.BooleanSupplier;
-import dev.c2w.wasi.Waker;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /** The bridge mechanics: framing split across sends, both directions through a real switch, backpressure, wakeups. */
 class InProcessLinkTest {
@@ -35,6 +34,7 @@ class InProcessLinkTest {
     Waker waker;
     /** A second port on the switch that records what it gets. */
     final List<byte[]> atOther = new CopyOnWriteArrayList<>();
+
     GuestPort other;
 
     @BeforeEach
@@ -42,13 +42,16 @@ class InProcessLinkTest {
         host = HostTransport.create(1, true);
         net = VirtualNetwork.create(NetworkConfig.builder().build(), host, null);
         waker = new Waker();
-        other = net.eventLoop().submit(() -> net.attach(new FrameSink() {
-            @Override
-            public void sendFrame(ByteBuf frame) {
-                atOther.add(ByteBufUtil.getBytes(frame));
-                frame.release();
-            }
-        })).syncUninterruptibly().getNow();
+        other = net.eventLoop()
+                .submit(() -> net.attach(new FrameSink() {
+                    @Override
+                    public void sendFrame(ByteBuf frame) {
+                        atOther.add(ByteBufUtil.getBytes(frame));
+                        frame.release();
+                    }
+                }))
+                .syncUninterruptibly()
+                .getNow();
     }
 
     @AfterEach
@@ -181,7 +184,9 @@ class InProcessLinkTest {
         byte[] f = frame(BROADCAST, GUEST_MAC, 250, 5);
         byte[] s = framed(f, f);
         assertThat(link.send(s, 0, s.length)).as("takes up to the cap").isEqualTo(200);
-        assertThat(link.send(s, 200, s.length - 200)).as("first frame complete: in flight").isEqualTo(200);
+        assertThat(link.send(s, 200, s.length - 200))
+                .as("first frame complete: in flight")
+                .isEqualTo(200);
         assertThat(link.writable()).isFalse();
         assertThat(link.send(s, 400, s.length - 400)).isZero();
         long seen = waker.epoch();

@@ -1,51 +1,50 @@
 package dev.c2w.cli.invoke;
 
-import dev.c2w.testkit.WasmModules;
-import dev.c2w.testkit.WasmGuests;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.GuestPort;
+import dev.c2w.netstack.link.PcapWriter;
+import dev.c2w.testkit.WasmGuests;
+import dev.c2w.testkit.WasmModules;
+import dev.c2w.wasi.InvokeOptions;
+import dev.c2w.wasi.WasiRunner;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import dev.c2w.netstack.link.PcapWriter;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.ChannelInputShutdownReadComplete;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.util.Arrays;
 import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import dev.c2w.wasi.InvokeOptions;
-import dev.c2w.wasi.WasiRunner;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The C "emulator" guest on the runner, its socket wired to a real VirtualNetwork in-process: accept,
@@ -101,18 +100,21 @@ class WasiNetworkTest {
 
     /** Attaches a port that answers DHCP DISCOVER with an OFFER and REQUEST with an ACK for FAKE_LEASE. */
     void attachFakeDhcpServer() {
-        fakePort = net.eventLoop().submit(() -> net.attach(new FrameSink() {
-            @Override
-            public void sendFrame(ByteBuf frame) {
-                byte[] f = ByteBufUtil.getBytes(frame);
-                frame.release();
-                byte[] reply = dhcpReply(f);
-                if (reply != null) {
-                    dhcpSeen.incrementAndGet();
-                    net.eventLoop().execute(() -> fakePort.receiveFrame(Unpooled.wrappedBuffer(reply)));
-                }
-            }
-        })).syncUninterruptibly().getNow();
+        fakePort = net.eventLoop()
+                .submit(() -> net.attach(new FrameSink() {
+                    @Override
+                    public void sendFrame(ByteBuf frame) {
+                        byte[] f = ByteBufUtil.getBytes(frame);
+                        frame.release();
+                        byte[] reply = dhcpReply(f);
+                        if (reply != null) {
+                            dhcpSeen.incrementAndGet();
+                            net.eventLoop().execute(() -> fakePort.receiveFrame(Unpooled.wrappedBuffer(reply)));
+                        }
+                    }
+                }))
+                .syncUninterruptibly()
+                .getNow();
     }
 
     static byte[] dhcpReply(byte[] f) {
@@ -160,8 +162,15 @@ class WasiNetworkTest {
         ByteBuffer o = ByteBuffer.allocate(14 + 20 + 8 + payload.length);
         o.put(f, bootp + 28, 6).put(FAKE_MAC).putShort((short) 0x0800);
         int ipStart = o.position();
-        o.put((byte) 0x45).put((byte) 0).putShort((short) (20 + 8 + payload.length)).putInt(0)
-            .put((byte) 64).put((byte) 17).putShort((short) 0).putInt(FAKE_SERVER).putInt(0xffffffff);
+        o.put((byte) 0x45)
+                .put((byte) 0)
+                .putShort((short) (20 + 8 + payload.length))
+                .putInt(0)
+                .put((byte) 64)
+                .put((byte) 17)
+                .putShort((short) 0)
+                .putInt(FAKE_SERVER)
+                .putInt(0xffffffff);
         int sum = 0;
         for (int i = 0; i < 20; i += 2) {
             sum += o.getShort(ipStart + i) & 0xffff;
@@ -170,7 +179,10 @@ class WasiNetworkTest {
             sum = (sum & 0xffff) + (sum >> 16);
         }
         o.putShort(ipStart + 10, (short) ~sum);
-        o.putShort((short) 67).putShort((short) 68).putShort((short) (8 + payload.length)).putShort((short) 0);
+        o.putShort((short) 67)
+                .putShort((short) 68)
+                .putShort((short) (8 + payload.length))
+                .putShort((short) 0);
         o.put(payload);
         return o.array();
     }
@@ -187,7 +199,8 @@ class WasiNetworkTest {
     @Test
     void theGuestAcceptsAndLeasesAnAddressOverTheInProcessSocket() {
         attachFakeDhcpServer();
-        Run r = run(new InvokeOptions().module(module, List.of("dhcp", "--net=socket", "--want-server", "192.168.127.77")));
+        Run r = run(
+                new InvokeOptions().module(module, List.of("dhcp", "--net=socket", "--want-server", "192.168.127.77")));
         assertThat(r.out()).contains("accepted fd 4").contains("leased 192.168.127.99 via 192.168.127.77");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(dhcpSeen).hasValue(2); // DISCOVER and REQUEST
@@ -196,9 +209,12 @@ class WasiNetworkTest {
     @Test
     void aGuestThatDoesNotSpeakTheFramingLosesThatConnectionOnly() {
         attachFakeDhcpServer();
-        Run r = run(new InvokeOptions().module(module, List.of("junk", "--net=socket", "--want-server", "192.168.127.77")));
-        assertThat(r.out()).contains("accepted fd 4\njunk send: errno 64\nthen recv: errno 0, 0 bytes\nclose: errno 0\n"
-            + "accepted fd 4\n").contains("leased 192.168.127.99");
+        Run r = run(
+                new InvokeOptions().module(module, List.of("junk", "--net=socket", "--want-server", "192.168.127.77")));
+        assertThat(r.out())
+                .contains("accepted fd 4\njunk send: errno 64\nthen recv: errno 0, 0 bytes\nclose: errno 0\n"
+                        + "accepted fd 4\n")
+                .contains("leased 192.168.127.99");
         assertThat(r.code()).as(r.err()).isZero();
     }
 
@@ -208,12 +224,16 @@ class WasiNetworkTest {
         Path other = Files.createDirectories(tmp.resolve("other"));
         attachFakeDhcpServer();
         Run r = run(new InvokeOptions()
-            .module(module, List.of("dhcp", "--net=socket", "--want-server", "192.168.127.77", "--cat", "/data/hello.txt"))
-            .dir(tmp + "::/data")
-            .mapdir("/other::" + other));
+                .module(
+                        module,
+                        List.of("dhcp", "--net=socket", "--want-server", "192.168.127.77", "--cat", "/data/hello.txt"))
+                .dir(tmp + "::/data")
+                .mapdir("/other::" + other));
         // two directories at fd 3 and 4, the listening socket at 5, the connection at 6
-        assertThat(r.out()).contains("file: from a pre-opened dir").contains("accepted fd 6")
-            .contains("leased 192.168.127.99");
+        assertThat(r.out())
+                .contains("file: from a pre-opened dir")
+                .contains("accepted fd 6")
+                .contains("leased 192.168.127.99");
         assertThat(r.code()).as(r.err()).isZero();
     }
 
@@ -221,7 +241,7 @@ class WasiNetworkTest {
     void withoutANetworkThereIsNoListeningSocket() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int code = new WasiRunner(new ByteArrayInputStream(new byte[0]), out, new ByteArrayOutputStream())
-            .run(new InvokeOptions().module(module, List.of("dhcp", "--net=socket")), null);
+                .run(new InvokeOptions().module(module, List.of("dhcp", "--net=socket")), null);
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("fd 3 is not a socket");
         assertThat(code).isEqualTo(1);
     }
@@ -250,8 +270,8 @@ class WasiNetworkTest {
         PipedInputStream stdin = new PipedInputStream(stdinWriter);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         WasiRunner runner = new WasiRunner(stdin, out, new ByteArrayOutputStream());
-        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(
-            () -> NetworkedInvoke.run(runner, new InvokeOptions().module(module, List.of("serve", "--net=socket")), net));
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() ->
+                NetworkedInvoke.run(runner, new InvokeOptions().module(module, List.of("serve", "--net=socket")), net));
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!out.toString(StandardCharsets.UTF_8).contains("serving port 80")) {
             assertThat(System.nanoTime()).as("guest never served: " + out).isLessThan(end);
@@ -260,29 +280,33 @@ class WasiNetworkTest {
         CompletableFuture<String> body = new CompletableFuture<>();
         StringBuilder got = new StringBuilder();
         Channel ch = net.connectToGuest(NetworkConfig.DEFAULT_GUEST, 80, new SimpleChannelInboundHandler<ByteBuf>() {
-            @Override
-            protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
-                got.append(msg.toString(StandardCharsets.US_ASCII));
-            }
+                    @Override
+                    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
+                        got.append(msg.toString(StandardCharsets.US_ASCII));
+                    }
 
-            @Override
-            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                // the guest's FIN: a half-closed input (the channel may stay open for our side)
-                if (evt instanceof ChannelInputShutdownEvent
-                    || evt instanceof ChannelInputShutdownReadComplete) {
-                    body.complete(got.toString());
-                    ctx.close();
-                }
-                ctx.fireUserEventTriggered(evt);
-            }
+                    @Override
+                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                        // the guest's FIN: a half-closed input (the channel may stay open for our side)
+                        if (evt instanceof ChannelInputShutdownEvent
+                                || evt instanceof ChannelInputShutdownReadComplete) {
+                            body.complete(got.toString());
+                            ctx.close();
+                        }
+                        ctx.fireUserEventTriggered(evt);
+                    }
 
-            @Override
-            public void channelInactive(ChannelHandlerContext ctx) {
-                body.complete(got.toString());
-            }
-        }).sync().getNow();
+                    @Override
+                    public void channelInactive(ChannelHandlerContext ctx) {
+                        body.complete(got.toString());
+                    }
+                })
+                .sync()
+                .getNow();
         ch.writeAndFlush(Unpooled.copiedBuffer("GET / HTTP/1.0\r\n\r\n", StandardCharsets.US_ASCII));
-        assertThat(body.get(30, TimeUnit.SECONDS)).startsWith("HTTP/1.0 200 OK").endsWith("hello from the wasi guest\n");
+        assertThat(body.get(30, TimeUnit.SECONDS))
+                .startsWith("HTTP/1.0 200 OK")
+                .endsWith("hello from the wasi guest\n");
         stdinWriter.write("quit\n".getBytes());
         stdinWriter.flush();
         assertThat(exit.get(30, TimeUnit.SECONDS)).isZero();
@@ -307,23 +331,24 @@ class WasiNetworkTest {
         NetworkConfig.PortForward pf = new NetworkConfig.PortForward(false, "127.0.0.1", port, 80);
         // built reflectively so this file compiles against a stack copy without -p support
         AutoCloseable forwarder = (AutoCloseable) forwarderClass
-            .getConstructor(HostTransport.class, Supplier.class, NetworkConfig.PortForward.class)
-            .newInstance(host, (Supplier<VirtualNetwork>) () -> net, pf);
+                .getConstructor(HostTransport.class, Supplier.class, NetworkConfig.PortForward.class)
+                .newInstance(host, (Supplier<VirtualNetwork>) () -> net, pf);
         try {
             ((ChannelFuture) forwarderClass.getMethod("start").invoke(forwarder)).sync();
             PipedOutputStream stdinWriter = new PipedOutputStream();
             PipedInputStream stdin = new PipedInputStream(stdinWriter);
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             WasiRunner runner = new WasiRunner(stdin, out, new ByteArrayOutputStream());
-            CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(
-                () -> NetworkedInvoke.run(runner, new InvokeOptions().module(module, List.of("serve", "--net=socket")), net));
+            CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> NetworkedInvoke.run(
+                    runner, new InvokeOptions().module(module, List.of("serve", "--net=socket")), net));
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!out.toString(StandardCharsets.UTF_8).contains("serving port 80")) {
                 assertThat(System.nanoTime()).as("guest never served: " + out).isLessThan(end);
                 Thread.sleep(20);
             }
             Process curl = new ProcessBuilder("curl", "-s", "--max-time", "20", "http://127.0.0.1:" + port + "/")
-                .redirectErrorStream(true).start();
+                    .redirectErrorStream(true)
+                    .start();
             String body = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(curl.waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertThat(body).isEqualTo("hello from the wasi guest\n");
@@ -344,31 +369,51 @@ class WasiNetworkTest {
         Path wasm = Files.write(tmp.resolve("m.wasm"), WasmModules.withMemory(1));
         // a port on the switch that answers the first frame it sees with a frame to the sender
         CompletableFuture<byte[]> seen = new CompletableFuture<>();
-        fakePort = net.eventLoop().submit(() -> net.attach(new FrameSink() {
-            @Override
-            public void sendFrame(ByteBuf frame) {
-                byte[] f = ByteBufUtil.getBytes(frame);
-                frame.release();
-                if (seen.complete(f)) {
-                    byte[] reply = Arrays.copyOf(f, 60);
-                    System.arraycopy(f, 6, reply, 0, 6);
-                    System.arraycopy(FAKE_MAC, 0, reply, 6, 6);
-                    net.eventLoop().execute(() -> fakePort.receiveFrame(Unpooled.wrappedBuffer(reply)));
-                }
-            }
-        })).syncUninterruptibly().getNow();
+        fakePort = net.eventLoop()
+                .submit(() -> net.attach(new FrameSink() {
+                    @Override
+                    public void sendFrame(ByteBuf frame) {
+                        byte[] f = ByteBufUtil.getBytes(frame);
+                        frame.release();
+                        if (seen.complete(f)) {
+                            byte[] reply = Arrays.copyOf(f, 60);
+                            System.arraycopy(f, 6, reply, 0, 6);
+                            System.arraycopy(FAKE_MAC, 0, reply, 6, 6);
+                            net.eventLoop().execute(() -> fakePort.receiveFrame(Unpooled.wrappedBuffer(reply)));
+                        }
+                    }
+                }))
+                .syncUninterruptibly()
+                .getNow();
         int port;
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = probe.getLocalPort();
         }
-        int code = NetworkedInvoke.run(new WasiRunner(new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(),
-            new ByteArrayOutputStream()), new InvokeOptions().module(wasm, List.of("--net=socket", "sh"))
-                .runtime(InvokeOptions.Engine.wasmtime).wasmtime(fake.toString()).wasiAddr("127.0.0.1:" + port), net);
+        int code = NetworkedInvoke.run(
+                new WasiRunner(
+                        new ByteArrayInputStream(new byte[0]),
+                        new ByteArrayOutputStream(),
+                        new ByteArrayOutputStream()),
+                new InvokeOptions()
+                        .module(wasm, List.of("--net=socket", "sh"))
+                        .runtime(InvokeOptions.Engine.wasmtime)
+                        .wasmtime(fake.toString())
+                        .wasiAddr("127.0.0.1:" + port),
+                net);
         assertThat(code).isEqualTo(42);
         assertThat(new String(seen.get(10, TimeUnit.SECONDS), 14, 24, StandardCharsets.US_ASCII))
-            .isEqualTo("hello from fake wasmtime");
-        assertThat(Files.readAllLines(tmp.resolve("wasmtime.argv"))).containsExactly(
-            "run", "-S", "preview2=n", "-S", "tcplisten=127.0.0.1:" + port, "--env=LISTEN_FDS=1", "--",
-            wasm.toString(), "--net=socket", "sh");
+                .isEqualTo("hello from fake wasmtime");
+        assertThat(Files.readAllLines(tmp.resolve("wasmtime.argv")))
+                .containsExactly(
+                        "run",
+                        "-S",
+                        "preview2=n",
+                        "-S",
+                        "tcplisten=127.0.0.1:" + port,
+                        "--env=LISTEN_FDS=1",
+                        "--",
+                        wasm.toString(),
+                        "--net=socket",
+                        "sh");
     }
 }

@@ -9,12 +9,12 @@ import java.io.InputStream;
  * single-byte read is here once, in terms of the bulk one.
  */
 public abstract class BulkInputStream extends InputStream {
-  @Override
-  public final int read() throws IOException {
-    byte[] one = new byte[1];
-    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-  }
+    @Override
+    public final int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
 
-  @Override
-  public abstract int read(byte[] b, int off, int len) throws IOException;
+    @Override
+    public abstract int read(byte[] b, int off, int len) throws IOException;
 }

@@ -5,14 +5,14 @@ package dev.c2w.converter.image;
  * reading the layer stream. All methods default to doing nothing.
  */
 public interface ProgressListener {
-  ProgressListener NONE = new ProgressListener() { };
+    ProgressListener NONE = new ProgressListener() {};
 
-  /** A layer blob was opened; {@code size} is its size in bytes as the manifest says (-1 unknown). */
-  default void layerStarted(String digest, long size) { }
+    /** A layer blob was opened; {@code size} is its size in bytes as the manifest says (-1 unknown). */
+    default void layerStarted(String digest, long size) {}
 
-  /** {@code n} more bytes of the blob were read. */
-  default void bytes(String digest, long n) { }
+    /** {@code n} more bytes of the blob were read. */
+    default void bytes(String digest, long n) {}
 
-  /** The whole blob was read and its digest checked. */
-  default void layerDone(String digest) { }
+    /** The whole blob was read and its digest checked. */
+    default void layerDone(String digest) {}
 }

@@ -17,30 +17,35 @@ import java.util.function.Consumer;
  *                           ~/.docker/config.json
  * @param log                receives debug and warning lines (null = dropped)
  */
-public record RegistryOptions(Set<String> insecureRegistries, String username, String password,
-                              boolean useDockerConfig, Path dockerConfig, Consumer<String> log) {
-  public RegistryOptions {
-    insecureRegistries = insecureRegistries == null ? Set.of() : Set.copyOf(insecureRegistries);
-    if (log == null) log = s -> { };
-  }
+public record RegistryOptions(
+        Set<String> insecureRegistries,
+        String username,
+        String password,
+        boolean useDockerConfig,
+        Path dockerConfig,
+        Consumer<String> log) {
+    public RegistryOptions {
+        insecureRegistries = insecureRegistries == null ? Set.of() : Set.copyOf(insecureRegistries);
+        if (log == null) log = s -> {};
+    }
 
-  public static RegistryOptions defaults() {
-    return new RegistryOptions(Set.of(), null, null, true, null, null);
-  }
+    public static RegistryOptions defaults() {
+        return new RegistryOptions(Set.of(), null, null, true, null, null);
+    }
 
-  public RegistryOptions withInsecureRegistries(Set<String> hosts) {
-    return new RegistryOptions(hosts, username, password, useDockerConfig, dockerConfig, log);
-  }
+    public RegistryOptions withInsecureRegistries(Set<String> hosts) {
+        return new RegistryOptions(hosts, username, password, useDockerConfig, dockerConfig, log);
+    }
 
-  public RegistryOptions withCredentials(String user, String pass) {
-    return new RegistryOptions(insecureRegistries, user, pass, useDockerConfig, dockerConfig, log);
-  }
+    public RegistryOptions withCredentials(String user, String pass) {
+        return new RegistryOptions(insecureRegistries, user, pass, useDockerConfig, dockerConfig, log);
+    }
 
-  public RegistryOptions withDockerConfig(boolean use, Path file) {
-    return new RegistryOptions(insecureRegistries, username, password, use, file, log);
-  }
+    public RegistryOptions withDockerConfig(boolean use, Path file) {
+        return new RegistryOptions(insecureRegistries, username, password, use, file, log);
+    }
 
-  public RegistryOptions withLog(Consumer<String> sink) {
-    return new RegistryOptions(insecureRegistries, username, password, useDockerConfig, dockerConfig, sink);
-  }
+    public RegistryOptions withLog(Consumer<String> sink) {
+        return new RegistryOptions(insecureRegistries, username, password, useDockerConfig, dockerConfig, sink);
+    }
 }

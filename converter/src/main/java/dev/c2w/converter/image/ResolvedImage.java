@@ -15,14 +15,20 @@ import java.util.List;
  * @param config         the parsed config
  * @param layers         the layers in order, bottom first
  */
-public record ResolvedImage(String reference, String manifestDigest, String configDigest, ImageConfig config,
-                            List<Layer> layers, Closeable resources) implements Closeable {
-  public ResolvedImage {
-    layers = List.copyOf(layers);
-  }
+public record ResolvedImage(
+        String reference,
+        String manifestDigest,
+        String configDigest,
+        ImageConfig config,
+        List<Layer> layers,
+        Closeable resources)
+        implements Closeable {
+    public ResolvedImage {
+        layers = List.copyOf(layers);
+    }
 
-  @Override
-  public void close() throws IOException {
-    if (resources != null) resources.close();
-  }
+    @Override
+    public void close() throws IOException {
+        if (resources != null) resources.close();
+    }
 }

@@ -13,37 +13,37 @@ import org.apache.commons.compress.archivers.cpio.CpioConstants;
  * the erofs image served as a block device.
  */
 public final class Initramfs {
-  private Initramfs() {}
+    private Initramfs() {}
 
-  public static byte[] build(byte[] init, byte[] imageConf, long mtime) throws IOException {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (CpioArchiveOutputStream cpio = new CpioArchiveOutputStream(bytes, CpioConstants.FORMAT_NEW)) {
-      for (String d : new String[] {"c2w", "dev", "proc", "sys", "tmp", "run", "mnt", "root"}) {
-        dir(cpio, d, mtime);
-      }
-      file(cpio, "init", 0755, init, mtime);
-      file(cpio, "c2w/image.conf", 0644, imageConf, mtime);
+    public static byte[] build(byte[] init, byte[] imageConf, long mtime) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (CpioArchiveOutputStream cpio = new CpioArchiveOutputStream(bytes, CpioConstants.FORMAT_NEW)) {
+            for (String d : new String[] {"c2w", "dev", "proc", "sys", "tmp", "run", "mnt", "root"}) {
+                dir(cpio, d, mtime);
+            }
+            file(cpio, "init", 0755, init, mtime);
+            file(cpio, "c2w/image.conf", 0644, imageConf, mtime);
+        }
+        return bytes.toByteArray();
     }
-    return bytes.toByteArray();
-  }
 
-  private static void dir(CpioArchiveOutputStream cpio, String name, long mtime) throws IOException {
-    CpioArchiveEntry e = new CpioArchiveEntry(CpioConstants.FORMAT_NEW, name);
-    e.setMode(CpioConstants.C_ISDIR | 0755);
-    e.setNumberOfLinks(2);
-    e.setTime(mtime);
-    cpio.putArchiveEntry(e);
-    cpio.closeArchiveEntry();
-  }
+    private static void dir(CpioArchiveOutputStream cpio, String name, long mtime) throws IOException {
+        CpioArchiveEntry e = new CpioArchiveEntry(CpioConstants.FORMAT_NEW, name);
+        e.setMode(CpioConstants.C_ISDIR | 0755);
+        e.setNumberOfLinks(2);
+        e.setTime(mtime);
+        cpio.putArchiveEntry(e);
+        cpio.closeArchiveEntry();
+    }
 
-  private static void file(CpioArchiveOutputStream cpio, String name, int mode, byte[] data, long mtime)
-      throws IOException {
-    CpioArchiveEntry e = new CpioArchiveEntry(CpioConstants.FORMAT_NEW, name, data.length);
-    e.setMode(CpioConstants.C_ISREG | mode);
-    e.setNumberOfLinks(1);
-    e.setTime(mtime);
-    cpio.putArchiveEntry(e);
-    cpio.write(data);
-    cpio.closeArchiveEntry();
-  }
+    private static void file(CpioArchiveOutputStream cpio, String name, int mode, byte[] data, long mtime)
+            throws IOException {
+        CpioArchiveEntry e = new CpioArchiveEntry(CpioConstants.FORMAT_NEW, name, data.length);
+        e.setMode(CpioConstants.C_ISREG | mode);
+        e.setNumberOfLinks(1);
+        e.setTime(mtime);
+        cpio.putArchiveEntry(e);
+        cpio.write(data);
+        cpio.closeArchiveEntry();
+    }
 }

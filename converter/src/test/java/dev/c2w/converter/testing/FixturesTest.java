@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -23,9 +26,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 
 /** The end-to-end fixtures themselves: image layouts, archives, the local registry and {@link Proc}. */
 class FixturesTest {
@@ -44,13 +44,19 @@ class FixturesTest {
     @Test
     void everyLayoutIsCompleteWithMatchingDigests() throws Exception {
         for (Path layout : List.of(images.busybox(), images.layered(), images.multiPlatform(), images.amd64Only())) {
-            assertThat(JSON.readTree(layout.resolve("oci-layout").toFile()).path("imageLayoutVersion").asText())
-                    .as(layout + "/oci-layout").isEqualTo("1.0.0");
+            assertThat(JSON.readTree(layout.resolve("oci-layout").toFile())
+                            .path("imageLayoutVersion")
+                            .asText())
+                    .as(layout + "/oci-layout")
+                    .isEqualTo("1.0.0");
             JsonNode index = JSON.readTree(layout.resolve("index.json").toFile());
             assertThat(index.path("schemaVersion").asInt()).isEqualTo(2);
             assertThat(index.path("manifests")).hasSize(1);
             JsonNode top = index.path("manifests").get(0);
-            assertThat(top.path("annotations").path("org.opencontainers.image.ref.name").asText()).isEqualTo("1");
+            assertThat(top.path("annotations")
+                            .path("org.opencontainers.image.ref.name")
+                            .asText())
+                    .isEqualTo("1");
             int checked = checkDescriptor(layout, top);
             assertThat(checked).as("blobs reachable from " + layout).isGreaterThanOrEqualTo(3);
             long onDisk;
@@ -76,7 +82,9 @@ class FixturesTest {
         assertThat(digest).startsWith("sha256:");
         Path blob = blob(layout, digest);
         assertThat(blob).isRegularFile();
-        assertThat(Files.size(blob)).as("size of " + digest).isEqualTo(desc.path("size").asLong());
+        assertThat(Files.size(blob))
+                .as("size of " + digest)
+                .isEqualTo(desc.path("size").asLong());
         assertThat("sha256:" + sha256(blob)).as("content of " + blob).isEqualTo(digest);
         String mt = desc.path("mediaType").asText();
         if (mt.equals(MT_INDEX)) {
@@ -89,19 +97,25 @@ class FixturesTest {
             JsonNode m = JSON.readTree(blob.toFile());
             assertThat(m.path("mediaType").asText()).isEqualTo(MT_MANIFEST);
             walk(layout, m.path("config"), seen);
-            JsonNode config = JSON.readTree(blob(layout, m.path("config").path("digest").asText()).toFile());
+            JsonNode config = JSON.readTree(
+                    blob(layout, m.path("config").path("digest").asText()).toFile());
             List<String> diffIds = new ArrayList<>();
             config.path("rootfs").path("diff_ids").forEach(d -> diffIds.add(d.asText()));
             assertThat(diffIds).hasSize(m.path("layers").size());
             int i = 0;
             for (JsonNode l : m.path("layers")) {
                 walk(layout, l, seen);
-                assertThat("sha256:" + sha256Uncompressed(blob(layout, l.path("digest").asText()), l.path("mediaType").asText()))
-                        .as("diff_id of layer " + i).isEqualTo(diffIds.get(i));
+                assertThat("sha256:"
+                                + sha256Uncompressed(
+                                        blob(layout, l.path("digest").asText()),
+                                        l.path("mediaType").asText()))
+                        .as("diff_id of layer " + i)
+                        .isEqualTo(diffIds.get(i));
                 i++;
             }
             if (desc.has("platform")) {
-                assertThat(config.path("architecture").asText()).isEqualTo(desc.path("platform").path("architecture").asText());
+                assertThat(config.path("architecture").asText())
+                        .isEqualTo(desc.path("platform").path("architecture").asText());
             }
         }
     }
@@ -113,8 +127,9 @@ class FixturesTest {
         assertThat(config.path("architecture").asText()).isEqualTo("riscv64");
         assertThat(config.path("os").asText()).isEqualTo("linux");
         JsonNode c = config.path("config");
-        assertThat(strings(c.path("Env"))).containsExactly(
-                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "IMAGE_VAR=from-image");
+        assertThat(strings(c.path("Env")))
+                .containsExactly(
+                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "IMAGE_VAR=from-image");
         assertThat(c.has("Entrypoint") && !c.path("Entrypoint").isNull()).isFalse();
         assertThat(strings(c.path("Cmd"))).containsExactly("/bin/sh", "-c", "echo default-cmd-ran");
         assertThat(c.path("WorkingDir").asText()).isEqualTo("/");
@@ -126,15 +141,32 @@ class FixturesTest {
         assertThat(bb.mode).isEqualTo(0755);
         assertThat(bb.head).startsWith("7f454c46020101"); // ELF64 little endian
         assertThat(bb.head.substring(36, 40)).as("e_machine RISC-V").isEqualTo("f300");
-        for (String applet : List.of("sh", "echo", "cat", "ls", "id", "env", "pwd", "wget", "sha256sum", "hostname",
-                "mkdir", "test", "sleep", "uname", "true", "false", "rm", "touch")) {
+        for (String applet : List.of(
+                "sh",
+                "echo",
+                "cat",
+                "ls",
+                "id",
+                "env",
+                "pwd",
+                "wget",
+                "sha256sum",
+                "hostname",
+                "mkdir",
+                "test",
+                "sleep",
+                "uname",
+                "true",
+                "false",
+                "rm",
+                "touch")) {
             Entry e = layer.get("bin/" + applet);
             assertThat(e).as("applet " + applet).isNotNull();
             assertThat(e.type).isEqualTo('l');
             assertThat(e.link).isEqualTo("busybox");
         }
-        assertThat(layer.get("etc/passwd").text).isEqualTo(
-                "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n");
+        assertThat(layer.get("etc/passwd").text)
+                .isEqualTo("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n");
         assertThat(layer.get("etc/group").text).isEqualTo("root:x:0:\napp:x:1000:\nextra:x:2000:app\n");
         assertThat(layer.get("tmp").mode).isEqualTo(01777);
         assertThat(layer.get("root").type).isEqualTo('d');
@@ -154,11 +186,19 @@ class FixturesTest {
         assertThat(c.path("WorkingDir").asText()).isEqualTo("/home/app");
         assertThat(strings(c.path("Entrypoint"))).containsExactly("/bin/sh", "-c");
         assertThat(strings(c.path("Cmd"))).containsExactly("echo layered-default; id -u; pwd");
-        assertThat(strings(c.path("Env"))).containsExactly(
-                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "IMAGE_VAR=from-image", "LAYER_VAR=3");
+        assertThat(strings(c.path("Env")))
+                .containsExactly(
+                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                        "IMAGE_VAR=from-image",
+                        "LAYER_VAR=3");
         assertThat(manifest.path("layers")).hasSize(4);
         assertThat(manifest.path("layers").get(0).path("digest").asText())
-                .as("layer 1 is busybox's layer").isEqualTo(manifest(images.busybox()).path("layers").get(0).path("digest").asText());
+                .as("layer 1 is busybox's layer")
+                .isEqualTo(manifest(images.busybox())
+                        .path("layers")
+                        .get(0)
+                        .path("digest")
+                        .asText());
 
         Map<String, Entry> l2 = layer(images.layered(), manifest, 1);
         assertThat(l2).containsKeys("data/keep.txt", "data/gone.txt", "opt/dir/a.txt", "opt/big.bin");
@@ -185,17 +225,26 @@ class FixturesTest {
     @Tag("large")
     void largeImage() throws Exception {
         Path large = images.large();
-        JsonNode top = JSON.readTree(large.resolve("index.json").toFile()).path("manifests").get(0);
+        JsonNode top = JSON.readTree(large.resolve("index.json").toFile())
+                .path("manifests")
+                .get(0);
         assertThat(checkDescriptor(large, top)).isEqualTo(4);
         JsonNode manifest = manifest(large);
         assertThat(manifest.path("layers")).hasSize(2);
         assertThat(manifest.path("layers").get(0).path("digest").asText())
-                .isEqualTo(manifest(images.busybox()).path("layers").get(0).path("digest").asText());
+                .isEqualTo(manifest(images.busybox())
+                        .path("layers")
+                        .get(0)
+                        .path("digest")
+                        .asText());
         assertThat(manifest.path("layers").get(1).path("size").asLong()).isGreaterThan(280L << 20);
         Map<String, Entry> l = layer(large, manifest, 1);
         String sums = l.get("large/SHA256SUMS").text;
         assertThat(sums.lines()).hasSize(4).allMatch(line -> line.matches("[0-9a-f]{64}  data-\\d\\.bin"));
-        long total = l.values().stream().filter(e -> e.type == 'f').mapToLong(e -> e.size).sum();
+        long total = l.values().stream()
+                .filter(e -> e.type == 'f')
+                .mapToLong(e -> e.size)
+                .sum();
         assertThat(total).isBetween(270L << 20, 300L << 20);
     }
 
@@ -204,10 +253,18 @@ class FixturesTest {
         assertThat(platforms(images.multiPlatform())).containsExactly("linux/riscv64", "linux/amd64");
         assertThat(platforms(images.amd64Only())).containsExactly("linux/amd64", "linux/arm64/v8");
         // the riscv64 member of the multi-platform index is the busybox image (same layer)
-        JsonNode idx = JSON.readTree(blob(images.multiPlatform(), topDigest(images.multiPlatform())).toFile());
-        JsonNode rv = JSON.readTree(blob(images.multiPlatform(), idx.path("manifests").get(0).path("digest").asText()).toFile());
+        JsonNode idx = JSON.readTree(
+                blob(images.multiPlatform(), topDigest(images.multiPlatform())).toFile());
+        JsonNode rv = JSON.readTree(blob(
+                        images.multiPlatform(),
+                        idx.path("manifests").get(0).path("digest").asText())
+                .toFile());
         assertThat(rv.path("layers").get(0).path("digest").asText())
-                .isEqualTo(manifest(images.busybox()).path("layers").get(0).path("digest").asText());
+                .isEqualTo(manifest(images.busybox())
+                        .path("layers")
+                        .get(0)
+                        .path("digest")
+                        .asText());
     }
 
     @Test
@@ -229,13 +286,22 @@ class FixturesTest {
             assertThat(lay.path("Layers")).hasSize(4);
             assertThat(strings(lay.path("Env"))).contains("LAYER_VAR=3");
 
-            JsonNode raw = skopeoJson("inspect", "--raw", "--tls-verify=false", "docker://" + reg.host() + "/c2w/multi:1");
+            JsonNode raw =
+                    skopeoJson("inspect", "--raw", "--tls-verify=false", "docker://" + reg.host() + "/c2w/multi:1");
             assertThat(raw.path("mediaType").asText()).isEqualTo(MT_INDEX);
             assertThat(raw.path("manifests")).hasSize(2);
-            JsonNode multiRv = skopeoJson("--override-arch", "riscv64", "inspect", "--tls-verify=false",
+            JsonNode multiRv = skopeoJson(
+                    "--override-arch",
+                    "riscv64",
+                    "inspect",
+                    "--tls-verify=false",
                     "docker://" + reg.host() + "/c2w/multi:1");
             assertThat(multiRv.path("Architecture").asText()).isEqualTo("riscv64");
-            JsonNode multiAmd = skopeoJson("--override-arch", "amd64", "inspect", "--tls-verify=false",
+            JsonNode multiAmd = skopeoJson(
+                    "--override-arch",
+                    "amd64",
+                    "inspect",
+                    "--tls-verify=false",
                     "docker://" + reg.host() + "/c2w/multi:1");
             assertThat(multiAmd.path("Architecture").asText()).isEqualTo("amd64");
         }
@@ -246,12 +312,14 @@ class FixturesTest {
         LocalRegistry reg = LocalRegistry.start();
         Path dir = reg.dir();
         String host = reg.host();
-        Proc.Result r = Proc.run(SKOPEO, List.of("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://" + host + "/none:1"));
+        Proc.Result r = Proc.run(
+                SKOPEO, List.of("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://" + host + "/none:1"));
         assertThat(r.exit()).as(r.output()).isNotZero(); // registry answers: manifest unknown
         reg.close();
         assertThat(dir).doesNotExist();
         try (var s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(host.substring(host.indexOf(':') + 1))), 1000);
+            s.connect(
+                    new InetSocketAddress("127.0.0.1", Integer.parseInt(host.substring(host.indexOf(':') + 1))), 1000);
             throw new AssertionError("registry still listening on " + host);
         } catch (IOException expected) {
             // connection refused
@@ -275,7 +343,9 @@ class FixturesTest {
     void secondBuildIsCached() throws Exception {
         long t0 = System.nanoTime();
         Path script = Path.of("src/test/fixtures/build-images.sh").toAbsolutePath();
-        Proc.Result r = Proc.run(Duration.ofMinutes(2), List.of("bash", script.toString(), images.dir().toString()));
+        Proc.Result r = Proc.run(
+                Duration.ofMinutes(2),
+                List.of("bash", script.toString(), images.dir().toString()));
         assertThat(r.exit()).as(r.output()).isZero();
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
     }
@@ -285,17 +355,19 @@ class FixturesTest {
         Proc.Result r = Proc.run(Duration.ofSeconds(30), List.of("sh", "-c", "echo out; echo err >&2; exit 3"));
         assertThat(r.exit()).isEqualTo(3);
         assertThat(r.output()).contains("out\n").contains("err\n");
-        Proc.Result w = Proc.run(Duration.ofSeconds(30), List.of("sh", "-c", "pwd; echo $C2W_X"),
-                Path.of("/tmp"), Map.of("C2W_X", "extra-env"));
+        Proc.Result w = Proc.run(
+                Duration.ofSeconds(30),
+                List.of("sh", "-c", "pwd; echo $C2W_X"),
+                Path.of("/tmp"),
+                Map.of("C2W_X", "extra-env"));
         assertThat(w.exit()).isZero();
         assertThat(w.output()).isEqualTo("/tmp\nextra-env\n");
     }
 
     @Test
     void procTimeoutKillsTheTree() throws Exception {
-        String script = "sleep 100 & echo child $!; "
-                + "sh -c 'sleep 100 & echo grandchild $!; wait' & echo sub $!; "
-                + "wait";
+        String script =
+                "sleep 100 & echo child $!; " + "sh -c 'sleep 100 & echo grandchild $!; wait' & echo sub $!; " + "wait";
         long t0 = System.nanoTime();
         Proc.Result r = Proc.run(Duration.ofSeconds(2), List.of("sh", "-c", script));
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
@@ -354,7 +426,11 @@ class FixturesTest {
 
     private static List<String> platforms(Path layout) throws IOException {
         JsonNode idx = JSON.readTree(blob(layout, topDigest(layout)).toFile());
-        assertThat(JSON.readTree(layout.resolve("index.json").toFile()).path("manifests").get(0).path("mediaType").asText())
+        assertThat(JSON.readTree(layout.resolve("index.json").toFile())
+                        .path("manifests")
+                        .get(0)
+                        .path("mediaType")
+                        .asText())
                 .isEqualTo(MT_INDEX);
         List<String> out = new ArrayList<>();
         for (JsonNode m : idx.path("manifests")) {
@@ -366,7 +442,11 @@ class FixturesTest {
     }
 
     private static String topDigest(Path layout) throws IOException {
-        return JSON.readTree(layout.resolve("index.json").toFile()).path("manifests").get(0).path("digest").asText();
+        return JSON.readTree(layout.resolve("index.json").toFile())
+                .path("manifests")
+                .get(0)
+                .path("digest")
+                .asText();
     }
 
     private static JsonNode manifest(Path layout) throws IOException {
@@ -376,7 +456,8 @@ class FixturesTest {
     }
 
     private static JsonNode config(Path layout, JsonNode manifest) throws IOException {
-        return JSON.readTree(blob(layout, manifest.path("config").path("digest").asText()).toFile());
+        return JSON.readTree(
+                blob(layout, manifest.path("config").path("digest").asText()).toFile());
     }
 
     private static Path blob(Path layout, String digest) {
@@ -422,10 +503,12 @@ class FixturesTest {
     private static Map<String, Entry> layer(Path layout, JsonNode manifest, int i) throws IOException {
         JsonNode l = manifest.path("layers").get(i);
         Map<String, Entry> out = new LinkedHashMap<>();
-        try (TarArchiveInputStream tar = new TarArchiveInputStream(open(blob(layout, l.path("digest").asText()), l.path("mediaType").asText()))) {
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(open(
+                blob(layout, l.path("digest").asText()), l.path("mediaType").asText()))) {
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {
-                char type = e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : e.isLink() ? 'h' : e.isFile() ? 'f' : '?';
+                char type =
+                        e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : e.isLink() ? 'h' : e.isFile() ? 'f' : '?';
                 String text = null;
                 String head = null;
                 if (type == 'f') {
@@ -435,9 +518,20 @@ class FixturesTest {
                         text = new String(first, StandardCharsets.UTF_8);
                     }
                 }
-                String name = e.getName().endsWith("/") ? e.getName().substring(0, e.getName().length() - 1) : e.getName();
-                out.put(name, new Entry(type, e.getMode() & 07777, e.getLongUserId(), e.getLongGroupId(), e.getSize(),
-                        e.getLinkName(), text, head));
+                String name = e.getName().endsWith("/")
+                        ? e.getName().substring(0, e.getName().length() - 1)
+                        : e.getName();
+                out.put(
+                        name,
+                        new Entry(
+                                type,
+                                e.getMode() & 07777,
+                                e.getLongUserId(),
+                                e.getLongGroupId(),
+                                e.getSize(),
+                                e.getLinkName(),
+                                text,
+                                head));
             }
         }
         return out;

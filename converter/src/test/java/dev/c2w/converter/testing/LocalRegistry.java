@@ -2,6 +2,7 @@ package dev.c2w.converter.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
 import java.io.IOException;
 import java.net.HttpURLConnection;
 import java.net.InetAddress;
@@ -16,7 +17,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import java.io.File;
 
 /**
  * A throwaway Docker registry on 127.0.0.1 for tests: Debian's {@code /usr/bin/docker-registry}
@@ -62,20 +62,23 @@ public final class LocalRegistry implements AutoCloseable {
     private static LocalRegistry startIn(Path tmp, int port) throws IOException {
         Path data = Files.createDirectories(tmp.resolve("data"));
         Path config = tmp.resolve("config.yml");
-        Files.writeString(config, String.join("\n",
-                "version: 0.1",
-                "log:",
-                "  level: warn",
-                "  accesslog:",
-                "    disabled: true",
-                "storage:",
-                "  filesystem:",
-                "    rootdirectory: " + data,
-                "  delete:",
-                "    enabled: true",
-                "http:",
-                "  addr: 127.0.0.1:" + port,
-                ""));
+        Files.writeString(
+                config,
+                String.join(
+                        "\n",
+                        "version: 0.1",
+                        "log:",
+                        "  level: warn",
+                        "  accesslog:",
+                        "    disabled: true",
+                        "storage:",
+                        "  filesystem:",
+                        "    rootdirectory: " + data,
+                        "  delete:",
+                        "    enabled: true",
+                        "http:",
+                        "  addr: 127.0.0.1:" + port,
+                        ""));
         Path log = tmp.resolve("registry.log");
         Process p = new ProcessBuilder(BINARY, "serve", config.toString())
                 .redirectErrorStream(true)
@@ -85,7 +88,8 @@ public final class LocalRegistry implements AutoCloseable {
         long deadline = System.nanoTime() + START_DEADLINE.toNanos();
         while (true) {
             if (!p.isAlive()) {
-                throw new IOException("docker-registry exited with " + p.exitValue() + " before answering:\n" + readLog(log));
+                throw new IOException(
+                        "docker-registry exited with " + p.exitValue() + " before answering:\n" + readLog(log));
             }
             if (answers(port)) {
                 return new LocalRegistry(tmp, port, p);
@@ -120,7 +124,8 @@ public final class LocalRegistry implements AutoCloseable {
      * skopeo; an image index is copied with all its platforms ({@code --all}).
      */
     public void push(Path ociLayout, String tag, String repoAndTag) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("skopeo", "--insecure-policy", "copy", "-q", "--dest-tls-verify=false"));
+        List<String> cmd =
+                new ArrayList<>(List.of("skopeo", "--insecure-policy", "copy", "-q", "--dest-tls-verify=false"));
         if (isIndex(ociLayout, tag)) {
             cmd.add("--all");
         }
@@ -161,9 +166,12 @@ public final class LocalRegistry implements AutoCloseable {
     }
 
     private static boolean isIndex(Path layout, String tag) throws IOException {
-        JsonNode index = new ObjectMapper().readTree(layout.resolve("index.json").toFile());
+        JsonNode index =
+                new ObjectMapper().readTree(layout.resolve("index.json").toFile());
         for (JsonNode m : index.path("manifests")) {
-            if (tag.equals(m.path("annotations").path("org.opencontainers.image.ref.name").asText())) {
+            if (tag.equals(m.path("annotations")
+                    .path("org.opencontainers.image.ref.name")
+                    .asText())) {
                 return m.path("mediaType").asText().equals("application/vnd.oci.image.index.v1+json");
             }
         }

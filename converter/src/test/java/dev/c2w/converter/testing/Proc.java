@@ -1,6 +1,7 @@
 package dev.c2w.converter.testing;
 
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -13,7 +14,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.io.File;
 
 /**
  * Runs a command with a deadline for tests. Standard output and standard error are merged; stdin
@@ -46,9 +46,12 @@ public final class Proc {
     /** Like {@link #run(Duration, List, Path, Map)} with {@code stdin} as the process's standard input (null: /dev/null). */
     public static Result run(Duration timeout, List<String> cmd, Path workDir, Map<String, String> env, byte[] stdin)
             throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null"))
-                        : ProcessBuilder.Redirect.PIPE);
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectInput(
+                        stdin == null
+                                ? ProcessBuilder.Redirect.from(new File("/dev/null"))
+                                : ProcessBuilder.Redirect.PIPE);
         if (workDir != null) {
             pb.directory(workDir.toFile());
         }
@@ -56,13 +59,15 @@ public final class Proc {
         long start = System.nanoTime();
         Process p = pb.start();
         if (stdin != null) {
-            Thread writer = new Thread(() -> {
-                try (OutputStream in = p.getOutputStream()) {
-                    in.write(stdin);
-                } catch (IOException e) {
-                    // the process exited before reading all of it: its output says why
-                }
-            }, "proc-input-" + p.pid());
+            Thread writer = new Thread(
+                    () -> {
+                        try (OutputStream in = p.getOutputStream()) {
+                            in.write(stdin);
+                        } catch (IOException e) {
+                            // the process exited before reading all of it: its output says why
+                        }
+                    },
+                    "proc-input-" + p.pid());
             writer.setDaemon(true);
             writer.start();
         }
@@ -95,7 +100,8 @@ public final class Proc {
         }
         long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
         String sep = text.isEmpty() || text.endsWith("\n") ? "" : "\n";
-        return new Result(-1, text + sep + "[timed out after " + timeout + " (" + ms + " ms): " + String.join(" ", cmd) + "]\n");
+        return new Result(
+                -1, text + sep + "[timed out after " + timeout + " (" + ms + " ms): " + String.join(" ", cmd) + "]\n");
     }
 
     /** Kills {@code root} and every descendant, deepest first. */
@@ -105,7 +111,8 @@ public final class Proc {
         Map<Long, Integer> depth = new HashMap<>();
         List<ProcessHandle> all = new ArrayList<>();
         collect(root, 0, depth, all);
-        all.sort(Comparator.comparingInt((ProcessHandle h) -> depth.get(h.pid())).reversed());
+        all.sort(
+                Comparator.comparingInt((ProcessHandle h) -> depth.get(h.pid())).reversed());
         for (ProcessHandle h : all) {
             h.destroyForcibly();
         }

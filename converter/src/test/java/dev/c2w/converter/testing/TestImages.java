@@ -117,7 +117,8 @@ public final class TestImages {
                 }
             }
         }
-        throw new IllegalStateException("cannot find converter/" + rel + " above " + Paths.get("").toAbsolutePath());
+        throw new IllegalStateException(
+                "cannot find converter/" + rel + " above " + Paths.get("").toAbsolutePath());
     }
 
     private static Path outputDir(Path script) {

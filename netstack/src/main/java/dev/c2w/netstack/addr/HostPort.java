@@ -176,8 +176,11 @@ public record HostPort(String host, int port) {
                 if (syntax.barePort() == BarePort.PORT) {
                     return new HostPort(null, parsePort(text, text, syntax));
                 }
-                throw fail(text, syntax, "'" + text + "' is a port without a host; write HOST:" + text
-                    + (syntax.barePort() == BarePort.COLON_PORT ? " or :" + text : ""));
+                throw fail(
+                        text,
+                        syntax,
+                        "'" + text + "' is a port without a host; write HOST:" + text
+                                + (syntax.barePort() == BarePort.COLON_PORT ? " or :" + text : ""));
             }
             if (!syntax.hasDefaultPort()) {
                 throw fail(text, syntax, "missing port");

@@ -1,7 +1,6 @@
 package dev.c2w.netstack.addr;
 
 import dev.c2w.netstack.wire.Ipv4Address;
-
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
@@ -47,7 +46,8 @@ public final class IpLiteral {
         }
         for (int i = 0; i < body.length(); i++) {
             char c = body.charAt(i);
-            boolean ok = c == ':' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+            boolean ok =
+                    c == ':' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
             if (!ok) {
                 return null;
             }

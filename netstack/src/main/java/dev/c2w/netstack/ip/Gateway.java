@@ -15,7 +15,6 @@ import dev.c2w.netstack.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
-
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
@@ -65,6 +64,7 @@ public final class Gateway implements IpOutput {
     /** Packets waiting for an ARP answer, per last octet. */
     @SuppressWarnings("unchecked")
     private final ArrayDeque<ByteBuf>[] arpPending = (ArrayDeque<ByteBuf>[]) new ArrayDeque<?>[256];
+
     private int ipId;
     private boolean closed;
 
@@ -75,12 +75,14 @@ public final class Gateway implements IpOutput {
         this.stats = stats;
         this.alloc = alloc;
         Arrays.fill(arp, MacAddress.NONE);
-        this.lan = lan.attachRouter(new FrameSink() {
-            @Override
-            public void sendFrame(ByteBuf frame) {
-                receive(frame);
-            }
-        }, config.gatewayMac());
+        this.lan = lan.attachRouter(
+                new FrameSink() {
+                    @Override
+                    public void sendFrame(ByteBuf frame) {
+                        receive(frame);
+                    }
+                },
+                config.gatewayMac());
         lan.addListener(new Switch.Listener() {
             @Override
             public void macLeft(long mac) {
@@ -109,7 +111,7 @@ public final class Gateway implements IpOutput {
                     receiveIpv4(frame, srcMac);
                     frame = null; // ownership passed
                 }
-                default -> { } // IPv6 and others: not routed
+                default -> {} // IPv6 and others: not routed
             }
         } finally {
             if (frame != null) {
@@ -170,16 +172,19 @@ public final class Gateway implements IpOutput {
             q = new ArrayDeque<>();
             arpPending[i] = q;
             ArrayDeque<ByteBuf> mine = q;
-            loop.schedule(() -> {
-                if (arpPending[i] == mine) {
-                    arpPending[i] = null;
-                    ByteBuf x;
-                    while ((x = mine.poll()) != null) {
-                        stats.droppedNoRoute++;
-                        x.release();
-                    }
-                }
-            }, ARP_WAIT_SECONDS, TimeUnit.SECONDS);
+            loop.schedule(
+                    () -> {
+                        if (arpPending[i] == mine) {
+                            arpPending[i] = null;
+                            ByteBuf x;
+                            while ((x = mine.poll()) != null) {
+                                stats.droppedNoRoute++;
+                                x.release();
+                            }
+                        }
+                    },
+                    ARP_WAIT_SECONDS,
+                    TimeUnit.SECONDS);
             sendArp(Arp.OP_REQUEST, MacAddress.BROADCAST, config.gatewayIp(), 0, dst);
         }
         if (q.size() >= ARP_QUEUE) {

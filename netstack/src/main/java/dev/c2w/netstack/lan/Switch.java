@@ -12,7 +12,6 @@ import dev.c2w.netstack.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.netty.util.collection.LongObjectHashMap;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -175,6 +174,7 @@ public final class Switch {
         final FrameSink sink;
         /** The router's fixed MAC, or NONE for a guest port, which learns. */
         final long fixedMac;
+
         final List<Long> macs = new ArrayList<>(1);
         boolean dirty;
         boolean closed;

@@ -5,9 +5,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-
-import java.util.function.Function;
 import io.netty.util.ReferenceCountUtil;
+import java.util.function.Function;
 
 /**
  * Bridges a QEMU-stream channel to a switch port.
@@ -60,8 +59,10 @@ public final class GuestLink extends ChannelInboundHandlerAdapter implements Fra
             port.close();
             port = null;
         }
-        LOG.log(System.Logger.Level.INFO, "guest disconnected: " + describe(ctx.channel())
-            + (dropped > 0 ? " (" + dropped + " frames dropped while it was not reading)" : ""));
+        LOG.log(
+                System.Logger.Level.INFO,
+                "guest disconnected: " + describe(ctx.channel())
+                        + (dropped > 0 ? " (" + dropped + " frames dropped while it was not reading)" : ""));
         ctx.fireChannelInactive();
     }
 
@@ -78,8 +79,9 @@ public final class GuestLink extends ChannelInboundHandlerAdapter implements Fra
             frame.release();
             return;
         }
-        if (!ch.isWritable() && ch.unsafe().outboundBuffer() != null
-            && ch.unsafe().outboundBuffer().totalPendingWriteBytes() > MAX_PENDING) {
+        if (!ch.isWritable()
+                && ch.unsafe().outboundBuffer() != null
+                && ch.unsafe().outboundBuffer().totalPendingWriteBytes() > MAX_PENDING) {
             dropped++;
             frame.release();
             return;

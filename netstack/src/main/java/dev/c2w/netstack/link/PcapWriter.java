@@ -1,7 +1,6 @@
 package dev.c2w.netstack.link;
 
 import io.netty.buffer.ByteBuf;
-
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -33,6 +33,7 @@ public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger(QemuFrameDecoder.class.getName());
     /** Bounds of the reads into new buffers (the upper one grows to two of the largest frames seen). */
     static final int MIN_READ = 2048;
+
     static final int MAX_READ = 64 * 1024;
     static final int MAX_BIG_READ = 256 * 1024;
 
@@ -45,6 +46,7 @@ public final class QemuFrameDecoder extends ChannelInboundHandlerAdapter {
     private ByteBuf lastFresh;
     /** Bytes of a length prefix that a read cut off (0 to 3 of them) and their value so far. */
     private int prefixHave;
+
     private int prefixValue;
     private int largestFrame;
     private boolean failed;

@@ -23,9 +23,11 @@ public final class QemuStreamParser {
         public final long length;
 
         BadLengthException(long length, int cap) {
-            super(length == 0
-                ? "zero-length frame in QEMU stream (peer is not speaking QEMU stream framing?)"
-                : "frame length " + length + " exceeds the cap of " + cap + " bytes (peer is not speaking QEMU stream framing?)");
+            super(
+                    length == 0
+                            ? "zero-length frame in QEMU stream (peer is not speaking QEMU stream framing?)"
+                            : "frame length " + length + " exceeds the cap of " + cap
+                                    + " bytes (peer is not speaking QEMU stream framing?)");
             this.length = length;
         }
     }

@@ -9,15 +9,14 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.unix.DomainSocketAddress;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import io.netty.channel.WriteBufferWaterMark;
-import java.net.UnixDomainSocketAddress;
 
 /**
  * Dial and listen for QEMU-stream guests.
@@ -68,9 +67,12 @@ public final class QemuTransport {
     /** Connects to a guest that listens. The returned future completes when connected (or fails). */
     public static ChannelFuture dial(VirtualNetwork net, SocketAddress address) {
         Bootstrap b = new Bootstrap()
-            .group(net.eventLoop())
-            .channel(address instanceof DomainSocketAddress ? net.host().domainSocketChannel() : net.host().socketChannel())
-            .handler(initializer(net));
+                .group(net.eventLoop())
+                .channel(
+                        address instanceof DomainSocketAddress
+                                ? net.host().domainSocketChannel()
+                                : net.host().socketChannel())
+                .handler(initializer(net));
         if (!(address instanceof DomainSocketAddress)) {
             b.option(ChannelOption.TCP_NODELAY, true);
         }
@@ -93,9 +95,12 @@ public final class QemuTransport {
             }
         }
         ServerBootstrap b = new ServerBootstrap()
-            .group(net.eventLoop(), net.eventLoop())
-            .channel(unix ? net.host().serverDomainSocketChannel() : net.host().serverSocketChannel())
-            .childHandler(initializer(net));
+                .group(net.eventLoop(), net.eventLoop())
+                .channel(
+                        unix
+                                ? net.host().serverDomainSocketChannel()
+                                : net.host().serverSocketChannel())
+                .childHandler(initializer(net));
         if (!unix) {
             b.childOption(ChannelOption.TCP_NODELAY, true);
             b.option(ChannelOption.SO_REUSEADDR, true);

@@ -1,7 +1,6 @@
 package dev.c2w.netstack.loop;
 
 import io.netty.channel.EventLoop;
-
 import java.util.ArrayList;
 import java.util.function.Consumer;
 

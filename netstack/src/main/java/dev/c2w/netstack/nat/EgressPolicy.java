@@ -27,8 +27,11 @@ public final class EgressPolicy {
         if (dstIp == config.hostLoopbackIp()) {
             return HOST_LOOPBACK;
         }
-        if (config.inSubnet(dstIp) || (dstIp >>> 16) == 0xa9fe || (dstIp >>> 28) >= 0xe || dstIp == 0
-            || (dstIp >>> 24) == 127) {
+        if (config.inSubnet(dstIp)
+                || (dstIp >>> 16) == 0xa9fe
+                || (dstIp >>> 28) >= 0xe
+                || dstIp == 0
+                || (dstIp >>> 24) == 127) {
             return 0;
         }
         return dstIp;

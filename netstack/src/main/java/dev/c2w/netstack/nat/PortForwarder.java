@@ -2,11 +2,11 @@ package dev.c2w.netstack.nat;
 
 import dev.c2w.netstack.NetworkConfig.PortForward;
 import dev.c2w.netstack.VirtualNetwork;
-import dev.c2w.netstack.udp.UdpStack;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.relay.Relay;
 import dev.c2w.netstack.services.UdpContext;
 import dev.c2w.netstack.services.UdpEndpoint;
+import dev.c2w.netstack.udp.UdpStack;
 import dev.c2w.netstack.wire.MacAddress;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -19,7 +19,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
-
 import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.Map;
@@ -55,22 +54,27 @@ public final class PortForwarder implements AutoCloseable {
         InetSocketAddress bind = new InetSocketAddress(forward.hostAddress(), forward.hostPort());
         ChannelFuture f;
         if (forward.udp()) {
-            f = new Bootstrap().group(host.group()).channel(host.datagramChannel())
-                .handler(new UdpListener()).bind(bind);
+            f = new Bootstrap()
+                    .group(host.group())
+                    .channel(host.datagramChannel())
+                    .handler(new UdpListener())
+                    .bind(bind);
         } else {
-            f = new ServerBootstrap().group(host.group(), host.group())
-                .channel(host.serverSocketChannel())
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.RECVBUF_ALLOCATOR, TcpNat.HOST_READS)
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new TcpClient());
-                    }
-                }).bind(bind);
+            f = new ServerBootstrap()
+                    .group(host.group(), host.group())
+                    .channel(host.serverSocketChannel())
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.AUTO_READ, false)
+                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.RECVBUF_ALLOCATOR, TcpNat.HOST_READS)
+                    .childHandler(new ChannelInitializer<>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(new TcpClient());
+                        }
+                    })
+                    .bind(bind);
         }
         listener = f.channel();
         return f;
@@ -82,7 +86,9 @@ public final class PortForwarder implements AutoCloseable {
             Channel hostCh = ctx.channel();
             VirtualNetwork net = network.get();
             if (net == null) {
-                LOG.log(System.Logger.Level.WARNING, "port forward " + forward + ": no guest is connected; closing " + hostCh.remoteAddress());
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "port forward " + forward + ": no guest is connected; closing " + hostCh.remoteAddress());
                 hostCh.close();
                 return;
             }
@@ -90,12 +96,16 @@ public final class PortForwarder implements AutoCloseable {
             Relay hostSide = Relay.forNat(null);
             ctx.pipeline().replace(this, "relay", hostSide);
             Relay guestSide = Relay.pairedWith(hostCh, hostSide);
-            net.connectToGuest(net.config().guestIp(), forward.guestPort(), guestSide).addListener(f -> {
-                if (!f.isSuccess()) {
-                    LOG.log(System.Logger.Level.INFO, "port forward " + forward + ": guest did not accept: " + f.cause().getMessage());
-                    hostCh.close();
-                }
-            });
+            net.connectToGuest(net.config().guestIp(), forward.guestPort(), guestSide)
+                    .addListener(f -> {
+                        if (!f.isSuccess()) {
+                            LOG.log(
+                                    System.Logger.Level.INFO,
+                                    "port forward " + forward + ": guest did not accept: "
+                                            + f.cause().getMessage());
+                            hostCh.close();
+                        }
+                    });
         }
     }
 
@@ -124,13 +134,25 @@ public final class PortForwarder implements AutoCloseable {
                 Channel out = ctx.channel();
                 udp.bind(net.config().hostLoopbackIp(), port, new UdpEndpoint() {
                     @Override
-                    public void onDatagram(UdpContext c, long srcMac, int srcIp, int srcPort, int dstIp, int dstPort, ByteBuf payload) {
+                    public void onDatagram(
+                            UdpContext c,
+                            long srcMac,
+                            int srcIp,
+                            int srcPort,
+                            int dstIp,
+                            int dstPort,
+                            ByteBuf payload) {
                         out.writeAndFlush(new DatagramPacket(payload.retain(), client));
                     }
                 });
             }
-            udp.sendToGuest(net.config().hostLoopbackIp(), port, net.config().guestIp(), forward.guestPort(),
-                MacAddress.NONE, pkt.content().retain());
+            udp.sendToGuest(
+                    net.config().hostLoopbackIp(),
+                    port,
+                    net.config().guestIp(),
+                    forward.guestPort(),
+                    MacAddress.NONE,
+                    pkt.content().retain());
         }
     }
 

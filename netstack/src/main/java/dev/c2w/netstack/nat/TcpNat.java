@@ -1,20 +1,19 @@
 package dev.c2w.netstack.nat;
 
-import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.NetStats;
+import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.relay.Relay;
 import dev.c2w.netstack.tcp.TcpConnection;
 import dev.c2w.netstack.tcp.TcpStack;
 import dev.c2w.netstack.wire.Ipv4Address;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.RecvByteBufAllocator;
-
 import java.net.InetSocketAddress;
 
 /**
@@ -31,7 +30,8 @@ public final class TcpNat implements TcpStack.FlowAcceptor {
     private static final System.Logger LOG = System.getLogger(TcpNat.class.getName());
     /** Receive-buffer sizes of host sockets: 2 KiB to start, up to 256 KiB while reads come back full. */
     static final RecvByteBufAllocator HOST_READS =
-        new AdaptiveRecvByteBufAllocator(512, 2048, 256 * 1024).maxMessagesPerRead(16);
+            new AdaptiveRecvByteBufAllocator(512, 2048, 256 * 1024).maxMessagesPerRead(16);
+
     private final NetworkConfig config;
     private final EventLoop loop;
     private final HostTransport host;
@@ -59,16 +59,17 @@ public final class TcpNat implements TcpStack.FlowAcceptor {
         InetSocketAddress addr = new InetSocketAddress(Ipv4Address.toInet(target), dstPort);
         Relay hostSide = Relay.forNat(conn);
         Bootstrap b = new Bootstrap()
-            .group(loop)
-            .channel(host.socketChannel())
-            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) cfg.tcpConnectTimeout().toMillis())
-            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .option(ChannelOption.AUTO_READ, false)
-            .option(ChannelOption.TCP_NODELAY, true)
-            // reads of up to 256 KiB: fewer syscalls, and fewer window updates the kernel sends to the host
-            // peer (each wakes it), when the host sends fast; small reads shrink the buffers again
-            .option(ChannelOption.RECVBUF_ALLOCATOR, HOST_READS)
-            .handler(hostSide);
+                .group(loop)
+                .channel(host.socketChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int)
+                        cfg.tcpConnectTimeout().toMillis())
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
+                // reads of up to 256 KiB: fewer syscalls, and fewer window updates the kernel sends to the host
+                // peer (each wakes it), when the host sends fast; small reads shrink the buffers again
+                .option(ChannelOption.RECVBUF_ALLOCATOR, HOST_READS)
+                .handler(hostSide);
         ChannelFuture f = b.connect(addr);
         f.addListener(done -> {
             if (done.isSuccess()) {

@@ -10,7 +10,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
-
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -90,10 +89,10 @@ public final class UdpNat implements UdpStack.FlowAcceptor {
             this.guestMac = guestMac;
             this.target = target;
             ChannelFuture cf = new Bootstrap()
-                .group(udp.eventLoop())
-                .channel(udp.host().datagramChannel())
-                .handler(this)
-                .connect(target);
+                    .group(udp.eventLoop())
+                    .channel(udp.host().datagramChannel())
+                    .handler(this)
+                    .connect(target);
             this.channel = cf.channel();
             cf.addListener(r -> {
                 if (!r.isSuccess()) {
@@ -112,17 +111,21 @@ public final class UdpNat implements UdpStack.FlowAcceptor {
         }
 
         private void scheduleIdleCheck(long idle) {
-            udp.eventLoop().schedule(() -> {
-                if (done) {
-                    return;
-                }
-                long since = System.nanoTime() - lastUse;
-                if (since >= idle) {
-                    close();
-                } else {
-                    scheduleIdleCheck(idle - since);
-                }
-            }, idle, TimeUnit.NANOSECONDS);
+            udp.eventLoop()
+                    .schedule(
+                            () -> {
+                                if (done) {
+                                    return;
+                                }
+                                long since = System.nanoTime() - lastUse;
+                                if (since >= idle) {
+                                    close();
+                                } else {
+                                    scheduleIdleCheck(idle - since);
+                                }
+                            },
+                            idle,
+                            TimeUnit.NANOSECONDS);
         }
 
         void send(ByteBuf payload) {
@@ -142,7 +145,13 @@ public final class UdpNat implements UdpStack.FlowAcceptor {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket msg) {
             lastUse = System.nanoTime();
-            udp.sendToGuest(key.dstIp, key.dstPort, key.guestIp, key.guestPort, guestMac, msg.content().retain());
+            udp.sendToGuest(
+                    key.dstIp,
+                    key.dstPort,
+                    key.guestIp,
+                    key.guestPort,
+                    guestMac,
+                    msg.content().retain());
         }
 
         @Override

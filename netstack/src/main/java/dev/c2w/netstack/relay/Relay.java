@@ -12,7 +12,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
-
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
@@ -95,14 +94,16 @@ public final class Relay extends ChannelInboundHandlerAdapter {
     private Channel peer;
     /** The first relay of a pair waits for its peer to become active; the others never wait. */
     private boolean waiting;
+
     private ChannelHandlerContext ctx;
     /** What arrived on this side while {@link #waiting}: HELD_* bits, the error's cause, bytes (owned here). */
     private int held;
+
     private Throwable heldCause;
     private ArrayDeque<ByteBuf> heldBytes;
 
-    private Relay(Channel peer, boolean resets, boolean flushEach, boolean startWhenAdded, Relay partner,
-            boolean waiting) {
+    private Relay(
+            Channel peer, boolean resets, boolean flushEach, boolean startWhenAdded, Relay partner, boolean waiting) {
         this.peer = peer;
         this.resets = resets;
         this.flushEach = flushEach;

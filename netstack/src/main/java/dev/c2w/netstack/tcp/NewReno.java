@@ -12,7 +12,11 @@ package dev.c2w.netstack.tcp;
  */
 final class NewReno {
     /** What a duplicate ACK asks of the sender. */
-    enum DupAckAction { NONE, FAST_RETRANSMIT, SEND_MORE }
+    enum DupAckAction {
+        NONE,
+        FAST_RETRANSMIT,
+        SEND_MORE
+    }
 
     private long cwnd;
     private long ssthresh = Long.MAX_VALUE;

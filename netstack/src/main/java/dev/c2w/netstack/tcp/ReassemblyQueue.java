@@ -1,7 +1,6 @@
 package dev.c2w.netstack.tcp;
 
 import io.netty.buffer.ByteBuf;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 

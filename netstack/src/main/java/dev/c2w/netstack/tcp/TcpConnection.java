@@ -18,7 +18,6 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.concurrent.Promise;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -61,6 +60,7 @@ public final class TcpConnection extends AbstractChannel implements DuplexChanne
     private volatile boolean open = true;
     /** What {@link #isActive} answers: open and the handshake completed, the block not freed; for any thread. */
     private volatile boolean active;
+
     private ChannelHandler pendingHandler;
     private Promise<Channel> connectPromise;
     private boolean readRequested;

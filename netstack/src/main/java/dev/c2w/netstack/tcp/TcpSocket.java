@@ -6,7 +6,6 @@ import dev.c2w.netstack.wire.Tcp;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-
 import java.io.IOException;
 import java.net.ConnectException;
 import java.util.ArrayDeque;
@@ -47,10 +46,12 @@ public final class TcpSocket {
     static final int RECEIVE_BUFFER = 1024 * 1024;
     /** Our window scale: a 1 MiB receive window fits the 16-bit field shifted by 5. */
     static final int OUR_WSCALE = 5;
+
     static final int MAX_RETRIES = 12;
     static final long TIME_WAIT_NANOS = 2_000_000_000L;
     /** The MSS assumed when a SYN carries none (RFC 9293 3.7.1). */
     static final int DEFAULT_MSS = 536;
+
     private static final int MIN_MSS = 64;
     private static final int SYN_HEADER_WITH_WSCALE = Tcp.MIN_HEADER + 8;
     private static final int SYN_HEADER = Tcp.MIN_HEADER + 4;
@@ -126,9 +127,11 @@ public final class TcpSocket {
     private int sndNxt;
     /** The highest sequence number sent ({@link #sndNxt} goes back to {@link #sndUna} after a timeout). */
     private int sndMax;
+
     private long sndWnd;
     /** Shift of the guest's window field (0 when it did not offer scaling). */
     private int sndWscale;
+
     private boolean wscaleOk;
     private int mss;
     private final SendQueue sendQueue;
@@ -154,8 +157,16 @@ public final class TcpSocket {
      * A closed socket for the connection guest {@code guestIp:guestPort} to us at {@code localIp:localPort}.
      * Segments are at most {@code mtu - 40} bytes of payload. Call {@link #attach} before anything else.
      */
-    public TcpSocket(Output out, NetStats stats, ByteBufAllocator alloc, int mtu,
-                     int guestIp, int guestPort, int localIp, int localPort, long guestMac) {
+    public TcpSocket(
+            Output out,
+            NetStats stats,
+            ByteBufAllocator alloc,
+            int mtu,
+            int guestIp,
+            int guestPort,
+            int localIp,
+            int localPort,
+            long guestMac) {
         this.out = out;
         this.stats = stats;
         this.guestIp = guestIp;
@@ -300,8 +311,8 @@ public final class TcpSocket {
      * A segment for this connection. {@code f} is the whole frame (borrowed); the payload is
      * {@code [dataOff, dataOff + dataLen)}; {@code synOptions} is {@link Tcp#parseSynOptions} of a SYN.
      */
-    public void segment(long now, ByteBuf f, int seq, int ack, int flags, int window, int synOptions,
-                        int dataOff, int dataLen) {
+    public void segment(
+            long now, ByteBuf f, int seq, int ack, int flags, int window, int synOptions, int dataOff, int dataLen) {
         switch (state) {
             case SYN_SENT -> {
                 synSentSegment(seq, ack, flags, window, synOptions);
@@ -316,7 +327,7 @@ public final class TcpSocket {
                 }
                 return;
             }
-            default -> { }
+            default -> {}
         }
         // sequence acceptability (RFC 9293 3.10.7.4), simplified: we take only in-order bytes
         int wnd = rcvWindow();
@@ -404,7 +415,7 @@ public final class TcpSocket {
                 case ESTABLISHED -> state = TcpState.CLOSE_WAIT;
                 case FIN_WAIT_1 -> state = TcpState.CLOSING;
                 case FIN_WAIT_2 -> enterTimeWait(now);
-                default -> { }
+                default -> {}
             }
             app.finReceived();
         }
@@ -419,8 +430,8 @@ public final class TcpSocket {
         }
         if ((flags & Tcp.RST) != 0) {
             if ((flags & Tcp.ACK) != 0) {
-                destroy(new ConnectException("connection refused by guest "
-                    + Ipv4Address.format(guestIp) + ":" + guestPort));
+                destroy(new ConnectException(
+                        "connection refused by guest " + Ipv4Address.format(guestIp) + ":" + guestPort));
             }
             return;
         }
@@ -475,7 +486,7 @@ public final class TcpSocket {
                 switch (cc.duplicateAck(SeqNum.distance(sndUna, sndMax), sndMax, mss)) {
                     case FAST_RETRANSMIT -> retransmitFirst(now);
                     case SEND_MORE -> transmit(now);
-                    case NONE -> { }
+                    case NONE -> {}
                 }
             } else if (windowChanged) {
                 transmit(now);
@@ -488,7 +499,7 @@ public final class TcpSocket {
             case FIN_WAIT_1 -> state = TcpState.FIN_WAIT_2;
             case CLOSING -> enterTimeWait(now);
             case LAST_ACK -> destroy(null);
-            default -> { }
+            default -> {}
         }
     }
 
@@ -636,7 +647,7 @@ public final class TcpSocket {
                 transmit(now);
             }
             case SYN_PENDING, SYN_RECEIVED, SYN_SENT -> abort();
-            default -> { }
+            default -> {}
         }
     }
 
@@ -827,7 +838,7 @@ public final class TcpSocket {
 
     @Override
     public String toString() {
-        return "tcp[" + Ipv4Address.format(guestIp) + ":" + guestPort + " <-> "
-            + Ipv4Address.format(localIp) + ":" + localPort + " " + state + "]";
+        return "tcp[" + Ipv4Address.format(guestIp) + ":" + guestPort + " <-> " + Ipv4Address.format(localIp) + ":"
+                + localPort + " " + state + "]";
     }
 }

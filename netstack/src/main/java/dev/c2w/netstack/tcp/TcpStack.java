@@ -16,7 +16,6 @@ import io.netty.channel.EventLoop;
 import io.netty.util.collection.LongObjectHashMap;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
-
 import java.util.ArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -78,8 +77,14 @@ public final class TcpStack implements TcpSocket.Output {
      * A stack that sends through {@code ip}, runs on {@code loop} and reads time from {@code clock}
      * (nanoseconds). {@code acceptor} takes connections nobody listens for.
      */
-    public TcpStack(IpOutput ip, NetworkConfig config, EventLoop loop, NetStats stats, ByteBufAllocator alloc,
-                    FlowAcceptor acceptor, LongSupplier clock) {
+    public TcpStack(
+            IpOutput ip,
+            NetworkConfig config,
+            EventLoop loop,
+            NetStats stats,
+            ByteBufAllocator alloc,
+            FlowAcceptor acceptor,
+            LongSupplier clock) {
         this.ip = ip;
         this.config = config;
         this.loop = loop;
@@ -166,8 +171,8 @@ public final class TcpStack implements TcpSocket.Output {
     }
 
     private TcpConnection newSocket(int guestIp, int guestPort, int localIp, int localPort) {
-        TcpSocket s = new TcpSocket(this, stats, alloc, config.mtu(), guestIp, guestPort, localIp, localPort,
-            ip.macOf(guestIp));
+        TcpSocket s = new TcpSocket(
+                this, stats, alloc, config.mtu(), guestIp, guestPort, localIp, localPort, ip.macOf(guestIp));
         return new TcpConnection(this, s);
     }
 
@@ -319,8 +324,8 @@ public final class TcpStack implements TcpSocket.Output {
 
     private void sendReset(int guestIp, int guestPort, int localIp, int localPort, int seq, int ack, int flags) {
         ByteBuf b = newSegment(Tcp.MIN_HEADER);
-        Tcp.writeHeader(b, b.writerIndex(), localIp, guestIp, localPort, guestPort, seq, ack, Tcp.MIN_HEADER,
-            flags, 0, 0);
+        Tcp.writeHeader(
+                b, b.writerIndex(), localIp, guestIp, localPort, guestPort, seq, ack, Tcp.MIN_HEADER, flags, 0, 0);
         ip.sendIp(b, Ipv4.PROTO_TCP, localIp, guestIp, MacAddress.NONE);
     }
 

@@ -14,7 +14,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.netty.util.collection.LongObjectHashMap;
-
 import java.util.function.Function;
 
 /**
@@ -50,8 +49,14 @@ public final class UdpStack implements UdpContext {
      * A stack sending through {@code ip}; {@code acceptor} builds, from this stack as the context it sends
      * through, what takes datagrams nobody listens for (the NAT).
      */
-    public UdpStack(IpOutput ip, NetworkConfig config, EventLoop loop, NetStats stats, ByteBufAllocator alloc,
-                    HostTransport host, Function<UdpContext, FlowAcceptor> acceptor) {
+    public UdpStack(
+            IpOutput ip,
+            NetworkConfig config,
+            EventLoop loop,
+            NetStats stats,
+            ByteBufAllocator alloc,
+            HostTransport host,
+            Function<UdpContext, FlowAcceptor> acceptor) {
         this.ip = ip;
         this.config = config;
         this.loop = loop;
@@ -61,11 +66,30 @@ public final class UdpStack implements UdpContext {
         this.acceptor = acceptor.apply(this);
     }
 
-    @Override public NetworkConfig config() { return config; }
-    @Override public EventLoop eventLoop() { return loop; }
-    @Override public ByteBufAllocator alloc() { return alloc; }
-    @Override public HostTransport host() { return host; }
-    @Override public NetStats stats() { return stats; }
+    @Override
+    public NetworkConfig config() {
+        return config;
+    }
+
+    @Override
+    public EventLoop eventLoop() {
+        return loop;
+    }
+
+    @Override
+    public ByteBufAllocator alloc() {
+        return alloc;
+    }
+
+    @Override
+    public HostTransport host() {
+        return host;
+    }
+
+    @Override
+    public NetStats stats() {
+        return stats;
+    }
 
     private static long key(int ip, int port) {
         return ((ip & 0xffffffffL) << 16) | port;

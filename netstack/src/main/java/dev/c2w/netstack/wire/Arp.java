@@ -18,8 +18,10 @@ public final class Arp {
 
     /** Whether the fixed fields say Ethernet and IPv4 with their address lengths. */
     public static boolean isEthernetIpv4(ByteBuf f, int off) {
-        return f.getUnsignedShort(off) == HTYPE_ETHERNET && f.getUnsignedShort(off + 2) == Ethernet.TYPE_IPV4
-            && f.getUnsignedByte(off + 4) == 6 && f.getUnsignedByte(off + 5) == 4;
+        return f.getUnsignedShort(off) == HTYPE_ETHERNET
+                && f.getUnsignedShort(off + 2) == Ethernet.TYPE_IPV4
+                && f.getUnsignedByte(off + 4) == 6
+                && f.getUnsignedByte(off + 5) == 4;
     }
 
     public static int op(ByteBuf f, int off) {

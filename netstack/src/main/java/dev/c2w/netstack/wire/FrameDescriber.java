@@ -18,7 +18,10 @@ public final class FrameDescriber {
             return "runt frame (" + n + " bytes)";
         }
         StringBuilder sb = new StringBuilder(96);
-        sb.append(MacAddress.format(Ethernet.src(f))).append(" > ").append(MacAddress.format(Ethernet.dst(f))).append(' ');
+        sb.append(MacAddress.format(Ethernet.src(f)))
+                .append(" > ")
+                .append(MacAddress.format(Ethernet.dst(f)))
+                .append(' ');
         int type = Ethernet.type(f);
         int off = base + Ethernet.HEADER;
         int avail = n - Ethernet.HEADER;
@@ -33,14 +36,23 @@ public final class FrameDescriber {
                 if (op == 1) {
                     sb.append("ARP who-has ").append(tpa).append(" tell ").append(spa);
                 } else if (op == 2) {
-                    sb.append("ARP reply ").append(spa).append(" is-at ").append(MacAddress.format(MacAddress.read(f, off + 8)));
+                    sb.append("ARP reply ")
+                            .append(spa)
+                            .append(" is-at ")
+                            .append(MacAddress.format(MacAddress.read(f, off + 8)));
                 } else {
                     sb.append("ARP op ").append(op);
                 }
             }
             case Ethernet.TYPE_IPV4 -> describeIpv4(sb, f, off, avail);
-            case Ethernet.TYPE_IPV6 -> sb.append("IPv6 (not routed), ").append(n).append(" bytes");
-            default -> sb.append("ethertype 0x").append(Integer.toHexString(type)).append(", ").append(n).append(" bytes");
+            case Ethernet.TYPE_IPV6 ->
+                sb.append("IPv6 (not routed), ").append(n).append(" bytes");
+            default ->
+                sb.append("ethertype 0x")
+                        .append(Integer.toHexString(type))
+                        .append(", ")
+                        .append(n)
+                        .append(" bytes");
         }
         return sb.toString();
     }
@@ -69,8 +81,15 @@ public final class FrameDescriber {
                     return;
                 }
                 int flags = Tcp.flags(f, l4);
-                sb.append("TCP ").append(s).append(':').append(Tcp.srcPort(f, l4)).append(" > ")
-                    .append(d).append(':').append(Tcp.dstPort(f, l4)).append(" [");
+                sb.append("TCP ")
+                        .append(s)
+                        .append(':')
+                        .append(Tcp.srcPort(f, l4))
+                        .append(" > ")
+                        .append(d)
+                        .append(':')
+                        .append(Tcp.dstPort(f, l4))
+                        .append(" [");
                 if ((flags & Tcp.SYN) != 0) sb.append('S');
                 if ((flags & Tcp.FIN) != 0) sb.append('F');
                 if ((flags & Tcp.RST) != 0) sb.append('R');
@@ -87,18 +106,38 @@ public final class FrameDescriber {
                     sb.append("UDP truncated ").append(s).append(" > ").append(d);
                     return;
                 }
-                sb.append("UDP ").append(s).append(':').append(f.getUnsignedShort(l4)).append(" > ")
-                    .append(d).append(':').append(f.getUnsignedShort(l4 + 2)).append(" len ").append(len - 8);
+                sb.append("UDP ")
+                        .append(s)
+                        .append(':')
+                        .append(f.getUnsignedShort(l4))
+                        .append(" > ")
+                        .append(d)
+                        .append(':')
+                        .append(f.getUnsignedShort(l4 + 2))
+                        .append(" len ")
+                        .append(len - 8);
             }
             case Ipv4.PROTO_ICMP -> {
                 if (len < 4) {
                     sb.append("ICMP truncated");
                     return;
                 }
-                sb.append("ICMP ").append(s).append(" > ").append(d).append(" type ").append(f.getUnsignedByte(l4))
-                    .append(" code ").append(f.getUnsignedByte(l4 + 1));
+                sb.append("ICMP ")
+                        .append(s)
+                        .append(" > ")
+                        .append(d)
+                        .append(" type ")
+                        .append(f.getUnsignedByte(l4))
+                        .append(" code ")
+                        .append(f.getUnsignedByte(l4 + 1));
             }
-            default -> sb.append("IPv4 proto ").append(Ipv4.protocol(f, off)).append(' ').append(s).append(" > ").append(d);
+            default ->
+                sb.append("IPv4 proto ")
+                        .append(Ipv4.protocol(f, off))
+                        .append(' ')
+                        .append(s)
+                        .append(" > ")
+                        .append(d);
         }
     }
 }

@@ -18,6 +18,7 @@ public final class Ipv4 {
 
     /** validate() results. */
     public static final int OK = 0;
+
     public static final int MALFORMED = 1;
     public static final int BAD_CHECKSUM = 2;
 

@@ -43,8 +43,8 @@ public final class Ipv4Address {
 
     public static Inet4Address toInet(int ip) {
         try {
-            return (Inet4Address) InetAddress.getByAddress(new byte[] {
-                (byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8), (byte) ip});
+            return (Inet4Address) InetAddress.getByAddress(
+                    new byte[] {(byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8), (byte) ip});
         } catch (UnknownHostException e) {
             throw new AssertionError(e);
         }

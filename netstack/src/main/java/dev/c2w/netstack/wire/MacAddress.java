@@ -16,7 +16,8 @@ public final class MacAddress {
     public static long parse(String text) {
         String[] parts = text.trim().split("[:-]", -1);
         if (parts.length != 6) {
-            throw new IllegalArgumentException("not a MAC address (want six hex bytes like 02:00:00:00:00:01): " + text);
+            throw new IllegalArgumentException(
+                    "not a MAC address (want six hex bytes like 02:00:00:00:00:01): " + text);
         }
         long mac = 0;
         for (String p : parts) {

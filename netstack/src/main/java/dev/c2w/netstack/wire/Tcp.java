@@ -19,20 +19,51 @@ public final class Tcp {
 
     private Tcp() {}
 
-    public static int srcPort(ByteBuf f, int off) { return f.getUnsignedShort(off); }
-    public static int dstPort(ByteBuf f, int off) { return f.getUnsignedShort(off + 2); }
-    public static int seq(ByteBuf f, int off) { return f.getInt(off + 4); }
-    public static int ack(ByteBuf f, int off) { return f.getInt(off + 8); }
-    public static int headerLength(ByteBuf f, int off) { return (f.getUnsignedByte(off + 12) >>> 4) * 4; }
-    public static int flags(ByteBuf f, int off) { return f.getUnsignedByte(off + 13); }
-    public static int window(ByteBuf f, int off) { return f.getUnsignedShort(off + 14); }
+    public static int srcPort(ByteBuf f, int off) {
+        return f.getUnsignedShort(off);
+    }
+
+    public static int dstPort(ByteBuf f, int off) {
+        return f.getUnsignedShort(off + 2);
+    }
+
+    public static int seq(ByteBuf f, int off) {
+        return f.getInt(off + 4);
+    }
+
+    public static int ack(ByteBuf f, int off) {
+        return f.getInt(off + 8);
+    }
+
+    public static int headerLength(ByteBuf f, int off) {
+        return (f.getUnsignedByte(off + 12) >>> 4) * 4;
+    }
+
+    public static int flags(ByteBuf f, int off) {
+        return f.getUnsignedByte(off + 13);
+    }
+
+    public static int window(ByteBuf f, int off) {
+        return f.getUnsignedShort(off + 14);
+    }
 
     /**
      * Writes a TCP header at {@code off} (options, if any, already in place after the first 20 bytes) and the
      * checksum over header and {@code payload} bytes that follow it; sets the writer index after the payload.
      */
-    public static void writeHeader(ByteBuf b, int off, int srcIp, int dstIp, int srcPort, int dstPort, int seq, int ack,
-                                   int headerLength, int flags, int window, int payload) {
+    public static void writeHeader(
+            ByteBuf b,
+            int off,
+            int srcIp,
+            int dstIp,
+            int srcPort,
+            int dstPort,
+            int seq,
+            int ack,
+            int headerLength,
+            int flags,
+            int window,
+            int payload) {
         b.setShort(off, srcPort);
         b.setShort(off + 2, dstPort);
         b.setInt(off + 4, seq);

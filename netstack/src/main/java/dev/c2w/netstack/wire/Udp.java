@@ -55,7 +55,8 @@ public final class Udp {
      * Writes a header for {@code payloadLength} bytes already at {@code off + HEADER}, with the checksum
      * (0 is sent as 0xffff, RFC 768), and moves the writer index past the payload.
      */
-    public static void writeHeader(ByteBuf b, int off, int srcIp, int dstIp, int srcPort, int dstPort, int payloadLength) {
+    public static void writeHeader(
+            ByteBuf b, int off, int srcIp, int dstIp, int srcPort, int dstPort, int payloadLength) {
         int len = HEADER + payloadLength;
         b.setShort(off, srcPort);
         b.setShort(off + 2, dstPort);

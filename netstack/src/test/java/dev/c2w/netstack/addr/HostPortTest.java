@@ -1,17 +1,16 @@
 package dev.c2w.netstack.addr;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.c2w.netstack.addr.HostPort.BarePort;
 import dev.c2w.netstack.addr.HostPort.ParseException;
 import dev.c2w.netstack.addr.HostPort.Syntax;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The host:port rules of every flag: each form, where it is accepted, and what the errors say. */
 class HostPortTest {
@@ -20,9 +19,11 @@ class HostPortTest {
     /** Like --listen-qemu: :PORT has no host. */
     static final Syntax COLON = HostPort.syntax("--colon").withBarePort(BarePort.COLON_PORT);
     /** Like --listen-ws: :PORT and PORT have no host, port 0 allowed. */
-    static final Syntax BARE = HostPort.syntax("--bare").withBarePort(BarePort.PORT).withPortZero();
+    static final Syntax BARE =
+            HostPort.syntax("--bare").withBarePort(BarePort.PORT).withPortZero();
     /** Like --dns-upstream: port 53 unless given, :PORT has no host. */
-    static final Syntax DEFAULTED = HostPort.syntax("--defaulted").withDefaultPort(53).withBarePort(BarePort.COLON_PORT);
+    static final Syntax DEFAULTED =
+            HostPort.syntax("--defaulted").withDefaultPort(53).withBarePort(BarePort.COLON_PORT);
 
     static HostPort hp(String host, int port) {
         return new HostPort(host, port);
@@ -51,7 +52,8 @@ class HostPortTest {
     void ipv6InBracketsWithoutPortGetsTheDefault() {
         assertThat(HostPort.parse("[::1]", DEFAULTED)).isEqualTo(hp("::1", 53));
         assertThatThrownBy(() -> HostPort.parse("[::1]", STRICT))
-            .isInstanceOf(ParseException.class).hasMessageContaining("missing port");
+                .isInstanceOf(ParseException.class)
+                .hasMessageContaining("missing port");
         assertThatThrownBy(() -> HostPort.parse("[::1]", BARE)).hasMessageContaining("missing port");
     }
 
@@ -64,7 +66,8 @@ class HostPortTest {
         assertThat(HostPort.parse("::1:80", DEFAULTED)).isEqualTo(hp("::1:80", 53));
         for (Syntax s : new Syntax[] {STRICT, COLON, BARE}) {
             assertThatThrownBy(() -> HostPort.parse("::1:80", s))
-                .isInstanceOf(ParseException.class).hasMessageContaining("in brackets, as in [::1]:80");
+                    .isInstanceOf(ParseException.class)
+                    .hasMessageContaining("in brackets, as in [::1]:80");
             assertThatThrownBy(() -> HostPort.parse("2001:db8::1", s)).hasMessageContaining("in brackets");
         }
     }
@@ -72,8 +75,10 @@ class HostPortTest {
     @Test
     void bareIpv6MustBeAnIpv6Literal() {
         assertThatThrownBy(() -> HostPort.parse("host:53:x", DEFAULTED))
-            .isInstanceOf(ParseException.class).hasMessageContaining("not an IPv6 address");
-        assertThatThrownBy(() -> HostPort.parse("1:2:3:4:5:6:7:8:9", DEFAULTED)).hasMessageContaining("not an IPv6 address");
+                .isInstanceOf(ParseException.class)
+                .hasMessageContaining("not an IPv6 address");
+        assertThatThrownBy(() -> HostPort.parse("1:2:3:4:5:6:7:8:9", DEFAULTED))
+                .hasMessageContaining("not an IPv6 address");
         assertThatThrownBy(() -> HostPort.parse(":::", DEFAULTED)).hasMessageContaining("not an IPv6 address");
     }
 
@@ -82,8 +87,8 @@ class HostPortTest {
         assertThat(HostPort.parse("1.1.1.1", DEFAULTED)).isEqualTo(hp("1.1.1.1", 53));
         assertThat(HostPort.parse("resolver.lan", DEFAULTED)).isEqualTo(hp("resolver.lan", 53));
         assertThatThrownBy(() -> HostPort.parse("localhost", STRICT))
-            .isInstanceOf(ParseException.class)
-            .hasMessage("--strict: expected HOST:PORT or [IPV6]:PORT, got 'localhost' (missing port)");
+                .isInstanceOf(ParseException.class)
+                .hasMessage("--strict: expected HOST:PORT or [IPV6]:PORT, got 'localhost' (missing port)");
         assertThatThrownBy(() -> HostPort.parse("localhost", BARE)).hasMessageContaining("missing port");
         assertThatThrownBy(() -> HostPort.parse("localhost:", STRICT)).hasMessageContaining("missing port");
         assertThatThrownBy(() -> HostPort.parse("localhost:", DEFAULTED)).hasMessageContaining("missing port");
@@ -97,7 +102,8 @@ class HostPortTest {
         assertThat(HostPort.parse(":5353", DEFAULTED)).isEqualTo(hp(null, 5353));
         assertThat(HostPort.parse(":8080", COLON).hasHost()).isFalse();
         assertThatThrownBy(() -> HostPort.parse(":8080", STRICT))
-            .isInstanceOf(ParseException.class).hasMessageContaining("missing host");
+                .isInstanceOf(ParseException.class)
+                .hasMessageContaining("missing host");
     }
 
     @Test
@@ -105,9 +111,10 @@ class HostPortTest {
         assertThat(HostPort.parse("8080", BARE)).isEqualTo(hp(null, 8080));
         assertThat(HostPort.parse("0", BARE)).isEqualTo(hp(null, 0));
         assertThatThrownBy(() -> HostPort.parse("8080", STRICT))
-            .isInstanceOf(ParseException.class).hasMessageContaining("'8080' is a port without a host; write HOST:8080)");
+                .isInstanceOf(ParseException.class)
+                .hasMessageContaining("'8080' is a port without a host; write HOST:8080)");
         assertThatThrownBy(() -> HostPort.parse("8080", COLON))
-            .hasMessageContaining("'8080' is a port without a host; write HOST:8080 or :8080");
+                .hasMessageContaining("'8080' is a port without a host; write HOST:8080 or :8080");
         // where a host alone is accepted, digits alone are still not taken for a host name
         assertThatThrownBy(() -> HostPort.parse("5353", DEFAULTED)).hasMessageContaining("is a port without a host");
     }
@@ -115,24 +122,43 @@ class HostPortTest {
     @Test
     void aHostOfDigitsIsRefused() {
         assertThatThrownBy(() -> HostPort.parse("8080:80", BARE))
-            .isInstanceOf(ParseException.class).hasMessageContaining("host '8080' is a number");
+                .isInstanceOf(ParseException.class)
+                .hasMessageContaining("host '8080' is a number");
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"h:0", "h:65536", "h:99999", "h:123456", "h:-1", "h:+80", "h:http", "h:8o", "h:80 ", "h: 80",
-        "h:0x50", "[::1]:0", "[::1]:65536", "[::1]:x"})
+    @ValueSource(
+            strings = {
+                "h:0",
+                "h:65536",
+                "h:99999",
+                "h:123456",
+                "h:-1",
+                "h:+80",
+                "h:http",
+                "h:8o",
+                "h:80 ",
+                "h: 80",
+                "h:0x50",
+                "[::1]:0",
+                "[::1]:65536",
+                "[::1]:x"
+            })
     void badPortsAreRefused(String text) {
-        assertThatThrownBy(() -> HostPort.parse(text, STRICT)).isInstanceOf(ParseException.class)
-            .hasMessageStartingWith("--strict: expected HOST:PORT or [IPV6]:PORT, got '" + text + "' (")
-            .hasMessageContaining("port");
+        assertThatThrownBy(() -> HostPort.parse(text, STRICT))
+                .isInstanceOf(ParseException.class)
+                .hasMessageStartingWith("--strict: expected HOST:PORT or [IPV6]:PORT, got '" + text + "' (")
+                .hasMessageContaining("port");
     }
 
     @Test
     void portMessagesSayWhatIsWrong() {
-        assertThatThrownBy(() -> HostPort.parse("h:65536", STRICT)).hasMessageContaining("port 65536 is out of range 1-65535");
+        assertThatThrownBy(() -> HostPort.parse("h:65536", STRICT))
+                .hasMessageContaining("port 65536 is out of range 1-65535");
         assertThatThrownBy(() -> HostPort.parse("h:0", STRICT)).hasMessageContaining("port 0 is out of range 1-65535");
         assertThatThrownBy(() -> HostPort.parse("h:x", STRICT)).hasMessageContaining("port 'x' is not a number");
-        assertThatThrownBy(() -> HostPort.parse(":65536", BARE)).hasMessageContaining("port 65536 is out of range 0-65535");
+        assertThatThrownBy(() -> HostPort.parse(":65536", BARE))
+                .hasMessageContaining("port 65536 is out of range 0-65535");
     }
 
     @Test
@@ -150,17 +176,33 @@ class HostPortTest {
         assertThatThrownBy(() -> HostPort.parsePort("0", STRICT)).hasMessageContaining("out of range");
         assertThatThrownBy(() -> HostPort.parsePort("", STRICT)).hasMessageContaining("missing port");
         assertThatThrownBy(() -> HostPort.parsePort("http", STRICT))
-            .isInstanceOf(ParseException.class)
-            .satisfies(e -> assertThat(((ParseException) e).detail()).isEqualTo("port 'http' is not a number"));
+                .isInstanceOf(ParseException.class)
+                .satisfies(e -> assertThat(((ParseException) e).detail()).isEqualTo("port 'http' is not a number"));
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "[]", "[]:80", "[::1", "[::1:80", "[::1]80", "[::1]:80]", "[[::1]]:80", "::1]:80",
-        "a[b]:80", "h o:80", " h:80", "h\t:80", "[:: 1]:80"})
+    @ValueSource(
+            strings = {
+                "",
+                "[]",
+                "[]:80",
+                "[::1",
+                "[::1:80",
+                "[::1]80",
+                "[::1]:80]",
+                "[[::1]]:80",
+                "::1]:80",
+                "a[b]:80",
+                "h o:80",
+                " h:80",
+                "h\t:80",
+                "[:: 1]:80"
+            })
     void malformedHostsAreRefused(String text) {
         for (Syntax s : new Syntax[] {STRICT, COLON, BARE, DEFAULTED}) {
-            assertThatThrownBy(() -> HostPort.parse(text, s)).isInstanceOf(ParseException.class)
-                .hasMessageContaining("got '" + text + "'");
+            assertThatThrownBy(() -> HostPort.parse(text, s))
+                    .isInstanceOf(ParseException.class)
+                    .hasMessageContaining("got '" + text + "'");
         }
     }
 
@@ -170,7 +212,8 @@ class HostPortTest {
         assertThatThrownBy(() -> HostPort.parse("[]:80", STRICT)).hasMessageContaining("empty host in []");
         assertThatThrownBy(() -> HostPort.parse("[::1", STRICT)).hasMessageContaining("missing ]");
         assertThatThrownBy(() -> HostPort.parse("[::1]80", STRICT)).hasMessageContaining("'80' after ]");
-        assertThatThrownBy(() -> HostPort.parse("a[b]:80", STRICT)).hasMessageContaining("brackets go around the whole host");
+        assertThatThrownBy(() -> HostPort.parse("a[b]:80", STRICT))
+                .hasMessageContaining("brackets go around the whole host");
         assertThatThrownBy(() -> HostPort.parse("h o:80", STRICT)).hasMessageContaining("space in the host");
     }
 
@@ -181,15 +224,17 @@ class HostPortTest {
         assertThat(HostPort.list(BARE.forms())).isEqualTo("HOST:PORT, [IPV6]:PORT, :PORT or PORT");
         assertThat(HostPort.list(DEFAULTED.forms())).isEqualTo("HOST, HOST:PORT, IPV6, [IPV6], [IPV6]:PORT or :PORT");
         assertThatThrownBy(() -> HostPort.parse("x:y", BARE))
-            .hasMessage("--bare: expected HOST:PORT, [IPV6]:PORT, :PORT or PORT, got 'x:y' (port 'y' is not a number)");
+                .hasMessage(
+                        "--bare: expected HOST:PORT, [IPV6]:PORT, :PORT or PORT, got 'x:y' (port 'y' is not a number)");
         assertThat(HostPort.message("-p", "IP:HOSTPORT:GUESTPORT", "a:b:c", "port 'c' is not a number"))
-            .isEqualTo("-p: expected IP:HOSTPORT:GUESTPORT, got 'a:b:c' (port 'c' is not a number)");
+                .isEqualTo("-p: expected IP:HOSTPORT:GUESTPORT, got 'a:b:c' (port 'c' is not a number)");
     }
 
     @Test
     void syntaxRefusesABadDefaultPort() {
         assertThatThrownBy(() -> HostPort.syntax("x").withDefaultPort(0)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> HostPort.syntax("x").withDefaultPort(65536)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> HostPort.syntax("x").withDefaultPort(65536))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThat(HostPort.syntax("x").hasDefaultPort()).isFalse();
         assertThat(HostPort.syntax("x").withDefaultPort(53).hasDefaultPort()).isTrue();
     }
@@ -216,8 +261,8 @@ class HostPortTest {
         assertThat(HostPort.parse("h:8080", COLON).orHost("0.0.0.0")).isEqualTo(hp("h", 8080));
         assertThat(HostPort.parse(":8080", COLON).toInetSocketAddress()).isEqualTo(new InetSocketAddress(8080));
         assertThat(HostPort.parse("[::1]:80", STRICT).toInetSocketAddress())
-            .isEqualTo(new InetSocketAddress(InetAddress.getByName("::1"), 80));
+                .isEqualTo(new InetSocketAddress(InetAddress.getByName("::1"), 80));
         assertThat(HostPort.parse("10.1.2.3:80", STRICT).toInetSocketAddress())
-            .isEqualTo(new InetSocketAddress(InetAddress.getByName("10.1.2.3"), 80));
+                .isEqualTo(new InetSocketAddress(InetAddress.getByName("10.1.2.3"), 80));
     }
 }

@@ -1,12 +1,11 @@
 package dev.c2w.netstack.addr;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.net.InetAddress;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** IP literals without a resolver: what is one, and that names never are. */
 class IpLiteralTest {
@@ -20,8 +19,25 @@ class IpLiteralTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "localhost", "dns.example.com", "1.2.3", "1.2.3.4.5", "300.1.1.1", "+1.2.3.4", " 1.2.3.4",
-        "1.2.3.4 ", ".1:2", "fe80::1%", "[::1]", "::1:x", "g::1", "1:2:3:4:5:6:7:8:9", "127.0.0.1:80"})
+    @ValueSource(
+            strings = {
+                "",
+                "localhost",
+                "dns.example.com",
+                "1.2.3",
+                "1.2.3.4.5",
+                "300.1.1.1",
+                "+1.2.3.4",
+                " 1.2.3.4",
+                "1.2.3.4 ",
+                ".1:2",
+                "fe80::1%",
+                "[::1]",
+                "::1:x",
+                "g::1",
+                "1:2:3:4:5:6:7:8:9",
+                "127.0.0.1:80"
+            })
     void notLiterals(String text) {
         assertThat(IpLiteral.parse(text)).isNull();
     }

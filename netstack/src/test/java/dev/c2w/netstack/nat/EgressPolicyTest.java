@@ -1,10 +1,10 @@
 package dev.c2w.netstack.nat;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.wire.Ipv4Address;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class EgressPolicyTest {
     private final EgressPolicy full = new EgressPolicy(NetworkConfig.builder().build());
@@ -26,15 +26,24 @@ class EgressPolicyTest {
 
     @Test
     void lanLoopbackLinkLocalMulticastAndZeroAreRefused() {
-        for (String ip : new String[] {"192.168.127.1", "192.168.127.9", "127.0.0.1", "127.8.8.8",
-            "169.254.1.1", "224.0.0.251", "255.255.255.255", "0.0.0.0"}) {
+        for (String ip : new String[] {
+            "192.168.127.1",
+            "192.168.127.9",
+            "127.0.0.1",
+            "127.8.8.8",
+            "169.254.1.1",
+            "224.0.0.251",
+            "255.255.255.255",
+            "0.0.0.0"
+        }) {
             assertThat(target(full, ip)).as(ip).isZero();
         }
     }
 
     @Test
     void fetchModeRefusesEverything() {
-        EgressPolicy fetch = new EgressPolicy(NetworkConfig.builder().netMode(NetworkConfig.NetMode.FETCH).build());
+        EgressPolicy fetch = new EgressPolicy(
+                NetworkConfig.builder().netMode(NetworkConfig.NetMode.FETCH).build());
         assertThat(target(fetch, "203.0.113.7")).isZero();
         assertThat(target(fetch, "192.168.127.254")).isZero();
     }

@@ -1,5 +1,7 @@
 package dev.c2w.netstack.relay;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.WriteBufferWaterMark;
@@ -8,12 +10,9 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.ReferenceCounted;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /** The relay's choices per use, on embedded channels (one loop); the NAT's resets are in TcpTest. */
 class RelayTest {
@@ -55,10 +54,14 @@ class RelayTest {
         EmbeddedChannel[] pair = natPair();
         EmbeddedChannel host = pair[0];
         EmbeddedChannel guest = pair[1];
-        assertThat(host.config().isAutoRead()).as("the guest side started the host's reading").isTrue();
+        assertThat(host.config().isAutoRead())
+                .as("the guest side started the host's reading")
+                .isTrue();
         guest.pipeline().fireChannelRead(bytes("one"));
         guest.pipeline().fireChannelRead(bytes("two"));
-        assertThat(host.<Object>readOutbound()).as("nothing flushed inside the batch").isNull();
+        assertThat(host.<Object>readOutbound())
+                .as("nothing flushed inside the batch")
+                .isNull();
         guest.pipeline().fireChannelReadComplete();
         assertThat(text(host.readOutbound())).isEqualTo("one");
         assertThat(text(host.readOutbound())).isEqualTo("two");
@@ -77,8 +80,7 @@ class RelayTest {
 
         ReferenceCounted other = new AbstractReferenceCounted() {
             @Override
-            protected void deallocate() {
-            }
+            protected void deallocate() {}
 
             @Override
             public ReferenceCounted touch(Object hint) {
@@ -132,7 +134,9 @@ class RelayTest {
         guest.register();
         guest.runPendingTasks();
         assertThat(text(guest.readOutbound())).isEqualTo("early");
-        assertThat(guest.isOpen()).as("the held end reached the guest once it was active").isFalse();
+        assertThat(guest.isOpen())
+                .as("the held end reached the guest once it was active")
+                .isFalse();
     }
 
     @Test

@@ -8,7 +8,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.EventLoop;
-
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +24,7 @@ public final class RecordingUdpContext implements UdpContext {
     private final NetStats stats = new NetStats();
     /** Every buffer handed to sendToGuest must have refCnt 1. */
     private final ByteBufAllocator alloc = new UnpooledByteBufAllocator(false);
+
     public final BlockingQueue<Sent> sent = new LinkedBlockingQueue<>();
 
     public RecordingUdpContext(NetworkConfig config, EventLoop loop, HostTransport host) {
@@ -33,11 +33,30 @@ public final class RecordingUdpContext implements UdpContext {
         this.host = host;
     }
 
-    @Override public NetworkConfig config() { return config; }
-    @Override public EventLoop eventLoop() { return loop; }
-    @Override public ByteBufAllocator alloc() { return alloc; }
-    @Override public HostTransport host() { return host; }
-    @Override public NetStats stats() { return stats; }
+    @Override
+    public NetworkConfig config() {
+        return config;
+    }
+
+    @Override
+    public EventLoop eventLoop() {
+        return loop;
+    }
+
+    @Override
+    public ByteBufAllocator alloc() {
+        return alloc;
+    }
+
+    @Override
+    public HostTransport host() {
+        return host;
+    }
+
+    @Override
+    public NetStats stats() {
+        return stats;
+    }
 
     @Override
     public void sendToGuest(int srcIp, int srcPort, int dstIp, int dstPort, long dstMac, ByteBuf payload) {

@@ -1,5 +1,7 @@
 package dev.c2w.netstack.tcp;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.NetStats;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
@@ -7,19 +9,16 @@ import dev.c2w.netstack.wire.Tcp;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * {@link TcpSocket} alone: no sockets, no event loop, a fake clock. Each test drives the control block with
@@ -47,8 +46,8 @@ class TcpSocketTest {
     static final long GUEST_MAC = MacAddress.parse("02:00:00:00:00:01");
     static final int GUEST_PORT = 40000;
     static final int LOCAL_PORT = 80;
-    static final int IRS = 1000;          // the guest's initial sequence number
-    static final int ISS = 0x7ffffff0;    // ours: close to the signed wrap on purpose
+    static final int IRS = 1000; // the guest's initial sequence number
+    static final int ISS = 0x7ffffff0; // ours: close to the signed wrap on purpose
     static final int GUEST_WSCALE = 7;
     static final int MSS = 1460;
 
@@ -93,8 +92,14 @@ class TcpSocketTest {
             int synOpts = (Tcp.flags(b, 0) & Tcp.SYN) != 0 ? Tcp.parseSynOptions(b, 0, hl) : 0;
             byte[] payload = new byte[b.writerIndex() - hl];
             b.getBytes(hl, payload);
-            sent.add(new Seg(Tcp.flags(b, 0), Tcp.seq(b, 0), Tcp.ack(b, 0), Tcp.window(b, 0),
-                synOpts & 0xffff, (synOpts >>> 16) - 1, payload));
+            sent.add(new Seg(
+                    Tcp.flags(b, 0),
+                    Tcp.seq(b, 0),
+                    Tcp.ack(b, 0),
+                    Tcp.window(b, 0),
+                    synOpts & 0xffff,
+                    (synOpts >>> 16) - 1,
+                    payload));
             b.release();
         }
 
@@ -150,9 +155,15 @@ class TcpSocketTest {
         boolean reading = true;
         Throwable cause;
 
-        @Override public void established() { events.add("established"); }
+        @Override
+        public void established() {
+            events.add("established");
+        }
 
-        @Override public boolean readable() { return reading; }
+        @Override
+        public boolean readable() {
+            return reading;
+        }
 
         @Override
         public void data(ByteBuf b) {
@@ -163,7 +174,8 @@ class TcpSocketTest {
             events.add("data " + bytes.length);
         }
 
-        @Override public void readComplete() { }
+        @Override
+        public void readComplete() {}
 
         @Override
         public void finReceived() {
@@ -173,7 +185,8 @@ class TcpSocketTest {
             }
         }
 
-        @Override public void sendSpace() { }
+        @Override
+        public void sendSpace() {}
 
         @Override
         public void closed(Throwable c) {
@@ -183,8 +196,16 @@ class TcpSocketTest {
     }
 
     TcpSocket newSocket() {
-        TcpSocket t = new TcpSocket(out, stats, UnpooledByteBufAllocator.DEFAULT, 1500,
-            GUEST_IP, GUEST_PORT, LOCAL_IP, LOCAL_PORT, GUEST_MAC);
+        TcpSocket t = new TcpSocket(
+                out,
+                stats,
+                UnpooledByteBufAllocator.DEFAULT,
+                1500,
+                GUEST_IP,
+                GUEST_PORT,
+                LOCAL_IP,
+                LOCAL_PORT,
+                GUEST_MAC);
         t.attach(app);
         return t;
     }
@@ -197,8 +218,16 @@ class TcpSocketTest {
     void guest(int flags, int seq, int ack, int windowBytes, byte[] payload) {
         ByteBuf f = Unpooled.wrappedBuffer(payload);
         int field = (flags & Tcp.SYN) != 0 ? windowBytes : windowBytes >> GUEST_WSCALE;
-        s.segment(now, f, seq, ack, flags, field, (flags & Tcp.SYN) != 0 ? synOptions(MSS, GUEST_WSCALE) : 0,
-            0, payload.length);
+        s.segment(
+                now,
+                f,
+                seq,
+                ack,
+                flags,
+                field,
+                (flags & Tcp.SYN) != 0 ? synOptions(MSS, GUEST_WSCALE) : 0,
+                0,
+                payload.length);
         f.release();
     }
 
@@ -361,8 +390,7 @@ class TcpSocketTest {
         s.connect(ISS, now);
         s.segment(now, Unpooled.EMPTY_BUFFER, 0, ISS + 1, Tcp.RST | Tcp.ACK, 0, 0, 0, 0);
         assertThat(s.state()).isEqualTo(TcpState.CLOSED);
-        assertThat(app.cause).isInstanceOf(ConnectException.class)
-            .hasMessageContaining("192.168.127.3:40000");
+        assertThat(app.cause).isInstanceOf(ConnectException.class).hasMessageContaining("192.168.127.3:40000");
     }
 
     @Test
@@ -472,8 +500,9 @@ class TcpSocketTest {
         s.readResumed();
         assertThat(app.data.size()).isEqualTo(TcpSocket.RECEIVE_BUFFER);
         out.endTurn();
-        assertThat(out.last().window() << TcpSocket.OUR_WSCALE).as("window update")
-            .isEqualTo(TcpSocket.RECEIVE_BUFFER >> TcpSocket.OUR_WSCALE << TcpSocket.OUR_WSCALE);
+        assertThat(out.last().window() << TcpSocket.OUR_WSCALE)
+                .as("window update")
+                .isEqualTo(TcpSocket.RECEIVE_BUFFER >> TcpSocket.OUR_WSCALE << TcpSocket.OUR_WSCALE);
     }
 
     @Test
@@ -599,7 +628,9 @@ class TcpSocketTest {
         out.take();
         now += RttEstimator.INITIAL_RTO;
         s.tick(now);
-        assertThat(out.take()).singleElement().satisfies(r -> assertThat(r.seq()).isEqualTo(ISS + 1));
+        assertThat(out.take())
+                .singleElement()
+                .satisfies(r -> assertThat(r.seq()).isEqualTo(ISS + 1));
         assertThat(s.congestion().window()).isEqualTo(MSS);
         assertThat(s.congestion().threshold()).isEqualTo(2L * MSS);
         assertThat(s.rtt().rto()).isEqualTo(2 * RttEstimator.INITIAL_RTO);
@@ -780,7 +811,7 @@ class TcpSocketTest {
         }
         established();
         switch (target) {
-            case ESTABLISHED -> { }
+            case ESTABLISHED -> {}
             case FIN_WAIT_1 -> s.close(now);
             case FIN_WAIT_2 -> {
                 s.close(now);
@@ -806,8 +837,9 @@ class TcpSocketTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = TcpState.class,
-        names = {"SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK"})
+    @EnumSource(
+            value = TcpState.class,
+            names = {"SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK"})
     void anRstAtTheNextSequenceNumberResetsInEveryState(TcpState state) {
         int next = reach(state);
         assertThat(s.state()).isEqualTo(state);
@@ -820,8 +852,9 @@ class TcpSocketTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = TcpState.class,
-        names = {"SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK"})
+    @EnumSource(
+            value = TcpState.class,
+            names = {"SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK"})
     void anRstElsewhereInTheWindowGetsAChallengeAck(TcpState state) {
         int next = reach(state);
         out.take();

@@ -1,10 +1,10 @@
 package dev.c2w.netstack.wire;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** The ARP, UDP and ICMP views: what a writer writes, the accessors read back, and validation refuses damage. */
 class WireViewsTest {

@@ -21,7 +21,6 @@ import io.netty.handler.codec.http.websocketx.WebSocketHandshakeException;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.timeout.ReadTimeoutException;
-
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -81,39 +80,54 @@ final class HttpEntryHandler extends SimpleChannelInboundHandler<FullHttpRequest
         }
         if (!server.originPolicy().allows(origin)) {
             server.stats().refusedOrigin.incrementAndGet();
-            LOG.log(System.Logger.Level.WARNING, "refused WebSocket from " + peer + ": Origin '" + shown
-                + "' is not allowed (loopback pages are); to allow it, start c2w-net with --ws-allow-origin "
-                + shown);
-            respond(ctx, req, HttpResponseStatus.FORBIDDEN, "Origin " + shown
-                + " is not allowed; start c2w-net with --ws-allow-origin " + shown + "\n", true);
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "refused WebSocket from " + peer + ": Origin '" + shown
+                            + "' is not allowed (loopback pages are); to allow it, start c2w-net with --ws-allow-origin "
+                            + shown);
+            respond(
+                    ctx,
+                    req,
+                    HttpResponseStatus.FORBIDDEN,
+                    "Origin " + shown + " is not allowed; start c2w-net with --ws-allow-origin " + shown + "\n",
+                    true);
             return;
         }
         if (!server.tryReserveSlot()) {
             server.stats().refusedFull.incrementAndGet();
-            LOG.log(System.Logger.Level.WARNING, "refused WebSocket from " + peer + ": "
-                + server.options().maxConnections() + " connections already open (--max-ws-connections)");
-            respond(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "too many WebSocket connections (limit "
-                + server.options().maxConnections() + ", see --max-ws-connections)\n", true);
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "refused WebSocket from " + peer + ": " + server.options().maxConnections()
+                            + " connections already open (--max-ws-connections)");
+            respond(
+                    ctx,
+                    req,
+                    HttpResponseStatus.SERVICE_UNAVAILABLE,
+                    "too many WebSocket connections (limit " + server.options().maxConnections()
+                            + ", see --max-ws-connections)\n",
+                    true);
             return;
         }
         // From here on every failure gives the slot back before answering, so that a client which
         // retries at once (on another event loop) finds it free.
         WebSocketDecoderConfig dc = WebSocketDecoderConfig.newBuilder()
-            .maxFramePayloadLength(server.options().maxMessageSize())
-            .allowExtensions(false)
-            .allowMaskMismatch(false)
-            .closeOnProtocolViolation(true)
-            .build();
+                .maxFramePayloadLength(server.options().maxMessageSize())
+                .allowExtensions(false)
+                .allowMaskMismatch(false)
+                .closeOnProtocolViolation(true)
+                .build();
         String host = req.headers().get(HttpHeaderNames.HOST, "localhost");
         WebSocketServerHandshaker hs =
-            new WebSocketServerHandshakerFactory("ws://" + host + req.uri(), SUBPROTOCOL, dc).newHandshaker(req);
+                new WebSocketServerHandshakerFactory("ws://" + host + req.uri(), SUBPROTOCOL, dc).newHandshaker(req);
         if (hs == null) {
             server.releaseSlot();
             server.stats().refusedBadRequest.incrementAndGet();
-            LOG.log(System.Logger.Level.WARNING, "refused WebSocket from " + peer + ": unsupported version "
-                + req.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION));
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "refused WebSocket from " + peer + ": unsupported version "
+                            + req.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION));
             WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel())
-                .addListener(ChannelFutureListener.CLOSE);
+                    .addListener(ChannelFutureListener.CLOSE);
             return;
         }
         ChannelFuture handshake;
@@ -124,7 +138,12 @@ final class HttpEntryHandler extends SimpleChannelInboundHandler<FullHttpRequest
             server.releaseSlot();
             server.stats().refusedBadRequest.incrementAndGet();
             LOG.log(System.Logger.Level.WARNING, "refused WebSocket from " + peer + ": " + e.getMessage());
-            respond(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad WebSocket handshake: " + e.getMessage() + "\n", true);
+            respond(
+                    ctx,
+                    req,
+                    HttpResponseStatus.BAD_REQUEST,
+                    "bad WebSocket handshake: " + e.getMessage() + "\n",
+                    true);
             return;
         }
         handshake.addListener((ChannelFutureListener) f -> {
@@ -150,22 +169,34 @@ final class HttpEntryHandler extends SimpleChannelInboundHandler<FullHttpRequest
             case "/proxy.crt" -> {
                 byte[] pem = server.caPem();
                 if (pem == null) {
-                    respond(ctx, req, HttpResponseStatus.NOT_FOUND, "no proxy certificate (fetch mode is off)\n", false);
+                    respond(
+                            ctx,
+                            req,
+                            HttpResponseStatus.NOT_FOUND,
+                            "no proxy certificate (fetch mode is off)\n",
+                            false);
                 } else {
-                    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-                        head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(pem));
+                    FullHttpResponse r = new DefaultFullHttpResponse(
+                            HttpVersion.HTTP_1_1,
+                            HttpResponseStatus.OK,
+                            head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(pem));
                     r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-pem-file");
                     HttpUtil.setContentLength(r, pem.length);
                     write(ctx, req, r);
                 }
             }
-            default -> respond(ctx, req, HttpResponseStatus.NOT_FOUND,
-                "not found; this port serves WebSocket guests (ws://HOST:PORT/), /healthz and /proxy.crt\n", false);
+            default ->
+                respond(
+                        ctx,
+                        req,
+                        HttpResponseStatus.NOT_FOUND,
+                        "not found; this port serves WebSocket guests (ws://HOST:PORT/), /healthz and /proxy.crt\n",
+                        false);
         }
     }
 
-    private void respond(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String body,
-                         boolean close) {
+    private void respond(
+            ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String body, boolean close) {
         FullHttpResponse r = response(req, status, body, close);
         write(ctx, req, r);
     }
@@ -191,7 +222,7 @@ final class HttpEntryHandler extends SimpleChannelInboundHandler<FullHttpRequest
         }
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
         boolean keepAlive = HttpUtil.isKeepAlive(req)
-            && !HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(r.headers().get(HttpHeaderNames.CONNECTION, ""));
+                && !HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(r.headers().get(HttpHeaderNames.CONNECTION, ""));
         if (!keepAlive) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
@@ -222,7 +253,9 @@ final class HttpEntryHandler extends SimpleChannelInboundHandler<FullHttpRequest
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (!(cause instanceof ReadTimeoutException)) {
-            LOG.log(System.Logger.Level.DEBUG, "HTTP connection " + ctx.channel().remoteAddress() + ": " + cause);
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    "HTTP connection " + ctx.channel().remoteAddress() + ": " + cause);
         }
         ctx.close();
     }

@@ -71,8 +71,9 @@ public final class OriginPolicy {
         for (int i = 0; i < p.length(); i++) {
             char c = p.charAt(i);
             if (c <= ' ' || c >= 0x7f) {
-                throw new IllegalArgumentException("--ws-allow-origin pattern '" + p
-                    + "' contains a space or a non-ASCII character; write it as the browser sends it, e.g. https://app.example.org");
+                throw new IllegalArgumentException(
+                        "--ws-allow-origin pattern '" + p
+                                + "' contains a space or a non-ASCII character; write it as the browser sends it, e.g. https://app.example.org");
             }
         }
     }

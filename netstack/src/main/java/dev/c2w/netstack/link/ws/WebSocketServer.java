@@ -15,7 +15,6 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.timeout.ReadTimeoutHandler;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -76,8 +75,8 @@ public final class WebSocketServer implements AutoCloseable {
 
         @Override
         public String toString() {
-            return "ws http=" + httpRequests + " accepted=" + accepted + " refused origin=" + refusedOrigin
-                + " full=" + refusedFull + " bad=" + refusedBadRequest + " closedSlow=" + closedSlow;
+            return "ws http=" + httpRequests + " accepted=" + accepted + " refused origin=" + refusedOrigin + " full="
+                    + refusedFull + " bad=" + refusedBadRequest + " closedSlow=" + closedSlow;
         }
     }
 
@@ -97,7 +96,8 @@ public final class WebSocketServer implements AutoCloseable {
     public WebSocketServer(WebSocketServerOptions options) {
         this.options = options;
         this.originPolicy = new OriginPolicy(options.allowedOrigins());
-        this.networkConfig = options.config().toBuilder().firstGuestGetsGuestIp(true).build();
+        this.networkConfig =
+                options.config().toBuilder().firstGuestGetsGuestIp(true).build();
     }
 
     /** Binds the port; throws IOException (with the address in the message) when it cannot. */
@@ -110,33 +110,37 @@ public final class WebSocketServer implements AutoCloseable {
         }
         int bound = options.writeBufferBound();
         ServerBootstrap b = new ServerBootstrap()
-            .group(options.host().group())
-            .channel(options.host().serverSocketChannel())
-            .option(ChannelOption.SO_REUSEADDR, true)
-            .childOption(ChannelOption.TCP_NODELAY, true)
-            .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(bound / 2, bound))
-            .childHandler(new ChannelInitializer<Channel>() {
-                @Override
-                protected void initChannel(Channel ch) {
-                    ch.pipeline()
-                        .addLast(IDLE_HANDLER, new ReadTimeoutHandler(HTTP_IDLE_SECONDS, TimeUnit.SECONDS))
-                        .addLast("http", new HttpServerCodec())
-                        .addLast("aggregator", new HttpObjectAggregator(MAX_HANDSHAKE_BYTES))
-                        .addLast("entry", new HttpEntryHandler(WebSocketServer.this));
-                }
-            });
+                .group(options.host().group())
+                .channel(options.host().serverSocketChannel())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(bound / 2, bound))
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline()
+                                .addLast(IDLE_HANDLER, new ReadTimeoutHandler(HTTP_IDLE_SECONDS, TimeUnit.SECONDS))
+                                .addLast("http", new HttpServerCodec())
+                                .addLast("aggregator", new HttpObjectAggregator(MAX_HANDSHAKE_BYTES))
+                                .addLast("entry", new HttpEntryHandler(WebSocketServer.this));
+                    }
+                });
         ChannelFuture f = b.bind(options.bindAddress()).awaitUninterruptibly();
         if (!f.isSuccess()) {
             if (shared != null) {
                 shared.close();
                 shared = null;
             }
-            throw new IOException("cannot listen for WebSocket guests on " + options.bindAddress() + ": "
-                + f.cause().getMessage(), f.cause());
+            throw new IOException(
+                    "cannot listen for WebSocket guests on " + options.bindAddress() + ": "
+                            + f.cause().getMessage(),
+                    f.cause());
         }
         serverChannel = f.channel();
-        LOG.log(System.Logger.Level.INFO, "listening for WebSocket guests on ws://" + format(boundAddress()) + "/ ("
-            + (options.sharedNetwork() ? "one shared network" : "one network per connection") + ")");
+        LOG.log(
+                System.Logger.Level.INFO,
+                "listening for WebSocket guests on ws://" + format(boundAddress()) + "/ ("
+                        + (options.sharedNetwork() ? "one shared network" : "one network per connection") + ")");
         if (shared != null) {
             setCurrent(shared);
         }
@@ -256,8 +260,8 @@ public final class WebSocketServer implements AutoCloseable {
     void openGuestLink(ChannelHandlerContext entryCtx, WebSocketServerHandshaker hs, String origin) {
         Channel ch = entryCtx.channel();
         VirtualNetwork net = options.sharedNetwork()
-            ? shared
-            : VirtualNetwork.create(networkConfig, options.host(), ch.eventLoop(), options.pcap());
+                ? shared
+                : VirtualNetwork.create(networkConfig, options.host(), ch.eventLoop(), options.pcap());
         WsGuestLink link = new WsGuestLink(this, ch, net);
         ChannelPipeline p = ch.pipeline();
         p.replace(entryCtx.name(), "ws-frames", new WsFrameHandler(hs));
@@ -272,10 +276,12 @@ public final class WebSocketServer implements AutoCloseable {
                 setCurrent(net);
             }
         }
-        LOG.log(System.Logger.Level.INFO, "WebSocket guest connected from " + ch.remoteAddress()
-            + (origin == null ? "" : " (page " + HttpEntryHandler.printable(origin) + ")")
-            + (options.sharedNetwork() ? " to the shared network" : " on its own network")
-            + "; " + slots.get() + " open");
+        LOG.log(
+                System.Logger.Level.INFO,
+                "WebSocket guest connected from " + ch.remoteAddress()
+                        + (origin == null ? "" : " (page " + HttpEntryHandler.printable(origin) + ")")
+                        + (options.sharedNetwork() ? " to the shared network" : " on its own network")
+                        + "; " + slots.get() + " open");
         ch.closeFuture().addListener(f -> linkClosed(link));
         if (closed) {
             ch.close();
@@ -295,8 +301,9 @@ public final class WebSocketServer implements AutoCloseable {
                 setCurrent(live.isEmpty() ? null : live.get(live.size() - 1));
             }
         }
-        LOG.log(System.Logger.Level.INFO, "WebSocket guest " + link.channel().remoteAddress() + " disconnected; "
-            + slots.get() + " open");
+        LOG.log(
+                System.Logger.Level.INFO,
+                "WebSocket guest " + link.channel().remoteAddress() + " disconnected; " + slots.get() + " open");
     }
 
     /** Listeners run under the lock, so they see changes in the order they happened. */

@@ -1,12 +1,11 @@
 package dev.c2w.netstack.link.ws;
 
-import dev.c2w.netstack.wire.Ipv4Address;
-import java.net.InetAddress;
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.addr.HostPort;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.PcapWriter;
-
+import dev.c2w.netstack.wire.Ipv4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,18 +39,17 @@ import java.util.function.Supplier;
  * </pre>
  */
 public record WebSocketServerOptions(
-    InetSocketAddress bindAddress,
-    List<String> allowedOrigins,
-    boolean sharedNetwork,
-    int maxConnections,
-    int writeBufferBound,
-    int maxMessageSize,
-    NetworkConfig config,
-    HostTransport host,
-    PcapWriter pcap,
-    Supplier<byte[]> caPem) {
+        InetSocketAddress bindAddress,
+        List<String> allowedOrigins,
+        boolean sharedNetwork,
+        int maxConnections,
+        int writeBufferBound,
+        int maxMessageSize,
+        NetworkConfig config,
+        HostTransport host,
+        PcapWriter pcap,
+        Supplier<byte[]> caPem) {
     private static final InetAddress LOOPBACK = Ipv4Address.toInet(Ipv4Address.of(127, 0, 0, 1));
-
 
     public static final int DEFAULT_PORT = 8888;
     public static final int DEFAULT_MAX_CONNECTIONS = 64;
@@ -59,7 +57,7 @@ public record WebSocketServerOptions(
     public static final int DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
 
     private static final HostPort.Syntax LISTEN_SYNTAX =
-        HostPort.syntax("--listen-ws").withBarePort(HostPort.BarePort.PORT).withPortZero();
+            HostPort.syntax("--listen-ws").withBarePort(HostPort.BarePort.PORT).withPortZero();
 
     public WebSocketServerOptions {
         Objects.requireNonNull(bindAddress, "bindAddress");
@@ -73,10 +71,12 @@ public record WebSocketServerOptions(
             throw new IllegalArgumentException("max WebSocket connections must be at least 1, got " + maxConnections);
         }
         if (writeBufferBound < 4096) {
-            throw new IllegalArgumentException("WebSocket write buffer bound must be at least 4096 bytes, got " + writeBufferBound);
+            throw new IllegalArgumentException(
+                    "WebSocket write buffer bound must be at least 4096 bytes, got " + writeBufferBound);
         }
         if (maxMessageSize < 1024) {
-            throw new IllegalArgumentException("WebSocket max message size must be at least 1024 bytes, got " + maxMessageSize);
+            throw new IllegalArgumentException(
+                    "WebSocket max message size must be at least 1024 bytes, got " + maxMessageSize);
         }
     }
 
@@ -117,21 +117,73 @@ public record WebSocketServerOptions(
             this.host = Objects.requireNonNull(host);
         }
 
-        public Builder bindAddress(InetSocketAddress a) { this.bindAddress = Objects.requireNonNull(a); return this; }
-        public Builder allowOrigin(String pattern) { this.allowedOrigins.add(pattern); return this; }
-        public Builder allowOrigins(List<String> patterns) { this.allowedOrigins.addAll(patterns); return this; }
-        public Builder sharedNetwork(boolean v) { this.sharedNetwork = v; return this; }
-        public Builder maxConnections(int n) { this.maxConnections = n; return this; }
-        public Builder writeBufferBound(int bytes) { this.writeBufferBound = bytes; return this; }
-        public Builder maxMessageSize(int bytes) { this.maxMessageSize = bytes; return this; }
-        public Builder config(NetworkConfig c) { this.config = Objects.requireNonNull(c); return this; }
-        public Builder host(HostTransport h) { this.host = Objects.requireNonNull(h); return this; }
-        public Builder pcap(PcapWriter p) { this.pcap = p; return this; }
-        public Builder caPem(Supplier<byte[]> s) { this.caPem = s; return this; }
+        public Builder bindAddress(InetSocketAddress a) {
+            this.bindAddress = Objects.requireNonNull(a);
+            return this;
+        }
+
+        public Builder allowOrigin(String pattern) {
+            this.allowedOrigins.add(pattern);
+            return this;
+        }
+
+        public Builder allowOrigins(List<String> patterns) {
+            this.allowedOrigins.addAll(patterns);
+            return this;
+        }
+
+        public Builder sharedNetwork(boolean v) {
+            this.sharedNetwork = v;
+            return this;
+        }
+
+        public Builder maxConnections(int n) {
+            this.maxConnections = n;
+            return this;
+        }
+
+        public Builder writeBufferBound(int bytes) {
+            this.writeBufferBound = bytes;
+            return this;
+        }
+
+        public Builder maxMessageSize(int bytes) {
+            this.maxMessageSize = bytes;
+            return this;
+        }
+
+        public Builder config(NetworkConfig c) {
+            this.config = Objects.requireNonNull(c);
+            return this;
+        }
+
+        public Builder host(HostTransport h) {
+            this.host = Objects.requireNonNull(h);
+            return this;
+        }
+
+        public Builder pcap(PcapWriter p) {
+            this.pcap = p;
+            return this;
+        }
+
+        public Builder caPem(Supplier<byte[]> s) {
+            this.caPem = s;
+            return this;
+        }
 
         public WebSocketServerOptions build() {
-            return new WebSocketServerOptions(bindAddress, allowedOrigins, sharedNetwork, maxConnections,
-                writeBufferBound, maxMessageSize, config, host, pcap, caPem);
+            return new WebSocketServerOptions(
+                    bindAddress,
+                    allowedOrigins,
+                    sharedNetwork,
+                    maxConnections,
+                    writeBufferBound,
+                    maxMessageSize,
+                    config,
+                    host,
+                    pcap,
+                    caPem);
         }
     }
 }

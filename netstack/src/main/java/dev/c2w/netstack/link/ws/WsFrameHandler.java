@@ -8,8 +8,8 @@ import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -32,8 +32,9 @@ final class WsFrameHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof BinaryWebSocketFrame || msg instanceof ContinuationWebSocketFrame
-            || msg instanceof TextWebSocketFrame) {
+        if (msg instanceof BinaryWebSocketFrame
+                || msg instanceof ContinuationWebSocketFrame
+                || msg instanceof TextWebSocketFrame) {
             ctx.fireChannelRead(((WebSocketFrame) msg).content());
         } else if (msg instanceof PingWebSocketFrame ping) {
             ctx.writeAndFlush(new PongWebSocketFrame(ping.content()));

@@ -1,23 +1,22 @@
 package dev.c2w.netstack.link.ws;
 
-import dev.c2w.netstack.loop.Loops;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.Frames;
 import dev.c2w.netstack.link.GuestPort;
+import dev.c2w.netstack.loop.Loops;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.util.ReferenceCountUtil;
-
+import java.io.IOException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import io.netty.channel.ChannelOutboundBuffer;
-import java.io.IOException;
 
 /**
  * Guest frames in from the WebSocket, host frames out to it.
@@ -134,8 +133,7 @@ final class WsGuestLink extends ChannelInboundHandlerAdapter implements FrameSin
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // A tab that closes resets its socket: that is routine (DEBUG). Protocol errors are worth a line.
-        System.Logger.Level level = cause instanceof IOException
-            ? System.Logger.Level.DEBUG : System.Logger.Level.INFO;
+        System.Logger.Level level = cause instanceof IOException ? System.Logger.Level.DEBUG : System.Logger.Level.INFO;
         LOG.log(level, "WebSocket guest " + ctx.channel().remoteAddress() + " failed: " + cause);
         ctx.close();
     }
@@ -179,9 +177,12 @@ final class WsGuestLink extends ChannelInboundHandlerAdapter implements FrameSin
     private void closeSlow() {
         if (closing.compareAndSet(false, true)) {
             server.stats().closedSlow.incrementAndGet();
-            LOG.log(System.Logger.Level.WARNING, "closing WebSocket guest " + channel.remoteAddress()
-                + ": it stopped reading and more than " + server.options().writeBufferBound()
-                + " bytes are waiting for it");
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "closing WebSocket guest " + channel.remoteAddress()
+                            + ": it stopped reading and more than "
+                            + server.options().writeBufferBound()
+                            + " bytes are waiting for it");
             channel.close();
         }
     }

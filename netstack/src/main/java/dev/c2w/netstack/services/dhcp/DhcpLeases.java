@@ -3,12 +3,11 @@ package dev.c2w.netstack.services.dhcp;
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
-
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Arrays;
 
 /**
  * The DHCP server's lease table. Not thread-safe: use it on the event loop.
@@ -39,16 +38,23 @@ import java.util.Arrays;
 public final class DhcpLeases {
 
     /** What a lease record means now. */
-    public enum State { OFFERED, BOUND, RELEASED, EXPIRED, DECLINED }
+    public enum State {
+        OFFERED,
+        BOUND,
+        RELEASED,
+        EXPIRED,
+        DECLINED
+    }
 
     /** A snapshot of one record, for logs, tests and a status page. */
     public record Lease(long mac, int ip, State state, long remainingSeconds, boolean isStatic) {
         @Override
         public String toString() {
             return Ipv4Address.format(ip) + " " + (mac == MacAddress.NONE ? "-" : MacAddress.format(mac))
-                + " " + state + (isStatic ? " static" : "")
-                + (state == State.OFFERED || state == State.BOUND || state == State.DECLINED
-                    ? " " + remainingSeconds + "s" : "");
+                    + " " + state + (isStatic ? " static" : "")
+                    + (state == State.OFFERED || state == State.BOUND || state == State.DECLINED
+                            ? " " + remainingSeconds + "s"
+                            : "");
         }
     }
 
@@ -116,8 +122,11 @@ public final class DhcpLeases {
     }
 
     private boolean isPoolAddress(int ip) {
-        if (!config.inSubnet(ip) || ip == staticIp || ip == config.broadcastIp() || ip == config.subnet()
-            || config.isGatewayAddress(ip)) {
+        if (!config.inSubnet(ip)
+                || ip == staticIp
+                || ip == config.broadcastIp()
+                || ip == config.subnet()
+                || config.isGatewayAddress(ip)) {
             return false;
         }
         return host(ip) < byHost.length;
@@ -125,7 +134,7 @@ public final class DhcpLeases {
 
     private static boolean holds(Binding b, long now) {
         return (b.state == State.BOUND || b.state == State.OFFERED || b.state == State.DECLINED)
-            && b.expiresAt - now > 0;
+                && b.expiresAt - now > 0;
     }
 
     /** Whether {@code ip} may be given to {@code mac} now (its own address, or a free pool address). */

@@ -119,7 +119,8 @@ final class DhcpMessage {
         flags = buf.getUnsignedShort(base + 10);
         ciaddr = buf.getInt(base + 12);
         giaddr = buf.getInt(base + 24);
-        chaddr = ((long) buf.getUnsignedShort(base + CHADDR_OFFSET) << 32) | buf.getUnsignedInt(base + CHADDR_OFFSET + 2);
+        chaddr = ((long) buf.getUnsignedShort(base + CHADDR_OFFSET) << 32)
+                | buf.getUnsignedInt(base + CHADDR_OFFSET + 2);
 
         if (!parseOptions(buf, base + OPTIONS_OFFSET, base + len, true)) {
             return false;

@@ -6,11 +6,10 @@ import dev.c2w.netstack.services.UdpEndpoint;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
-
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.LongSupplier;
-import java.util.Arrays;
 
 /**
  * The DHCP server of one virtual network.
@@ -102,7 +101,8 @@ public final class DhcpServer implements UdpEndpoint {
     }
 
     @Override
-    public void onDatagram(UdpContext ctx, long srcMac, int srcIp, int srcPort, int dstIp, int dstPort, ByteBuf payload) {
+    public void onDatagram(
+            UdpContext ctx, long srcMac, int srcIp, int srcPort, int dstIp, int dstPort, ByteBuf payload) {
         ctx.stats().dhcpPackets++;
         if (!msg.parse(payload)) {
             malformed(ctx, srcMac, msg.error());
@@ -115,16 +115,20 @@ public final class DhcpServer implements UdpEndpoint {
             case DhcpMessage.DISCOVER -> discover(ctx, mac, now);
             case DhcpMessage.REQUEST -> request(ctx, mac, now);
             case DhcpMessage.DECLINE -> {
-                if ((!msg.hasServerId || msg.serverId == config.gatewayIp()) && msg.hasRequestedIp
-                    && leases.decline(mac, msg.requestedIp, now)) {
-                    LOG.log(System.Logger.Level.INFO, "DHCP: " + MacAddress.format(mac) + " declined "
-                        + Ipv4Address.format(msg.requestedIp) + " (in use on the LAN); not offered for one lease time");
+                if ((!msg.hasServerId || msg.serverId == config.gatewayIp())
+                        && msg.hasRequestedIp
+                        && leases.decline(mac, msg.requestedIp, now)) {
+                    LOG.log(
+                            System.Logger.Level.INFO,
+                            "DHCP: " + MacAddress.format(mac) + " declined " + Ipv4Address.format(msg.requestedIp)
+                                    + " (in use on the LAN); not offered for one lease time");
                 }
             }
             case DhcpMessage.RELEASE -> {
                 if ((!msg.hasServerId || msg.serverId == config.gatewayIp()) && leases.release(mac, msg.ciaddr, now)) {
-                    LOG.log(System.Logger.Level.DEBUG, () -> "DHCP: " + MacAddress.format(mac) + " released "
-                        + Ipv4Address.format(msg.ciaddr));
+                    LOG.log(
+                            System.Logger.Level.DEBUG,
+                            () -> "DHCP: " + MacAddress.format(mac) + " released " + Ipv4Address.format(msg.ciaddr));
                 }
             }
             case DhcpMessage.INFORM -> {
@@ -168,17 +172,23 @@ public final class DhcpServer implements UdpEndpoint {
         }
         if (want != 0 && leases.canAssign(mac, want, now)) {
             leases.bind(mac, want, now);
-            LOG.log(System.Logger.Level.DEBUG, () -> "DHCP: " + Ipv4Address.format(want) + " bound to " + MacAddress.format(mac));
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> "DHCP: " + Ipv4Address.format(want) + " bound to " + MacAddress.format(mac));
             reply(ctx, DhcpMessage.ACK, want, msg.ciaddr, false);
         } else {
-            LOG.log(System.Logger.Level.DEBUG, () -> "DHCP: NAK " + MacAddress.format(mac) + " asking for " + Ipv4Address.format(want));
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> "DHCP: NAK " + MacAddress.format(mac) + " asking for " + Ipv4Address.format(want));
             reply(ctx, DhcpMessage.NAK, 0, 0, false);
         }
     }
 
     private void malformed(UdpContext ctx, long srcMac, String why) {
         ctx.stats().dhcpMalformed++;
-        LOG.log(System.Logger.Level.DEBUG, () -> "DHCP: dropped datagram from " + MacAddress.format(srcMac) + ": " + why);
+        LOG.log(
+                System.Logger.Level.DEBUG,
+                () -> "DHCP: dropped datagram from " + MacAddress.format(srcMac) + ": " + why);
     }
 
     private void reply(UdpContext ctx, int type, int yiaddr, int ciaddr, boolean inform) {

@@ -10,15 +10,15 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.concurrent.ScheduledFuture;
-
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -27,7 +27,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import io.netty.util.ReferenceCountUtil;
 
 /**
  * Forwards guest DNS queries to upstream resolvers.
@@ -89,6 +88,7 @@ public final class DnsForwarder {
     public static final int MAX_OUTSTANDING = 1024;
     /** The longest a query may wait: guest resolvers give up after 5 s. */
     public static final Duration MAX_TIMEOUT = Duration.ofMillis(4500);
+
     private static final int MAX_UPSTREAMS = 64;
 
     private final EventLoop loop;
@@ -127,8 +127,17 @@ public final class DnsForwarder {
         ByteBuf fallback;
         boolean done;
 
-        Query(ByteBuf message, int guestId, int upstreamId, int questionEnd, boolean tcpClient, Client client,
-              long mac, int ip, int port, int localIp) {
+        Query(
+                ByteBuf message,
+                int guestId,
+                int upstreamId,
+                int questionEnd,
+                boolean tcpClient,
+                Client client,
+                long mac,
+                int ip,
+                int port,
+                int localIp) {
             this.message = message;
             this.guestId = guestId;
             this.upstreamId = upstreamId;
@@ -153,12 +162,18 @@ public final class DnsForwarder {
         }
     }
 
-    public DnsForwarder(NetworkConfig config, EventLoop loop, HostTransport host, NetStats stats, ByteBufAllocator alloc) {
+    public DnsForwarder(
+            NetworkConfig config, EventLoop loop, HostTransport host, NetStats stats, ByteBufAllocator alloc) {
         this(config, loop, host, stats, alloc, MAX_OUTSTANDING);
     }
 
-    DnsForwarder(NetworkConfig config, EventLoop loop, HostTransport host, NetStats stats, ByteBufAllocator alloc,
-                 int maxOutstanding) {
+    DnsForwarder(
+            NetworkConfig config,
+            EventLoop loop,
+            HostTransport host,
+            NetStats stats,
+            ByteBufAllocator alloc,
+            int maxOutstanding) {
         this.loop = loop;
         this.host = host;
         this.stats = stats;
@@ -222,7 +237,8 @@ public final class DnsForwarder {
             return false;
         }
         if (!loop.inEventLoop()) {
-            ByteBuf copy = alloc.buffer(query.readableBytes()).writeBytes(query, query.readerIndex(), query.readableBytes());
+            ByteBuf copy =
+                    alloc.buffer(query.readableBytes()).writeBytes(query, query.readerIndex(), query.readableBytes());
             loop.execute(() -> {
                 try {
                     if (!query(copy, overTcp, client, mac, ip, port, localIp)) {
@@ -245,8 +261,12 @@ public final class DnsForwarder {
         if (upstreams.length == 0) {
             stats.dnsQueries++;
             stats.dnsServfail++;
-            client.answer(DnsWire.headerOnlyReply(alloc, query, DnsWire.questionEnd(query), DnsWire.RCODE_SERVFAIL, false),
-                mac, ip, port, localIp);
+            client.answer(
+                    DnsWire.headerOnlyReply(alloc, query, DnsWire.questionEnd(query), DnsWire.RCODE_SERVFAIL, false),
+                    mac,
+                    ip,
+                    port,
+                    localIp);
             return true;
         }
         stats.dnsQueries++;
@@ -256,7 +276,8 @@ public final class DnsForwarder {
         do {
             id = random.nextInt(65536);
         } while (pending.containsKey(id));
-        Query q = new Query(copy, DnsWire.id(query), id, DnsWire.questionEnd(query), overTcp, client, mac, ip, port, localIp);
+        Query q = new Query(
+                copy, DnsWire.id(query), id, DnsWire.questionEnd(query), overTcp, client, mac, ip, port, localIp);
         DnsWire.setId(copy, id);
         pending.put(id, q);
         nextAttempt(q);
@@ -320,10 +341,10 @@ public final class DnsForwarder {
             return;
         }
         ChannelFuture f = new Bootstrap()
-            .group(loop)
-            .channel(host.datagramChannel())
-            .handler(new UpstreamHandler())
-            .bind(new InetSocketAddress(0));
+                .group(loop)
+                .channel(host.datagramChannel())
+                .handler(new UpstreamHandler())
+                .bind(new InetSocketAddress(0));
         Channel ch = f.channel();
         udp = ch;
         ch.closeFuture().addListener(x -> {
@@ -375,8 +396,9 @@ public final class DnsForwarder {
 
     private int upstreamIndex(InetSocketAddress sender, long tried) {
         for (int i = 0; i < upstreams.length; i++) {
-            if ((tried & (1L << i)) != 0 && upstreams[i].getPort() == sender.getPort()
-                && upstreams[i].getAddress().equals(sender.getAddress())) {
+            if ((tried & (1L << i)) != 0
+                    && upstreams[i].getPort() == sender.getPort()
+                    && upstreams[i].getAddress().equals(sender.getAddress())) {
                 return i;
             }
         }
@@ -419,7 +441,8 @@ public final class DnsForwarder {
             return true;
         }
         if ((rcode == DnsWire.RCODE_SERVFAIL || rcode == DnsWire.RCODE_REFUSED)
-            && q.sent < slots && Long.bitCount(q.tried) < upstreams.length) {
+                && q.sent < slots
+                && Long.bitCount(q.tried) < upstreams.length) {
             setFallback(q, content);
             nextAttempt(q);
             return true;
@@ -439,16 +462,19 @@ public final class DnsForwarder {
         long remainingMs = Math.max(1, (q.deadline() - System.nanoTime()) / 1_000_000L);
         schedule(q, q.deadline());
         ChannelFuture f = new Bootstrap()
-            .group(loop)
-            .channel(host.socketChannel())
-            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, remainingMs))
-            .handler(new ChannelInitializer<Channel>() {
-                @Override
-                protected void initChannel(Channel ch) {
-                    ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(65535 + 2, 0, 2, 0, 2), new TcpUpstreamHandler(q));
-                }
-            })
-            .connect(upstream);
+                .group(loop)
+                .channel(host.socketChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, remainingMs))
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline()
+                                .addLast(
+                                        new LengthFieldBasedFrameDecoder(65535 + 2, 0, 2, 0, 2),
+                                        new TcpUpstreamHandler(q));
+                    }
+                })
+                .connect(upstream);
         q.tcp = f.channel();
         f.addListener(x -> {
             if (q.done || q.tcp != f.channel()) {
@@ -482,8 +508,9 @@ public final class DnsForwarder {
                 ctx.close();
                 return;
             }
-            if (frame.readableBytes() < DnsWire.HEADER || DnsWire.id(frame) != q.upstreamId
-                || !DnsWire.answers(frame, q.message, q.questionEnd)) {
+            if (frame.readableBytes() < DnsWire.HEADER
+                    || DnsWire.id(frame) != q.upstreamId
+                    || !DnsWire.answers(frame, q.message, q.questionEnd)) {
                 frame.release();
                 stats.dnsMalformed++;
                 finish(q, null);
@@ -545,7 +572,8 @@ public final class DnsForwarder {
         } else {
             // Upstream buffers are slices of the channel's receive buffers; the guest side wants a buffer
             // of its own allocator that it fully owns.
-            ByteBuf own = alloc.buffer(answer.readableBytes()).writeBytes(answer, answer.readerIndex(), answer.readableBytes());
+            ByteBuf own = alloc.buffer(answer.readableBytes())
+                    .writeBytes(answer, answer.readerIndex(), answer.readableBytes());
             answer.release();
             answer = own;
         }

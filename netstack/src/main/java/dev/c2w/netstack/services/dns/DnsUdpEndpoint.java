@@ -23,8 +23,7 @@ public final class DnsUdpEndpoint implements UdpEndpoint, DnsForwarder.Client {
     private UdpContext ctx;
 
     /** An endpoint that makes its forwarder from the context of the first datagram. */
-    public DnsUdpEndpoint() {
-    }
+    public DnsUdpEndpoint() {}
 
     /** An endpoint that uses {@code forwarder} (shared with {@link DnsTcpHandler}s). */
     public DnsUdpEndpoint(DnsForwarder forwarder) {
@@ -37,7 +36,8 @@ public final class DnsUdpEndpoint implements UdpEndpoint, DnsForwarder.Client {
     }
 
     @Override
-    public void onDatagram(UdpContext ctx, long srcMac, int srcIp, int srcPort, int dstIp, int dstPort, ByteBuf payload) {
+    public void onDatagram(
+            UdpContext ctx, long srcMac, int srcIp, int srcPort, int dstIp, int dstPort, ByteBuf payload) {
         this.ctx = ctx;
         if (forwarder == null) {
             forwarder = DnsForwarder.create(ctx);

@@ -1,7 +1,6 @@
 package dev.c2w.netstack.services.dns;
 
 import dev.c2w.netstack.addr.IpLiteral;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -49,7 +48,9 @@ public final class ResolvConf {
         } catch (NoSuchFileException e) {
             text = "";
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "cannot read " + path + " (" + e.getMessage() + "): DNS goes to 127.0.0.1");
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "cannot read " + path + " (" + e.getMessage() + "): DNS goes to 127.0.0.1");
             text = "";
         }
         List<InetSocketAddress> l = parse(text);
@@ -74,7 +75,9 @@ public final class ResolvConf {
             }
             InetAddress addr = IpLiteral.parse(words[1]);
             if (addr == null) {
-                LOG.log(System.Logger.Level.WARNING, "resolv.conf: ignoring nameserver \"" + words[1] + "\": not an IP address");
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "resolv.conf: ignoring nameserver \"" + words[1] + "\": not an IP address");
                 continue;
             }
             InetSocketAddress sa = new InetSocketAddress(addr, PORT);

@@ -1,17 +1,16 @@
 package dev.c2w.netstack.link.ws;
 
-import org.junit.jupiter.api.Test;
+import static dev.c2w.netstack.link.ws.WsTestSupport.await;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-
-import static dev.c2w.netstack.link.ws.WsTestSupport.await;
-import static org.assertj.core.api.Assertions.assertThat;
-import java.util.HashMap;
+import org.junit.jupiter.api.Test;
 
 /**
  * A real browser (Debian's headless Chromium) against the server: the page opens
@@ -23,8 +22,8 @@ class BrowserWebSocketTest extends WsServerTestBase {
 
     private String page(HeadlessChromium browser, String pageHost, String mode, String id) {
         String ws = "ws://127.0.0.1:" + server.boundAddress().getPort() + "/";
-        return "http://" + pageHost + ":" + browser.port() + "/ws-test.html?mode=" + mode + "&id=" + id
-            + "&seed=7&ws=" + URLEncoder.encode(ws, StandardCharsets.UTF_8);
+        return "http://" + pageHost + ":" + browser.port() + "/ws-test.html?mode=" + mode + "&id=" + id + "&seed=7&ws="
+                + URLEncoder.encode(ws, StandardCharsets.UTF_8);
     }
 
     @Test
@@ -39,7 +38,9 @@ class BrowserWebSocketTest extends WsServerTestBase {
             down.add(TestFrames.broadcast(WebSocketServerTest.RECORDER_MAC, 100, 64)); // "go"
             rec.inject(down.get(0));
             for (int i = 0; i < 10; i++) {
-                assertThat(rec.next()).as("frame %d from the page", i).isEqualTo(TestFrames.broadcast(PAGE_MAC, i, 60 + i * 97));
+                assertThat(rec.next())
+                        .as("frame %d from the page", i)
+                        .isEqualTo(TestFrames.broadcast(PAGE_MAC, i, 60 + i * 97));
             }
             for (int i = 1; i <= 3; i++) {
                 down.add(TestFrames.broadcast(WebSocketServerTest.RECORDER_MAC, 100 + i, 100 + 400 * i));
@@ -47,7 +48,9 @@ class BrowserWebSocketTest extends WsServerTestBase {
             }
             Map<String, String> r = browser.result();
             assertThat(r).containsEntry("protocol", "binary").doesNotContainKey("error");
-            List<String> expected = down.stream().map(f -> HexFormat.of().formatHex(TestFrames.prefixed(f))).toList();
+            List<String> expected = down.stream()
+                    .map(f -> HexFormat.of().formatHex(TestFrames.prefixed(f)))
+                    .toList();
             assertThat(r.get("messages").split(",")).containsExactlyElementsOf(expected);
         }
         await(() -> server.stats().accepted.get() == 1, "1 accepted");
@@ -58,7 +61,9 @@ class BrowserWebSocketTest extends WsServerTestBase {
         server = new WebSocketServer(WsTestSupport.options(host).build()).start();
         try (HeadlessChromium browser = new HeadlessChromium()) {
             // foreign.test resolves to 127.0.0.1 through Chromium's host-resolver rules.
-            browser.open(page(browser, "foreign.test", "refused", "foreign"), page(browser, "localhost", "refused", "local"));
+            browser.open(
+                    page(browser, "foreign.test", "refused", "foreign"),
+                    page(browser, "localhost", "refused", "local"));
             Map<String, Map<String, String>> byId = new HashMap<>();
             for (int i = 0; i < 2; i++) {
                 Map<String, String> r = browser.result();
@@ -80,14 +85,15 @@ class BrowserWebSocketTest extends WsServerTestBase {
             Map<String, String> a = browser.result();
             Map<String, String> b = browser.result();
             for (Map<String, String> r : List.of(a, b)) {
-                assertThat(r).doesNotContainKey("error")
-                    .containsEntry("type", "5")
-                    .containsEntry("yiaddr", "192.168.127.3")
-                    .containsEntry("router", "192.168.127.1")
-                    .containsEntry("dns", "192.168.127.1")
-                    .containsEntry("mask", "255.255.255.0")
-                    .containsEntry("protocol", "binary")
-                    .containsEntry("allOneFrame", "true");
+                assertThat(r)
+                        .doesNotContainKey("error")
+                        .containsEntry("type", "5")
+                        .containsEntry("yiaddr", "192.168.127.3")
+                        .containsEntry("router", "192.168.127.1")
+                        .containsEntry("dns", "192.168.127.1")
+                        .containsEntry("mask", "255.255.255.0")
+                        .containsEntry("protocol", "binary")
+                        .containsEntry("allOneFrame", "true");
             }
             assertThat(a.get("mac")).isNotEqualTo(b.get("mac"));
         }

@@ -1,19 +1,17 @@
 package dev.c2w.netstack.link.ws;
 
-import dev.c2w.netstack.VirtualNetwork;
-
-import dev.c2w.netstack.NetworkConfig;
-import dev.c2w.netstack.wire.Ipv4Address;
-import org.junit.jupiter.api.Test;
-
-import java.util.Random;
-
 import static dev.c2w.netstack.link.ws.WsTestSupport.await;
 import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
 import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
 
 /**
  * DHCP through the real gateway over WebSocket: browser guests have random MACs, never --mac, and
@@ -29,7 +27,7 @@ class DhcpOverWebSocketTest extends WsServerTestBase {
         long macB = 0x02_5e_00_00_00_00L | (rnd.nextInt() & 0xffffffffL);
         assertThat(macA).isNotEqualTo(NetworkConfig.DEFAULT_GUEST_MAC);
         try (WsClient a = WsClient.connect(wsUri(server), "http://localhost:8080");
-             WsClient b = WsClient.connect(wsUri(server), "http://127.0.0.1:8080")) {
+                WsClient b = WsClient.connect(wsUri(server), "http://127.0.0.1:8080")) {
             await(() -> server.liveNetworks().size() == 2, "two networks");
             DhcpTestPackets.Reply ackA = lease(a, macA, 0x1111, rnd);
             DhcpTestPackets.Reply ackB = lease(b, macB, 0x2222, rnd);
@@ -67,8 +65,9 @@ class DhcpOverWebSocketTest extends WsServerTestBase {
                 if (Arrays.equals(m, TestFrames.prefixed(marker))) {
                     break;
                 }
-                assertThat(Arrays.copyOfRange(m, 10, 16)).as("a frame from guest A reached guest B")
-                    .isNotEqualTo(macBytes(macA));
+                assertThat(Arrays.copyOfRange(m, 10, 16))
+                        .as("a frame from guest A reached guest B")
+                        .isNotEqualTo(macBytes(macA));
             }
             assertThat(recB.frames).isEmpty();
         }
@@ -76,7 +75,9 @@ class DhcpOverWebSocketTest extends WsServerTestBase {
 
     private VirtualNetwork networkOf(long mac) throws Exception {
         for (VirtualNetwork n : server.liveNetworks()) {
-            boolean has = n.eventLoop().submit(() -> n.dhcp().leases().stream().anyMatch(l -> l.mac() == mac)).get();
+            boolean has = n.eventLoop()
+                    .submit(() -> n.dhcp().leases().stream().anyMatch(l -> l.mac() == mac))
+                    .get();
             if (has) {
                 return n;
             }

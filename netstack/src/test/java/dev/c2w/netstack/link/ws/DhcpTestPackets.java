@@ -53,8 +53,16 @@ final class DhcpTestPackets {
         TestFrames.putMac(eth, 6, mac);
         f.put(eth).putShort((short) 0x0800);
         int ipStart = f.position();
-        f.put((byte) 0x45).put((byte) 0).putShort((short) ipLen).putShort((short) xid).putShort((short) 0)
-            .put((byte) 64).put((byte) 17).putShort((short) 0).putInt(0).putInt(0xffff_ffff);
+        f.put((byte) 0x45)
+                .put((byte) 0)
+                .putShort((short) ipLen)
+                .putShort((short) xid)
+                .putShort((short) 0)
+                .put((byte) 64)
+                .put((byte) 17)
+                .putShort((short) 0)
+                .putInt(0)
+                .putInt(0xffff_ffff);
         f.putShort(ipStart + 10, (short) ipChecksum(f.array(), ipStart, 20));
         f.putShort((short) 68).putShort((short) 67).putShort((short) udpLen).putShort((short) 0);
         f.put(dhcp);

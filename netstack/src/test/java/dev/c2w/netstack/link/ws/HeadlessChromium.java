@@ -1,10 +1,10 @@
 package dev.c2w.netstack.link.ws;
 
 import com.sun.net.httpserver.HttpServer;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import java.net.URLEncoder;
 
 /**
  * A loopback page server plus one headless Chromium at a time.
@@ -54,7 +53,8 @@ final class HeadlessChromium implements AutoCloseable {
                     return;
                 }
                 InputStream page = path.matches("/[a-z-]+\\.html")
-                    ? HeadlessChromium.class.getResourceAsStream("/browser" + path) : null;
+                        ? HeadlessChromium.class.getResourceAsStream("/browser" + path)
+                        : null;
                 if (page == null) {
                     ex.sendResponseHeaders(404, -1);
                     return;
@@ -73,7 +73,8 @@ final class HeadlessChromium implements AutoCloseable {
         String env = System.getenv("C2W_CHROMIUM");
         Path p = Paths.get(env != null ? env : "/usr/bin/chromium");
         if (!Files.isExecutable(p)) {
-            throw new AssertionError("Chromium not found at " + p + ": apt-get install -y chromium (or set C2W_CHROMIUM)");
+            throw new AssertionError(
+                    "Chromium not found at " + p + ": apt-get install -y chromium (or set C2W_CHROMIUM)");
         }
     }
 
@@ -106,11 +107,16 @@ final class HeadlessChromium implements AutoCloseable {
         } else {
             StringBuilder multi = new StringBuilder("http://127.0.0.1:" + port() + "/multi.html?");
             for (String u : urls) {
-                multi.append("u=").append(URLEncoder.encode(u, StandardCharsets.UTF_8)).append('&');
+                multi.append("u=")
+                        .append(URLEncoder.encode(u, StandardCharsets.UTF_8))
+                        .append('&');
             }
             cmd.add(multi.toString());
         }
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         browsers.add(p);
     }
 

@@ -1,12 +1,11 @@
 package dev.c2w.netstack.link.ws;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 /** {@code --listen-ws ADDR}: every form upstream takes, and the errors. */
 class ListenAddressTest {
@@ -29,8 +28,9 @@ class ListenAddressTest {
     @Test
     void errorsSayWhatIsExpected() {
         assertThatThrownBy(() -> parse("localhost"))
-            .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("--listen-ws: expected HOST:PORT, [IPV6]:PORT, :PORT or PORT, got 'localhost' (missing port)");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(
+                        "--listen-ws: expected HOST:PORT, [IPV6]:PORT, :PORT or PORT, got 'localhost' (missing port)");
         assertThatThrownBy(() -> parse("[::1]")).hasMessageContaining("missing port");
         assertThatThrownBy(() -> parse("::1:8888")).hasMessageContaining("in brackets");
         assertThatThrownBy(() -> parse("h:65536")).hasMessageContaining("out of range 0-65535");

@@ -1,11 +1,10 @@
 package dev.c2w.netstack.link.ws;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 class OriginPolicyTest {
 
@@ -53,30 +52,46 @@ class OriginPolicyTest {
 
     @Test
     void starAllowsEveryOriginAndTrailingSlashIsIgnored() {
-        assertThat(new OriginPolicy(List.of("*")).allows("https://anything.example:444")).isTrue();
-        assertThat(new OriginPolicy(List.of("https://app.example/")).allows("https://app.example")).isTrue();
+        assertThat(new OriginPolicy(List.of("*")).allows("https://anything.example:444"))
+                .isTrue();
+        assertThat(new OriginPolicy(List.of("https://app.example/")).allows("https://app.example"))
+                .isTrue();
     }
 
     @Test
     void patternsWithSpacesAreRejectedUpFront() {
         assertThatThrownBy(() -> new OriginPolicy(List.of("https://a.example b")))
-            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--ws-allow-origin");
-        assertThatThrownBy(() -> new OriginPolicy(List.of(" ")))
-            .isInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--ws-allow-origin");
+        assertThatThrownBy(() -> new OriginPolicy(List.of(" "))).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
     void listenAddressesParseLikeUpstream() {
-        assertThat(WebSocketServerOptions.parseListenAddress("127.0.0.1:8888").getPort()).isEqualTo(8888);
-        assertThat(WebSocketServerOptions.parseListenAddress("127.0.0.1:8888").getAddress().isLoopbackAddress()).isTrue();
-        assertThat(WebSocketServerOptions.parseListenAddress(":9000").getAddress().isAnyLocalAddress()).isTrue();
-        assertThat(WebSocketServerOptions.parseListenAddress("[::1]:8888").getAddress().getHostAddress()).contains(":");
-        assertThat(WebSocketServerOptions.parseListenAddress("8888").getAddress().isLoopbackAddress()).isTrue();
+        assertThat(WebSocketServerOptions.parseListenAddress("127.0.0.1:8888").getPort())
+                .isEqualTo(8888);
+        assertThat(WebSocketServerOptions.parseListenAddress("127.0.0.1:8888")
+                        .getAddress()
+                        .isLoopbackAddress())
+                .isTrue();
+        assertThat(WebSocketServerOptions.parseListenAddress(":9000")
+                        .getAddress()
+                        .isAnyLocalAddress())
+                .isTrue();
+        assertThat(WebSocketServerOptions.parseListenAddress("[::1]:8888")
+                        .getAddress()
+                        .getHostAddress())
+                .contains(":");
+        assertThat(WebSocketServerOptions.parseListenAddress("8888")
+                        .getAddress()
+                        .isLoopbackAddress())
+                .isTrue();
         assertThatThrownBy(() -> WebSocketServerOptions.parseListenAddress("127.0.0.1:http"))
-            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a number");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not a number");
         assertThatThrownBy(() -> WebSocketServerOptions.parseListenAddress("::1:8888"))
-            .isInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> WebSocketServerOptions.parseListenAddress("127.0.0.1:70000"))
-            .isInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(IllegalArgumentException.class);
     }
 }

@@ -25,12 +25,16 @@ final class RawHttp {
     /** A WebSocket opening handshake; {@code origin} null leaves the header out, {@code protocol} likewise. */
     static String handshake(String path, String origin, String protocol) {
         StringBuilder sb = new StringBuilder();
-        sb.append("GET ").append(path).append(" HTTP/1.1\r\n")
-            .append("Host: 127.0.0.1\r\n")
-            .append("Upgrade: websocket\r\n")
-            .append("Connection: Upgrade\r\n")
-            .append("Sec-WebSocket-Key: ").append(KEY).append("\r\n")
-            .append("Sec-WebSocket-Version: 13\r\n");
+        sb.append("GET ")
+                .append(path)
+                .append(" HTTP/1.1\r\n")
+                .append("Host: 127.0.0.1\r\n")
+                .append("Upgrade: websocket\r\n")
+                .append("Connection: Upgrade\r\n")
+                .append("Sec-WebSocket-Key: ")
+                .append(KEY)
+                .append("\r\n")
+                .append("Sec-WebSocket-Version: 13\r\n");
         if (protocol != null) {
             sb.append("Sec-WebSocket-Protocol: ").append(protocol).append("\r\n");
         }
@@ -59,7 +63,9 @@ final class RawHttp {
         for (int i = 1; i < lines.length; i++) {
             int c = lines[i].indexOf(':');
             if (c > 0) {
-                headers.put(lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT), lines[i].substring(c + 1).trim());
+                headers.put(
+                        lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT),
+                        lines[i].substring(c + 1).trim());
             }
         }
         String body = "";
@@ -74,7 +80,7 @@ final class RawHttp {
     /** GET {@code path} with Connection: close; returns status and body. */
     static Response get(InetSocketAddress server, String path, String origin) throws IOException {
         String req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-            + (origin == null ? "" : "Origin: " + origin + "\r\n") + "\r\n";
+                + (origin == null ? "" : "Origin: " + origin + "\r\n") + "\r\n";
         Response r = exchange(server, req);
         r.socket().close();
         return r;

@@ -6,7 +6,6 @@ import dev.c2w.netstack.link.GuestPort;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -52,7 +51,7 @@ final class RecordingSink implements FrameSink {
 
     /** Runs on the network's loop and waits for it (orders the test after earlier injections). */
     void sync() {
-        net.eventLoop().submit(() -> { }).syncUninterruptibly();
+        net.eventLoop().submit(() -> {}).syncUninterruptibly();
     }
 
     byte[] next() throws InterruptedException {

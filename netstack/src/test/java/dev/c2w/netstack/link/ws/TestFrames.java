@@ -44,7 +44,10 @@ final class TestFrames {
 
     /** The frame with its 4-byte big-endian length in front. */
     static byte[] prefixed(byte[] frame) {
-        return ByteBuffer.allocate(4 + frame.length).putInt(frame.length).put(frame).array();
+        return ByteBuffer.allocate(4 + frame.length)
+                .putInt(frame.length)
+                .put(frame)
+                .array();
     }
 
     /** All frames as one QEMU stream. */

@@ -1,12 +1,12 @@
 package dev.c2w.netstack.link.ws;
 
+import static dev.c2w.netstack.link.ws.WsTestSupport.await;
+import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.host.HostTransport;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -14,16 +14,15 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-
-import static dev.c2w.netstack.link.ws.WsTestSupport.await;
-import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import java.util.Arrays;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** The WebSocket server against real sockets and the JDK WebSocket client (no gateway needed). */
 class WebSocketServerTest {
@@ -94,7 +93,9 @@ class WebSocketServerTest {
     @Test
     void loopbackOriginsAreAcceptedAndForeignOnesGet403() throws Exception {
         start(WsTestSupport.options(host));
-        for (String ok : new String[] {"http://localhost:8080", "http://127.0.0.1:1234", "http://[::1]:9000", "http://localhost"}) {
+        for (String ok :
+                new String[] {"http://localhost:8080", "http://127.0.0.1:1234", "http://[::1]:9000", "http://localhost"
+                }) {
             RawHttp.Response r = RawHttp.exchange(server.boundAddress(), RawHttp.handshake("/", ok, "binary"));
             r.socket().close();
             assertThat(r.status()).as(ok).isEqualTo(101);
@@ -113,11 +114,11 @@ class WebSocketServerTest {
     @Test
     void allowOriginPatternsWidenThePolicy() throws Exception {
         start(WsTestSupport.options(host).allowOrigin("https://*.example.org"));
-        RawHttp.Response ok = RawHttp.exchange(server.boundAddress(),
-            RawHttp.handshake("/", "https://app.example.org", "binary"));
+        RawHttp.Response ok =
+                RawHttp.exchange(server.boundAddress(), RawHttp.handshake("/", "https://app.example.org", "binary"));
         ok.socket().close();
-        RawHttp.Response bad = RawHttp.exchange(server.boundAddress(),
-            RawHttp.handshake("/", "https://example.org", "binary"));
+        RawHttp.Response bad =
+                RawHttp.exchange(server.boundAddress(), RawHttp.handshake("/", "https://example.org", "binary"));
         bad.socket().close();
         assertThat(ok.status()).isEqualTo(101);
         assertThat(bad.status()).isEqualTo(403);
@@ -161,18 +162,22 @@ class WebSocketServerTest {
         RawHttp.Response h = RawHttp.get(server.boundAddress(), "/healthz", null);
         assertThat(h.status()).isEqualTo(200);
         assertThat(h.body()).isEqualTo("ok\n");
-        assertThat(RawHttp.get(server.boundAddress(), "/proxy.crt", null).status()).isEqualTo(404);
+        assertThat(RawHttp.get(server.boundAddress(), "/proxy.crt", null).status())
+                .isEqualTo(404);
         assertThat(RawHttp.get(server.boundAddress(), "/", null).status()).isEqualTo(404);
-        assertThat(RawHttp.get(server.boundAddress(), "/nothing", null).status()).isEqualTo(404);
-        RawHttp.Response post = RawHttp.exchange(server.boundAddress(),
-            "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        assertThat(RawHttp.get(server.boundAddress(), "/nothing", null).status())
+                .isEqualTo(404);
+        RawHttp.Response post = RawHttp.exchange(
+                server.boundAddress(),
+                "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         post.socket().close();
         assertThat(post.status()).isEqualTo(405);
     }
 
     @Test
     void proxyCrtServesThePemFromTheHookWithCorsForAllowedPages() throws Exception {
-        byte[] pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] pem =
+                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".getBytes(StandardCharsets.US_ASCII);
         start(WsTestSupport.options(host).caPem(() -> pem));
         RawHttp.Response r = RawHttp.get(server.boundAddress(), "/proxy.crt", "http://localhost:8080");
         assertThat(r.status()).isEqualTo(200);
@@ -185,8 +190,7 @@ class WebSocketServerTest {
     @Test
     void keepAliveConnectionServesSeveralRequests() throws Exception {
         start(WsTestSupport.options(host));
-        RawHttp.Response r1 = RawHttp.exchange(server.boundAddress(),
-            "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        RawHttp.Response r1 = RawHttp.exchange(server.boundAddress(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
         try (Socket s = r1.socket()) {
             assertThat(r1.status()).isEqualTo(200);
             s.getOutputStream().write(RawHttp.handshake("/", null, "binary").getBytes(StandardCharsets.US_ASCII));
@@ -391,7 +395,8 @@ class WebSocketServerTest {
         assertThat(r.body()).contains("--max-ws-connections");
         assertThat(server.stats().refusedFull.get()).isEqualTo(1);
         // Plain HTTP still works while full.
-        assertThat(RawHttp.get(server.boundAddress(), "/healthz", null).status()).isEqualTo(200);
+        assertThat(RawHttp.get(server.boundAddress(), "/healthz", null).status())
+                .isEqualTo(200);
         a.close();
         await(() -> server.connectionCount() == 1, "A closed");
         RawHttp.Response again = RawHttp.exchange(server.boundAddress(), RawHttp.handshake("/", null, "binary"));
@@ -428,7 +433,9 @@ class WebSocketServerTest {
             pump.sync();
             sent += 64L * frame.length;
         }
-        assertThat(server.stats().closedSlow.get()).as("closed after %d bytes", sent).isEqualTo(1);
+        assertThat(server.stats().closedSlow.get())
+                .as("closed after %d bytes", sent)
+                .isEqualTo(1);
         await(() -> server.liveNetworks().size() == 1, "stuck client's network freed");
         assertThat(server.currentNetwork()).isSameAs(healthyNet);
 
@@ -451,7 +458,8 @@ class WebSocketServerTest {
             s.getOutputStream().write(RawHttp.handshake("/", null, "binary").getBytes(StandardCharsets.US_ASCII));
             readHead(s);
             // Masked ping with payload "hi".
-            s.getOutputStream().write(new byte[] {(byte) 0x89, (byte) 0x82, 1, 2, 3, 4, (byte) ('h' ^ 1), (byte) ('i' ^ 2)});
+            s.getOutputStream()
+                    .write(new byte[] {(byte) 0x89, (byte) 0x82, 1, 2, 3, 4, (byte) ('h' ^ 1), (byte) ('i' ^ 2)});
             byte[] resp = s.getInputStream().readNBytes(4);
             assertThat(resp).containsExactly(0x8a, 2, 'h', 'i');
             // Masked close, code 1000.
@@ -477,10 +485,11 @@ class WebSocketServerTest {
         assertThat(server.currentNetwork()).isNull();
         assertThat(RecordingSink.attach(net).portClosed).isTrue();
         assertThatThrownBy(() -> {
-            try (Socket s = new Socket()) {
-                s.connect(bound, 10_000);
-            }
-        }).isInstanceOf(IOException.class);
+                    try (Socket s = new Socket()) {
+                        s.connect(bound, 10_000);
+                    }
+                })
+                .isInstanceOf(IOException.class);
     }
 
     private static void readHead(Socket s) throws IOException {

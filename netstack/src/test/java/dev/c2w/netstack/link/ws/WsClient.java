@@ -37,12 +37,16 @@ final class WsClient implements AutoCloseable {
 
     /** Sends one complete binary message. */
     void send(byte[] data) {
-        ws.sendBinary(ByteBuffer.wrap(data), true).orTimeout(30, TimeUnit.SECONDS).join();
+        ws.sendBinary(ByteBuffer.wrap(data), true)
+                .orTimeout(30, TimeUnit.SECONDS)
+                .join();
     }
 
     /** Sends one fragment: {@code last=false} starts or continues a fragmented message. */
     void sendFragment(byte[] data, boolean last) {
-        ws.sendBinary(ByteBuffer.wrap(data), last).orTimeout(30, TimeUnit.SECONDS).join();
+        ws.sendBinary(ByteBuffer.wrap(data), last)
+                .orTimeout(30, TimeUnit.SECONDS)
+                .join();
     }
 
     /** The next message within {@code millis}, or null. */
@@ -61,7 +65,10 @@ final class WsClient implements AutoCloseable {
     @Override
     public void close() {
         if (!ws.isOutputClosed()) {
-            ws.sendClose(WebSocket.NORMAL_CLOSURE, "").orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> null).join();
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "")
+                    .orTimeout(10, TimeUnit.SECONDS)
+                    .exceptionally(t -> null)
+                    .join();
         }
         ws.abort();
     }

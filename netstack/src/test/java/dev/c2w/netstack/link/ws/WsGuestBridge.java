@@ -49,10 +49,21 @@ public final class WsGuestBridge implements AutoCloseable {
             return new Options(new Random().nextLong(), null, 4096, false);
         }
 
-        public Options withSeed(long s) { return new Options(s, origin, maxMessage, fragment); }
-        public Options withOrigin(String o) { return new Options(seed, o, maxMessage, fragment); }
-        public Options withMaxMessage(int n) { return new Options(seed, origin, n, fragment); }
-        public Options withFragment(boolean f) { return new Options(seed, origin, maxMessage, f); }
+        public Options withSeed(long s) {
+            return new Options(s, origin, maxMessage, fragment);
+        }
+
+        public Options withOrigin(String o) {
+            return new Options(seed, o, maxMessage, fragment);
+        }
+
+        public Options withMaxMessage(int n) {
+            return new Options(seed, origin, n, fragment);
+        }
+
+        public Options withFragment(boolean f) {
+            return new Options(seed, origin, maxMessage, f);
+        }
     }
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -83,7 +94,7 @@ public final class WsGuestBridge implements AutoCloseable {
         this.thread = new Thread(this::run, "ws-guest-bridge");
         this.thread.setDaemon(true);
         System.err.println("WsGuestBridge " + wsUrl + " seed=" + options.seed() + " maxMessage=" + options.maxMessage()
-            + " fragment=" + options.fragment());
+                + " fragment=" + options.fragment());
     }
 
     /** Listens on {@code tcp} (port 0 for any) and relays the first connection that arrives. */
@@ -120,12 +131,25 @@ public final class WsGuestBridge implements AutoCloseable {
         return done;
     }
 
-    public String subprotocol() { return subprotocol; }
-    public long bytesToServer() { return bytesToServer.get(); }
-    public long messagesToServer() { return messagesToServer.get(); }
-    public long messagesFromServer() { return messagesFromServer.get(); }
+    public String subprotocol() {
+        return subprotocol;
+    }
+
+    public long bytesToServer() {
+        return bytesToServer.get();
+    }
+
+    public long messagesToServer() {
+        return messagesToServer.get();
+    }
+
+    public long messagesFromServer() {
+        return messagesFromServer.get();
+    }
     /** Server messages that were not exactly one length prefix plus the frame it announces. */
-    public long messagesNotOneFrame() { return messagesNotOneFrame.get(); }
+    public long messagesNotOneFrame() {
+        return messagesNotOneFrame.get();
+    }
 
     private void run() {
         try {
@@ -144,8 +168,11 @@ public final class WsGuestBridge implements AutoCloseable {
                 ws = b.buildAsync(wsUrl, new FromServer(s.getOutputStream())).get(30, TimeUnit.SECONDS);
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof WebSocketHandshakeException h) {
-                    throw new IOException("WebSocket handshake with " + wsUrl + " refused: HTTP "
-                        + h.getResponse().statusCode() + " " + h.getResponse().body(), h);
+                    throw new IOException(
+                            "WebSocket handshake with " + wsUrl + " refused: HTTP "
+                                    + h.getResponse().statusCode() + " "
+                                    + h.getResponse().body(),
+                            h);
                 }
                 throw e;
             }

@@ -1,21 +1,20 @@
 package dev.c2w.netstack.link.ws;
 
-import org.junit.jupiter.api.Test;
+import static dev.c2w.netstack.link.ws.WsTestSupport.await;
+import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.DataInputStream;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
-
-import static dev.c2w.netstack.link.ws.WsTestSupport.await;
-import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
-import static org.assertj.core.api.Assertions.assertThat;
-import java.net.InetAddress;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 
 /** The test bridge itself, against the real server: a QEMU stream over TCP both ways through it. */
 class WsGuestBridgeTest extends WsServerTestBase {
@@ -23,9 +22,11 @@ class WsGuestBridgeTest extends WsServerTestBase {
     @Test
     void guestConnectingToTheBridgeIsRelayedBothWaysWithRandomSplits() throws Exception {
         server = new WebSocketServer(WsTestSupport.options(host).build()).start();
-        try (WsGuestBridge bridge = WsGuestBridge.acceptOn(new InetSocketAddress("127.0.0.1", 0), wsUri(server),
-                 WsGuestBridge.Options.defaults().withFragment(true).withOrigin("http://localhost:8080"));
-             Socket guest = new Socket()) {
+        try (WsGuestBridge bridge = WsGuestBridge.acceptOn(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        wsUri(server),
+                        WsGuestBridge.Options.defaults().withFragment(true).withOrigin("http://localhost:8080"));
+                Socket guest = new Socket()) {
             guest.connect(bridge.tcpAddress());
             relayBothWays(bridge, guest, 300);
         }
@@ -35,9 +36,11 @@ class WsGuestBridgeTest extends WsServerTestBase {
     void bridgeConnectingToAListeningGuestIsRelayedBothWays() throws Exception {
         server = new WebSocketServer(WsTestSupport.options(host).build()).start();
         try (ServerSocket guestListener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-             WsGuestBridge bridge = WsGuestBridge.connectTo((InetSocketAddress) guestListener.getLocalSocketAddress(),
-                 wsUri(server), WsGuestBridge.Options.defaults());
-             Socket guest = guestListener.accept()) {
+                WsGuestBridge bridge = WsGuestBridge.connectTo(
+                        (InetSocketAddress) guestListener.getLocalSocketAddress(),
+                        wsUri(server),
+                        WsGuestBridge.Options.defaults());
+                Socket guest = guestListener.accept()) {
             relayBothWays(bridge, guest, 50);
         }
     }
@@ -81,9 +84,11 @@ class WsGuestBridgeTest extends WsServerTestBase {
     @Test
     void bridgeReportsARefusedOrigin() throws Exception {
         server = new WebSocketServer(WsTestSupport.options(host).build()).start();
-        try (WsGuestBridge bridge = WsGuestBridge.acceptOn(new InetSocketAddress("127.0.0.1", 0), wsUri(server),
-                 WsGuestBridge.Options.defaults().withOrigin("https://evil.example"));
-             Socket guest = new Socket()) {
+        try (WsGuestBridge bridge = WsGuestBridge.acceptOn(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        wsUri(server),
+                        WsGuestBridge.Options.defaults().withOrigin("https://evil.example"));
+                Socket guest = new Socket()) {
             guest.connect(bridge.tcpAddress());
             try {
                 bridge.done().get(30, TimeUnit.SECONDS);

@@ -2,7 +2,6 @@ package dev.c2w.netstack.link.ws;
 
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
-
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.util.function.BooleanSupplier;
@@ -13,7 +12,7 @@ final class WsTestSupport {
 
     static WebSocketServerOptions.Builder options(HostTransport host) {
         return WebSocketServerOptions.builder(NetworkConfig.builder().build(), host)
-            .bindAddress(new InetSocketAddress("127.0.0.1", 0));
+                .bindAddress(new InetSocketAddress("127.0.0.1", 0));
     }
 
     static URI wsUri(WebSocketServer server) {

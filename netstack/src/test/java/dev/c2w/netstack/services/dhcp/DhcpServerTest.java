@@ -1,5 +1,7 @@
 package dev.c2w.netstack.services.dhcp;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.services.RecordingUdpContext;
 import dev.c2w.netstack.services.RecordingUdpContext.Sent;
@@ -7,17 +9,14 @@ import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import org.junit.jupiter.api.Test;
-
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import java.util.Arrays;
+import org.junit.jupiter.api.Test;
 
 class DhcpServerTest {
     static final int GW = Ipv4Address.parse("192.168.127.1");
@@ -28,7 +27,8 @@ class DhcpServerTest {
     static final byte[] PARAMS = {1, 3, 6, 12, 15, 26, 28, 42, 51, 54, 119};
 
     long now = 1_000_000_000_000L;
-    NetworkConfig config = NetworkConfig.builder().leaseTime(Duration.ofSeconds(3600)).build();
+    NetworkConfig config =
+            NetworkConfig.builder().leaseTime(Duration.ofSeconds(3600)).build();
     RecordingUdpContext ctx = new RecordingUdpContext(config, null, null);
     DhcpServer server = new DhcpServer(config, () -> now);
     int xid = 0x1000;
@@ -37,12 +37,21 @@ class DhcpServerTest {
 
     /** One DHCP client option, code + value. */
     record Opt(int code, byte[] value) {
-        static Opt type(int t) { return new Opt(53, new byte[] {(byte) t}); }
-        static Opt ip(int code, int ip) { return new Opt(code, ByteBuffer.allocate(4).putInt(ip).array()); }
-        static Opt params(byte... p) { return new Opt(55, p); }
+        static Opt type(int t) {
+            return new Opt(53, new byte[] {(byte) t});
+        }
+
+        static Opt ip(int code, int ip) {
+            return new Opt(code, ByteBuffer.allocate(4).putInt(ip).array());
+        }
+
+        static Opt params(byte... p) {
+            return new Opt(55, p);
+        }
     }
 
-    static byte[] message(int op, int htype, int hlen, long mac, int xid, int flags, int ciaddr, int cookie, Opt... opts) {
+    static byte[] message(
+            int op, int htype, int hlen, long mac, int xid, int flags, int ciaddr, int cookie, Opt... opts) {
         ByteBuffer b = ByteBuffer.allocate(600);
         b.put((byte) op).put((byte) htype).put((byte) hlen).put((byte) 0);
         b.putInt(xid).putShort((short) 0).putShort((short) flags);
@@ -82,10 +91,25 @@ class DhcpServerTest {
     }
 
     /** A parsed reply. */
-    record Reply(Sent sent, int op, int xid, int flags, int ciaddr, int yiaddr, int siaddr, int giaddr, long chaddr,
-                 Map<Integer, byte[]> options, List<Integer> order) {
-        int type() { return options.get(53)[0]; }
-        int ipOption(int code) { return ByteBuffer.wrap(options.get(code)).getInt(); }
+    record Reply(
+            Sent sent,
+            int op,
+            int xid,
+            int flags,
+            int ciaddr,
+            int yiaddr,
+            int siaddr,
+            int giaddr,
+            long chaddr,
+            Map<Integer, byte[]> options,
+            List<Integer> order) {
+        int type() {
+            return options.get(53)[0];
+        }
+
+        int ipOption(int code) {
+            return ByteBuffer.wrap(options.get(code)).getInt();
+        }
     }
 
     static Reply parse(Sent s) {
@@ -106,8 +130,14 @@ class DhcpServerTest {
         boolean end = false;
         while (i < p.length) {
             int code = p[i] & 0xff;
-            if (code == 255) { end = true; break; }
-            if (code == 0) { i++; continue; }
+            if (code == 255) {
+                end = true;
+                break;
+            }
+            if (code == 0) {
+                i++;
+                continue;
+            }
             int len = p[i + 1] & 0xff;
             byte[] v = new byte[len];
             System.arraycopy(p, i + 2, v, 0, len);
@@ -116,8 +146,18 @@ class DhcpServerTest {
             i += 2 + len;
         }
         assertThat(end).as("END option").isTrue();
-        return new Reply(s, op, b.getInt(4), b.getShort(10) & 0xffff, b.getInt(12), b.getInt(16), b.getInt(20),
-            b.getInt(24), chaddr, opts, order);
+        return new Reply(
+                s,
+                op,
+                b.getInt(4),
+                b.getShort(10) & 0xffff,
+                b.getInt(12),
+                b.getInt(16),
+                b.getInt(20),
+                b.getInt(24),
+                chaddr,
+                opts,
+                order);
     }
 
     static byte[] ipBytes(String ip) {
@@ -220,9 +260,15 @@ class DhcpServerTest {
             all.add(obtain(mac(n)));
         }
         // .2 .4 taken above; 248 more fill .5 .. .252 and the pool is exhausted
-        assertThat(all).doesNotHaveDuplicates().doesNotContain(GW, GUEST,
-            Ipv4Address.parse("192.168.127.253"), Ipv4Address.parse("192.168.127.254"), Ipv4Address.parse("192.168.127.255"),
-            Ipv4Address.parse("192.168.127.0"));
+        assertThat(all)
+                .doesNotHaveDuplicates()
+                .doesNotContain(
+                        GW,
+                        GUEST,
+                        Ipv4Address.parse("192.168.127.253"),
+                        Ipv4Address.parse("192.168.127.254"),
+                        Ipv4Address.parse("192.168.127.255"),
+                        Ipv4Address.parse("192.168.127.0"));
         assertThat(all).allMatch(ip -> config.inSubnet(ip));
         assertThat(all.get(all.size() - 1)).isEqualTo(Ipv4Address.parse("192.168.127.252"));
         deliver(request(mac(999), ++xid, 0, 0, Opt.type(1)));
@@ -282,8 +328,14 @@ class DhcpServerTest {
     @Test
     void requestForAnotherServerIsIgnoredAndOurOfferForgotten() {
         Reply offer = discover(MAC_A);
-        deliver(request(MAC_A, ++xid, 0, 0, Opt.type(3), Opt.ip(54, Ipv4Address.parse("192.168.127.200")),
-            Opt.ip(50, Ipv4Address.parse("192.168.127.99"))));
+        deliver(request(
+                MAC_A,
+                ++xid,
+                0,
+                0,
+                Opt.type(3),
+                Opt.ip(54, Ipv4Address.parse("192.168.127.200")),
+                Opt.ip(50, Ipv4Address.parse("192.168.127.99"))));
         assertThat(ctx.sent).as("silent when the client chose another server").isEmpty();
         // the offer no longer holds the address
         assertThat(server.leases()).singleElement().satisfies(l -> {
@@ -310,7 +362,9 @@ class DhcpServerTest {
         assertThat(ack.yiaddr()).isEqualTo(a);
         assertThat(ack.sent().dstIp()).isEqualTo(a);
         assertThat(ack.sent().dstMac()).isEqualTo(MAC_A);
-        assertThat(server.leases()).singleElement().satisfies(l -> assertThat(l.remainingSeconds()).isEqualTo(3600));
+        assertThat(server.leases())
+                .singleElement()
+                .satisfies(l -> assertThat(l.remainingSeconds()).isEqualTo(3600));
         // a restarted server has no record: INIT-REBOOT for a free address is acknowledged
         DhcpServer fresh = new DhcpServer(config, () -> now);
         server = fresh;
@@ -324,15 +378,19 @@ class DhcpServerTest {
         int b = obtain(MAC_B);
         deliver(request(MAC_A, ++xid, 0, a, Opt.type(7), Opt.ip(54, GW)));
         assertThat(ctx.sent).as("no reply to RELEASE").isEmpty();
-        assertThat(server.leases()).filteredOn(l -> l.ip() == a).singleElement()
-            .satisfies(l -> assertThat(l.state()).isEqualTo(DhcpLeases.State.RELEASED));
+        assertThat(server.leases())
+                .filteredOn(l -> l.ip() == a)
+                .singleElement()
+                .satisfies(l -> assertThat(l.state()).isEqualTo(DhcpLeases.State.RELEASED));
         // the client comes back to its previous address
         assertThat(obtain(MAC_A)).isEqualTo(a);
         deliver(request(MAC_A, ++xid, 0, a, Opt.type(7), Opt.ip(54, GW)));
         // a RELEASE naming an address the client does not hold changes nothing
         deliver(request(MAC_A, ++xid, 0, b, Opt.type(7), Opt.ip(54, GW)));
-        assertThat(server.leases()).filteredOn(l -> l.ip() == b).singleElement()
-            .satisfies(l -> assertThat(l.state()).isEqualTo(DhcpLeases.State.BOUND));
+        assertThat(server.leases())
+                .filteredOn(l -> l.ip() == b)
+                .singleElement()
+                .satisfies(l -> assertThat(l.state()).isEqualTo(DhcpLeases.State.BOUND));
         // fill the rest of the pool; then a new client gets the released address
         for (int n = 0; n < 248; n++) {
             obtain(mac(n));
@@ -356,8 +414,10 @@ class DhcpServerTest {
         deliver(request(mac(900), ++xid, 0, 0, Opt.type(1)));
         assertThat(ctx.sent).isEmpty();
         now += 59_000_000_000L; // A expired (69 s), B not (59 s)
-        assertThat(server.leases()).filteredOn(l -> l.ip() == a).singleElement()
-            .satisfies(l -> assertThat(l.state()).isEqualTo(DhcpLeases.State.EXPIRED));
+        assertThat(server.leases())
+                .filteredOn(l -> l.ip() == a)
+                .singleElement()
+                .satisfies(l -> assertThat(l.state()).isEqualTo(DhcpLeases.State.EXPIRED));
         assertThat(discover(mac(900)).yiaddr()).isEqualTo(a);
         now += 2_000_000_000L; // now B and all the others have expired too
         // B asks again and gets its own address back, not the oldest record
@@ -423,8 +483,10 @@ class DhcpServerTest {
         int again = discover(MAC_A).yiaddr();
         assertThat(again).isNotEqualTo(a);
         assertThat(discover(MAC_B).yiaddr()).isNotEqualTo(a);
-        assertThat(server.leases()).filteredOn(l -> l.ip() == a).singleElement()
-            .satisfies(l -> assertThat(l.state()).isEqualTo(DhcpLeases.State.DECLINED));
+        assertThat(server.leases())
+                .filteredOn(l -> l.ip() == a)
+                .singleElement()
+                .satisfies(l -> assertThat(l.state()).isEqualTo(DhcpLeases.State.DECLINED));
     }
 
     @Test
@@ -460,23 +522,23 @@ class DhcpServerTest {
         bad.add(new byte[0]);
         bad.add(new byte[239]);
         byte[] good = request(MAC_A, 1, 0, 0, Opt.type(1));
-        bad.add(Arrays.copyOf(good, 236));                   // cookie cut off
-        bad.add(message(2, 1, 6, MAC_A, 1, 0, 0, cookie, Opt.type(1)));  // BOOTREPLY
-        bad.add(message(1, 6, 6, MAC_A, 1, 0, 0, cookie, Opt.type(1)));  // htype 6
+        bad.add(Arrays.copyOf(good, 236)); // cookie cut off
+        bad.add(message(2, 1, 6, MAC_A, 1, 0, 0, cookie, Opt.type(1))); // BOOTREPLY
+        bad.add(message(1, 6, 6, MAC_A, 1, 0, 0, cookie, Opt.type(1))); // htype 6
         bad.add(message(1, 1, 16, MAC_A, 1, 0, 0, cookie, Opt.type(1))); // hlen 16
-        bad.add(message(1, 1, 0, MAC_A, 1, 0, 0, cookie, Opt.type(1)));  // hlen 0
+        bad.add(message(1, 1, 0, MAC_A, 1, 0, 0, cookie, Opt.type(1))); // hlen 0
         bad.add(message(1, 1, 6, MAC_A, 1, 0, 0, 0x63825364, Opt.type(1))); // bad cookie
-        bad.add(request(MAC_A, 1, 0, 0));                               // no message type (BOOTP)
-        bad.add(request(MAC_A, 1, 0, 0, Opt.type(9)));                  // unknown type
-        bad.add(request(MAC_A, 1, 0, 0, Opt.type(0)));                  // type 0
+        bad.add(request(MAC_A, 1, 0, 0)); // no message type (BOOTP)
+        bad.add(request(MAC_A, 1, 0, 0, Opt.type(9))); // unknown type
+        bad.add(request(MAC_A, 1, 0, 0, Opt.type(0))); // type 0
         bad.add(request(MAC_A, 1, 0, 0, new Opt(53, new byte[] {1, 1}))); // type with length 2
-        bad.add(request(MAC_A, 1, 0, 0, Opt.type(2)));                  // client sends OFFER
-        bad.add(request(MAC_A, 1, 0, 0, Opt.type(5)));                  // client sends ACK
-        bad.add(request(MAC_A, 1, 0, 0, Opt.type(6)));                  // client sends NAK
+        bad.add(request(MAC_A, 1, 0, 0, Opt.type(2))); // client sends OFFER
+        bad.add(request(MAC_A, 1, 0, 0, Opt.type(5))); // client sends ACK
+        bad.add(request(MAC_A, 1, 0, 0, Opt.type(6))); // client sends NAK
         bad.add(request(MAC_A, 1, 0, 0, Opt.type(3), new Opt(50, new byte[] {1, 2, 3}))); // option 50 length 3
-        bad.add(request(MAC_A, 1, 0, 0, Opt.type(3), new Opt(54, new byte[5])));          // option 54 length 5
-        bad.add(request(MAC_A, 1, 0, 0, Opt.type(1), new Opt(52, new byte[] {4})));        // overload 4
-        bad.add(request(MAC_A, 1, 0, 0, Opt.type(3)));                  // REQUEST with nothing to request
+        bad.add(request(MAC_A, 1, 0, 0, Opt.type(3), new Opt(54, new byte[5]))); // option 54 length 5
+        bad.add(request(MAC_A, 1, 0, 0, Opt.type(1), new Opt(52, new byte[] {4}))); // overload 4
+        bad.add(request(MAC_A, 1, 0, 0, Opt.type(3))); // REQUEST with nothing to request
         // option running past the end of the datagram
         byte[] overrun = Arrays.copyOf(request(MAC_A, 1, 0, 0, Opt.type(1)), 250);
         overrun[243] = 12;
@@ -507,13 +569,16 @@ class DhcpServerTest {
 
     @Test
     void everyTruncationOfAValidMessageIsHandledWithoutThrowing() {
-        byte[] good = request(MAC_A, 1, 0, 0, Opt.type(1), Opt.params(PARAMS), Opt.ip(50, Ipv4Address.parse("192.168.127.20")));
+        byte[] good = request(
+                MAC_A, 1, 0, 0, Opt.type(1), Opt.params(PARAMS), Opt.ip(50, Ipv4Address.parse("192.168.127.20")));
         int replies = 0;
         for (int len = 0; len <= good.length; len++) {
             long before = ctx.stats().dhcpMalformed;
             deliver(Arrays.copyOf(good, len));
             if (ctx.sent.isEmpty()) {
-                assertThat(ctx.stats().dhcpMalformed).as("length %d dropped and counted", len).isEqualTo(before + 1);
+                assertThat(ctx.stats().dhcpMalformed)
+                        .as("length %d dropped and counted", len)
+                        .isEqualTo(before + 1);
             } else {
                 ctx.sent.clear();
                 replies++;

@@ -1,14 +1,14 @@
 package dev.c2w.netstack.services.dhcp;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.services.RecordingUdpContext;
 import dev.c2w.netstack.services.RecordingUdpContext.Sent;
 import dev.c2w.netstack.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -20,9 +20,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The real DHCP client of c2w guests, busybox udhcpc, configures itself from our server. udhcpc runs on a
@@ -57,16 +56,18 @@ class UdhcpcTest {
     Map<String, String> runUdhcpc(DhcpServer server, RecordingUdpContext ctx, String mac, Path dir) throws Exception {
         Path result = dir.resolve("result-" + mac.replace(':', '_'));
         Path script = dir.resolve("script.sh");
-        Files.writeString(script, "#!/bin/sh\n"
-            + "if [ \"$1\" = bound ]; then\n"
-            + "  { echo \"ip=$ip\"; echo \"subnet=$subnet\"; echo \"router=$router\"; echo \"dns=$dns\";"
-            + " echo \"mtu=$mtu\"; echo \"lease=$lease\"; echo \"serverid=$serverid\"; } > " + result + "\n"
-            + "fi\nexit 0\n");
+        Files.writeString(
+                script,
+                "#!/bin/sh\n"
+                        + "if [ \"$1\" = bound ]; then\n"
+                        + "  { echo \"ip=$ip\"; echo \"subnet=$subnet\"; echo \"router=$router\"; echo \"dns=$dns\";"
+                        + " echo \"mtu=$mtu\"; echo \"lease=$lease\"; echo \"serverid=$serverid\"; } > " + result + "\n"
+                        + "fi\nexit 0\n");
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
         Path bridge = Path.of(getClass().getResource("tap_bridge.py").toURI());
         Process p = new ProcessBuilder("unshare", "-n", "python3", bridge.toString(), mac, script.toString())
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         Thread relay = new Thread(() -> relay(server, ctx, p), "udhcpc-relay");
         relay.start();
         boolean exited = p.waitFor(60, TimeUnit.SECONDS);
@@ -86,7 +87,8 @@ class UdhcpcTest {
 
     /** Reads frames from the bridge, serves DHCP, writes replies back, until the bridge closes its output. */
     private static void relay(DhcpServer server, RecordingUdpContext ctx, Process p) {
-        try (DataInputStream in = new DataInputStream(p.getInputStream()); OutputStream out = p.getOutputStream()) {
+        try (DataInputStream in = new DataInputStream(p.getInputStream());
+                OutputStream out = p.getOutputStream()) {
             while (true) {
                 int len;
                 try {
@@ -130,13 +132,27 @@ class UdhcpcTest {
         byte[] payload = s.payload();
         int udpLen = 8 + payload.length;
         ByteBuffer b = ByteBuffer.allocate(14 + 20 + udpLen);
-        b.put(MacAddress.toBytes(s.dstMac())).put(MacAddress.toBytes(GATEWAY_MAC)).putShort((short) 0x0800);
-        b.put((byte) 0x45).put((byte) 0).putShort((short) (20 + udpLen)).putShort((short) 0).putShort((short) 0x4000)
-            .put((byte) 64).put((byte) 17).putShort((short) 0).putInt(s.srcIp()).putInt(s.dstIp());
+        b.put(MacAddress.toBytes(s.dstMac()))
+                .put(MacAddress.toBytes(GATEWAY_MAC))
+                .putShort((short) 0x0800);
+        b.put((byte) 0x45)
+                .put((byte) 0)
+                .putShort((short) (20 + udpLen))
+                .putShort((short) 0)
+                .putShort((short) 0x4000)
+                .put((byte) 64)
+                .put((byte) 17)
+                .putShort((short) 0)
+                .putInt(s.srcIp())
+                .putInt(s.dstIp());
         b.putShort(24, (short) checksum(b.array(), 14, 20, 0));
-        b.putShort((short) s.srcPort()).putShort((short) s.dstPort()).putShort((short) udpLen).putShort((short) 0);
+        b.putShort((short) s.srcPort())
+                .putShort((short) s.dstPort())
+                .putShort((short) udpLen)
+                .putShort((short) 0);
         b.put(payload);
-        long pseudo = (s.srcIp() >>> 16) + (s.srcIp() & 0xffff) + (s.dstIp() >>> 16) + (s.dstIp() & 0xffff) + 17 + udpLen;
+        long pseudo =
+                (s.srcIp() >>> 16) + (s.srcIp() & 0xffff) + (s.dstIp() >>> 16) + (s.dstIp() & 0xffff) + 17 + udpLen;
         int c = checksum(b.array(), 34, udpLen, pseudo);
         b.putShort(40, (short) (c == 0 ? 0xffff : c));
         return b.array();
@@ -163,21 +179,22 @@ class UdhcpcTest {
         DhcpServer server = new DhcpServer(config);
 
         Map<String, String> env = runUdhcpc(server, ctx, "02:00:00:00:00:01", dir);
-        assertThat(env).containsEntry("ip", "192.168.127.3")
-            .containsEntry("subnet", "255.255.255.0")
-            .containsEntry("router", "192.168.127.1")
-            .containsEntry("dns", "192.168.127.1")
-            .containsEntry("mtu", "1500")
-            .containsEntry("lease", "3600")
-            .containsEntry("serverid", "192.168.127.1");
+        assertThat(env)
+                .containsEntry("ip", "192.168.127.3")
+                .containsEntry("subnet", "255.255.255.0")
+                .containsEntry("router", "192.168.127.1")
+                .containsEntry("dns", "192.168.127.1")
+                .containsEntry("mtu", "1500")
+                .containsEntry("lease", "3600")
+                .containsEntry("serverid", "192.168.127.1");
 
         // another MAC gets the first pool address with the same options
         Map<String, String> other = runUdhcpc(server, ctx, "52:54:00:12:34:56", dir);
-        assertThat(other).containsEntry("ip", "192.168.127.2")
-            .containsEntry("router", "192.168.127.1")
-            .containsEntry("dns", "192.168.127.1");
-        assertThat(server.leases()).extracting(DhcpLeases.Lease::state)
-            .containsOnly(DhcpLeases.State.BOUND);
+        assertThat(other)
+                .containsEntry("ip", "192.168.127.2")
+                .containsEntry("router", "192.168.127.1")
+                .containsEntry("dns", "192.168.127.1");
+        assertThat(server.leases()).extracting(DhcpLeases.Lease::state).containsOnly(DhcpLeases.State.BOUND);
         assertThat(ctx.stats().dhcpMalformed).isZero();
     }
 }

@@ -1,25 +1,28 @@
 package dev.c2w.netstack.services.dns;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.services.RecordingUdpContext;
 import dev.c2w.netstack.services.RecordingUdpContext.Sent;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.channel.embedded.EmbeddedChannel;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -28,15 +31,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import java.io.DataInputStream;
-import java.net.DatagramPacket;
-import java.net.Socket;
-import java.net.SocketAddress;
 import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 class DnsForwarderTest {
     static final int GW = Ipv4Address.parse("192.168.127.1");
@@ -88,7 +87,10 @@ class DnsForwarderTest {
     }
 
     void network(Duration timeout, InetSocketAddress... upstreams) {
-        NetworkConfig config = NetworkConfig.builder().dnsUpstreams(List.of(upstreams)).dnsTimeout(timeout).build();
+        NetworkConfig config = NetworkConfig.builder()
+                .dnsUpstreams(List.of(upstreams))
+                .dnsTimeout(timeout)
+                .build();
         ctx = new RecordingUdpContext(config, loop, host);
         udp = new DnsUdpEndpoint();
     }
@@ -100,8 +102,12 @@ class DnsForwarderTest {
     static byte[] query(int id, String name, int type, boolean edns) {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         ByteBuffer h = ByteBuffer.allocate(12);
-        h.putShort((short) id).putShort((short) 0x0100).putShort((short) 1).putShort((short) 0).putShort((short) 0)
-            .putShort((short) (edns ? 1 : 0));
+        h.putShort((short) id)
+                .putShort((short) 0x0100)
+                .putShort((short) 1)
+                .putShort((short) 0)
+                .putShort((short) 0)
+                .putShort((short) (edns ? 1 : 0));
         o.writeBytes(h.array());
         for (String label : name.split("\\.")) {
             byte[] l = label.getBytes(StandardCharsets.US_ASCII);
@@ -168,9 +174,17 @@ class DnsForwarderTest {
     void everyQueryTypeIsRelayedWithTheGuestsId() throws Exception {
         StubDnsServer up = stub(StubDnsServer.Mode.ANSWER);
         network(Duration.ofSeconds(4), up.address());
-        int[] types = {StubDnsServer.A, StubDnsServer.AAAA, StubDnsServer.MX, StubDnsServer.TXT, StubDnsServer.PTR,
-            StubDnsServer.ANY};
-        String[] names = {"a.example", "v6.example", "example", "txt.example", "3.127.168.192.in-addr.arpa", "any.example"};
+        int[] types = {
+            StubDnsServer.A,
+            StubDnsServer.AAAA,
+            StubDnsServer.MX,
+            StubDnsServer.TXT,
+            StubDnsServer.PTR,
+            StubDnsServer.ANY
+        };
+        String[] names = {
+            "a.example", "v6.example", "example", "txt.example", "3.127.168.192.in-addr.arpa", "any.example"
+        };
         for (int i = 0; i < types.length; i++) {
             byte[] q = query(0x1234 + i, names[i], types[i], i % 2 == 0);
             sendUdp(q, 40000 + i);
@@ -239,7 +253,9 @@ class DnsForwarderTest {
         sendUdp(q, 5353);
         assertServfail(reply().payload(), q);
         assertThat(silent.udpQueries.poll(5, TimeUnit.SECONDS)).isNotNull();
-        assertThat(silent.udpQueries.poll(5, TimeUnit.SECONDS)).as("one retransmission").isNotNull();
+        assertThat(silent.udpQueries.poll(5, TimeUnit.SECONDS))
+                .as("one retransmission")
+                .isNotNull();
     }
 
     @Test
@@ -248,7 +264,7 @@ class DnsForwarderTest {
         assertThat(DnsForwarder.effectiveTimeout(Duration.ofSeconds(4))).isEqualTo(Duration.ofSeconds(4));
         assertThat(DnsForwarder.effectiveTimeout(Duration.ZERO)).isPositive();
         assertThat(DnsForwarder.effectiveTimeout(NetworkConfig.builder().build().dnsTimeout()))
-            .isLessThan(Duration.ofSeconds(5));
+                .isLessThan(Duration.ofSeconds(5));
     }
 
     @Test
@@ -262,7 +278,9 @@ class DnsForwarderTest {
         assertThat(rcode(s.payload())).isZero();
         assertThat(id(s.payload())).isEqualTo(0x4242);
         assertThat(afterId(s.payload())).isEqualTo(afterId(good.answers.poll(5, TimeUnit.SECONDS)));
-        assertThat(silent.udpQueries.poll(5, TimeUnit.SECONDS)).as("first upstream was tried").isNotNull();
+        assertThat(silent.udpQueries.poll(5, TimeUnit.SECONDS))
+                .as("first upstream was tried")
+                .isNotNull();
 
         // a dead first upstream fails over the same way
         StubDnsServer good2 = stub(StubDnsServer.Mode.ANSWER);
@@ -295,10 +313,10 @@ class DnsForwarderTest {
         List<byte[]> bad = new ArrayList<>();
         bad.add(new byte[0]);
         bad.add(new byte[11]);
-        bad.add(Arrays.copyOf(good, 12));                      // header, no question
-        bad.add(Arrays.copyOf(good, good.length - 1));         // QCLASS cut
+        bad.add(Arrays.copyOf(good, 12)); // header, no question
+        bad.add(Arrays.copyOf(good, good.length - 1)); // QCLASS cut
         byte[] response = good.clone();
-        response[2] |= (byte) 0x80;                            // QR set
+        response[2] |= (byte) 0x80; // QR set
         bad.add(response);
         byte[] twoQuestions = good.clone();
         twoQuestions[5] = 2;
@@ -307,15 +325,15 @@ class DnsForwarderTest {
         noQuestion[5] = 0;
         bad.add(noQuestion);
         byte[] labelOverrun = good.clone();
-        labelOverrun[12] = 60;                                 // label longer than the message
+        labelOverrun[12] = 60; // label longer than the message
         bad.add(labelOverrun);
         byte[] pointer = good.clone();
-        pointer[12] = (byte) 0xc0;                             // compression pointer in the question
+        pointer[12] = (byte) 0xc0; // compression pointer in the question
         bad.add(pointer);
         byte[] longName = new byte[12 + 300];
         longName[5] = 1;
         for (int i = 12; i < 12 + 290; i += 10) {
-            longName[i] = 9;                                   // 29 labels of 9 bytes: name > 255
+            longName[i] = 9; // 29 labels of 9 bytes: name > 255
         }
         bad.add(longName);
         for (byte[] b : bad) {
@@ -339,8 +357,8 @@ class DnsForwarderTest {
         sendUdp(q, 5353);
         byte[] upQ = silent.udpQueries.poll(5, TimeUnit.SECONDS);
         // an answer with the right ID but a different question, from the upstream's own socket
-        byte[] wrongQuestion = silent.answer(query(id(upQ), "other.example", StubDnsServer.A, false),
-            StubDnsServer.Mode.ANSWER, true);
+        byte[] wrongQuestion =
+                silent.answer(query(id(upQ), "other.example", StubDnsServer.A, false), StubDnsServer.Mode.ANSWER, true);
         // the right answer, but from another socket (not the upstream)
         byte[] right = silent.answer(upQ, StubDnsServer.Mode.ANSWER, true);
         SocketAddress to = silent.lastSource;
@@ -353,7 +371,9 @@ class DnsForwarderTest {
         Sent s = reply();
         assertThat(rcode(s.payload())).isZero();
         assertThat(afterId(s.payload())).isEqualTo(afterId(right));
-        assertThat(stat(() -> ctx.stats().dnsMalformed)).as("the wrong-question answer").isEqualTo(1);
+        assertThat(stat(() -> ctx.stats().dnsMalformed))
+                .as("the wrong-question answer")
+                .isEqualTo(1);
     }
 
     @Test
@@ -465,9 +485,11 @@ class DnsForwarderTest {
 
         byte[] q3 = query(0x1003, "three.example", StubDnsServer.MX, true);
         byte[] f3 = framed(q3);
-        write(ch, Arrays.copyOfRange(f3, 0, 1));      // half of the length
-        write(ch, Arrays.copyOfRange(f3, 1, 9));      // rest of the length and part of the header
-        assertThat(onLoop(() -> f.outstanding())).as("nothing sent before the frame is whole").isZero();
+        write(ch, Arrays.copyOfRange(f3, 0, 1)); // half of the length
+        write(ch, Arrays.copyOfRange(f3, 1, 9)); // rest of the length and part of the header
+        assertThat(onLoop(() -> f.outstanding()))
+                .as("nothing sent before the frame is whole")
+                .isZero();
         write(ch, Arrays.copyOfRange(f3, 9, f3.length));
         answers = readFramed(ch, 1);
         assertThat(answers).singleElement().satisfies(a -> assertThat(id(a)).isEqualTo(0x1003));
@@ -498,8 +520,12 @@ class DnsForwarderTest {
             assertThat(a[2] & 0x02).as("not truncated").isZero();
             assertThat(a.length).isGreaterThan(3000);
         });
-        assertThat(up.udpQueries.poll(5, TimeUnit.SECONDS)).as("asked over UDP first").isNotNull();
-        assertThat(afterId(up.tcpQueries.poll(5, TimeUnit.SECONDS))).as("then over TCP").isEqualTo(afterId(q));
+        assertThat(up.udpQueries.poll(5, TimeUnit.SECONDS))
+                .as("asked over UDP first")
+                .isNotNull();
+        assertThat(afterId(up.tcpQueries.poll(5, TimeUnit.SECONDS)))
+                .as("then over TCP")
+                .isEqualTo(afterId(q));
         onLoop(ch::finishAndReleaseAll);
     }
 
@@ -534,8 +560,9 @@ class DnsForwarderTest {
         // the first 64 time out with SERVFAIL; then the 3 held back are sent and time out too
         List<byte[]> answers = readFramed(ch, n);
         assertThat(answers).hasSize(n);
-        assertThat(answers).extracting(DnsForwarderTest::id).containsExactlyInAnyOrder(
-            IntStream.range(0, n).boxed().toArray(Integer[]::new));
+        assertThat(answers)
+                .extracting(DnsForwarderTest::id)
+                .containsExactlyInAnyOrder(IntStream.range(0, n).boxed().toArray(Integer[]::new));
         assertThat(answers).allSatisfy(a -> assertThat(rcode(a)).isEqualTo(2));
         assertThat(onLoop(() -> ch.config().isAutoRead())).isTrue();
         onLoop(ch::finishAndReleaseAll);
@@ -548,10 +575,12 @@ class DnsForwarderTest {
         DnsForwarder f = DnsForwarder.create(ctx);
         udp = new DnsUdpEndpoint(f);
         Channel server = new ServerBootstrap()
-            .group(loop, loop)
-            .channel(host.serverSocketChannel())
-            .childHandler(DnsTcpHandler.initializer(f))
-            .bind(InetAddress.getByName("127.0.0.1"), 0).sync().channel();
+                .group(loop, loop)
+                .channel(host.serverSocketChannel())
+                .childHandler(DnsTcpHandler.initializer(f))
+                .bind(InetAddress.getByName("127.0.0.1"), 0)
+                .sync()
+                .channel();
         try (Socket sock = new Socket()) {
             sock.connect(server.localAddress(), 5000);
             sock.setSoTimeout(10_000);

@@ -1,15 +1,14 @@
 package dev.c2w.netstack.services.dns;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ResolvConfTest {
 
@@ -32,19 +31,19 @@ class ResolvConfTest {
     @Test
     void systemdResolvedStub() throws Exception {
         String text = "# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\n"
-            + "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n";
+                + "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n";
         assertThat(ResolvConf.parse(text)).containsExactly(at("127.0.0.53"));
     }
 
     @Test
     void commentsTabsCrlfDuplicatesAndAtMostThree() throws Exception {
         String text = "; old style comment\r\n"
-            + "nameserver\t10.0.0.1   # trailing comment\r\n"
-            + "   nameserver 10.0.0.1\r\n"
-            + "#nameserver 10.9.9.9\r\n"
-            + "nameserver 10.0.0.2;also a comment\r\n"
-            + "nameserver ::1\r\n"
-            + "nameserver 10.0.0.4\r\n";
+                + "nameserver\t10.0.0.1   # trailing comment\r\n"
+                + "   nameserver 10.0.0.1\r\n"
+                + "#nameserver 10.9.9.9\r\n"
+                + "nameserver 10.0.0.2;also a comment\r\n"
+                + "nameserver ::1\r\n"
+                + "nameserver 10.0.0.4\r\n";
         assertThat(ResolvConf.parse(text)).containsExactly(at("10.0.0.1"), at("10.0.0.2"), at("::1"));
     }
 

@@ -10,13 +10,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketAddress;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.net.SocketAddress;
-import java.util.Arrays;
 
 /**
  * A tiny upstream DNS server on 127.0.0.1 for tests, UDP and TCP on the same port. It answers A, AAAA, MX,
@@ -39,12 +39,14 @@ final class StubDnsServer implements AutoCloseable {
     volatile Mode mode;
     /** Length of the TXT string in answers (up to 255 per string; several strings when longer). */
     volatile int txtLength = 11;
+
     final DatagramSocket udp;
     final ServerSocket tcp;
     final BlockingQueue<byte[]> udpQueries = new LinkedBlockingQueue<>();
     final BlockingQueue<byte[]> tcpQueries = new LinkedBlockingQueue<>();
     /** Where the last UDP query came from. */
     volatile SocketAddress lastSource;
+
     final BlockingQueue<byte[]> answers = new LinkedBlockingQueue<>();
     private final Thread udpThread;
     private final Thread tcpThread;
@@ -194,7 +196,11 @@ final class StubDnsServer implements AutoCloseable {
         ByteBuffer b = ByteBuffer.allocate(qEnd + rrs.size());
         b.put(q[0]).put(q[1]);
         int flags = 0x8000 | (q[2] & 0x79) << 8 | 0x80 | rcode | (tc ? 0x0200 : 0);
-        b.putShort((short) flags).putShort((short) 1).putShort((short) count).putShort((short) 0).putShort((short) 0);
+        b.putShort((short) flags)
+                .putShort((short) 1)
+                .putShort((short) count)
+                .putShort((short) 0)
+                .putShort((short) 0);
         b.put(q, 12, qEnd - 12);
         b.put(rrs.toByteArray());
         return b.array();
@@ -210,8 +216,13 @@ final class StubDnsServer implements AutoCloseable {
 
     private static void rr(ByteArrayOutputStream out, int type, byte[] rdata) {
         ByteBuffer b = ByteBuffer.allocate(12 + rdata.length);
-        b.put((byte) 0xc0).put((byte) 12).putShort((short) type).putShort((short) 1).putInt(300)
-            .putShort((short) rdata.length).put(rdata);
+        b.put((byte) 0xc0)
+                .put((byte) 12)
+                .putShort((short) type)
+                .putShort((short) 1)
+                .putInt(300)
+                .putShort((short) rdata.length)
+                .put(rdata);
         out.writeBytes(b.array());
     }
 
