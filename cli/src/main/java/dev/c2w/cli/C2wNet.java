@@ -1,17 +1,17 @@
 package dev.c2w.cli;
 
 import dev.c2w.cli.invoke.NetworkedInvoke;
-import dev.c2w.netstack.NetworkConfig;
-import dev.c2w.netstack.NetworkConfig.PortForward;
+import dev.c2w.netstack.PortForwarder;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.addr.HostPort;
+import dev.c2w.netstack.config.NetworkConfig;
+import dev.c2w.netstack.config.NetworkConfig.PortForward;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.PcapWriter;
-import dev.c2w.netstack.link.QemuTransport;
-import dev.c2w.netstack.link.ws.WebSocketServer;
-import dev.c2w.netstack.link.ws.WebSocketServerOptions;
-import dev.c2w.netstack.nat.PortForwarder;
 import dev.c2w.netstack.services.dns.ResolvConf;
+import dev.c2w.netstack.transport.QemuTransport;
+import dev.c2w.netstack.transport.ws.WebSocketServer;
+import dev.c2w.netstack.transport.ws.WebSocketServerOptions;
 import dev.c2w.netstack.wire.MacAddress;
 import dev.c2w.wasi.InvokeOptions;
 import dev.c2w.wasi.UsageException;

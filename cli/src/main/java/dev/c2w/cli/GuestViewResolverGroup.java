@@ -1,6 +1,6 @@
 package dev.c2w.cli;
 
-import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.wire.Ipv4Address;
 import io.netty.channel.EventLoop;

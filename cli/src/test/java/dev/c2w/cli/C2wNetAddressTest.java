@@ -3,7 +3,7 @@ package dev.c2w.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.c2w.netstack.NetworkConfig.PortForward;
+import dev.c2w.netstack.config.NetworkConfig.PortForward;
 import dev.c2w.wasi.UsageException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

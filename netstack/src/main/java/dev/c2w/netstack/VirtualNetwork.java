@@ -1,5 +1,7 @@
 package dev.c2w.netstack;
 
+import dev.c2w.netstack.config.NetStats;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.ip.Gateway;
 import dev.c2w.netstack.lan.Switch;

@@ -2,6 +2,8 @@ package dev.c2w.netstack;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.c2w.netstack.config.NetStats;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.wire.Checksum;
 import dev.c2w.netstack.wire.Ethernet;
 import dev.c2w.netstack.wire.Ipv4;

@@ -2,8 +2,7 @@ package dev.c2w.netstack;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.NetworkConfig.PortForward;
-import dev.c2w.netstack.nat.PortForwarder;
+import dev.c2w.netstack.config.NetworkConfig.PortForward;
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.Tcp;

@@ -3,6 +3,7 @@ package dev.c2w.netstack;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.wire.Checksum;
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.Tcp;

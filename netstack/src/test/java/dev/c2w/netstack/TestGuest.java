@@ -1,5 +1,6 @@
 package dev.c2w.netstack;
 
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.GuestPort;
 import dev.c2w.netstack.wire.Checksum;

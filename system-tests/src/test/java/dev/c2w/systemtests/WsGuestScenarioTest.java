@@ -2,7 +2,7 @@ package dev.c2w.systemtests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.link.ws.WsGuestBridge;
+import dev.c2w.netstack.transport.ws.WsGuestBridge;
 import dev.c2w.systemtests.QemuGuest.Nic;
 import dev.c2w.systemtests.StackUnderTest.Mode;
 import java.net.InetSocketAddress;

@@ -1,7 +1,7 @@
 package dev.c2w.cli.invoke;
 
-import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.wasi.InvokeOptions;
 import dev.c2w.wasi.WasiRunner;

@@ -2,8 +2,8 @@ package dev.c2w.cli.invoke;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.GuestPort;

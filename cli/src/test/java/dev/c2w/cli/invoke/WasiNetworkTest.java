@@ -2,8 +2,8 @@ package dev.c2w.cli.invoke;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.GuestPort;
@@ -319,7 +319,7 @@ class WasiNetworkTest {
         Assumptions.assumeTrue(WasmGuests.onPath("curl"), "curl missing");
         Class<?> forwarderClass;
         try {
-            forwarderClass = Class.forName("dev.c2w.netstack.nat.PortForwarder");
+            forwarderClass = Class.forName("dev.c2w.netstack.PortForwarder");
         } catch (ClassNotFoundException e) {
             Assumptions.abort("needs the stack's PortForwarder (-p)");
             return;

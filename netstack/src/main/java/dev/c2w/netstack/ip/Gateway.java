@@ -1,7 +1,7 @@
 package dev.c2w.netstack.ip;
 
-import dev.c2w.netstack.NetStats;
-import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.config.NetStats;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.lan.RouterPort;
 import dev.c2w.netstack.lan.Switch;
 import dev.c2w.netstack.link.FrameSink;

@@ -1,7 +1,7 @@
 package dev.c2w.netstack.lan;
 
-import dev.c2w.netstack.NetStats;
-import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.config.NetStats;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.link.FrameSink;
 import dev.c2w.netstack.link.GuestPort;
 import dev.c2w.netstack.link.PcapWriter;

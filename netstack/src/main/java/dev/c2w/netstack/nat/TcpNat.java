@@ -1,7 +1,7 @@
 package dev.c2w.netstack.nat;
 
-import dev.c2w.netstack.NetStats;
-import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.config.NetStats;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.relay.Relay;
 import dev.c2w.netstack.tcp.TcpConnection;
@@ -29,7 +29,7 @@ import java.net.InetSocketAddress;
 public final class TcpNat implements TcpStack.FlowAcceptor {
     private static final System.Logger LOG = System.getLogger(TcpNat.class.getName());
     /** Receive-buffer sizes of host sockets: 2 KiB to start, up to 256 KiB while reads come back full. */
-    static final RecvByteBufAllocator HOST_READS =
+    public static final RecvByteBufAllocator HOST_READS =
             new AdaptiveRecvByteBufAllocator(512, 2048, 256 * 1024).maxMessagesPerRead(16);
 
     private final NetworkConfig config;

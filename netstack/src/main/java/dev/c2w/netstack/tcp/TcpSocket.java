@@ -1,6 +1,6 @@
 package dev.c2w.netstack.tcp;
 
-import dev.c2w.netstack.NetStats;
+import dev.c2w.netstack.config.NetStats;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.Tcp;
 import io.netty.buffer.ByteBuf;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.c2w.netstack.addr.HostPort.BarePort;
 import dev.c2w.netstack.addr.HostPort.ParseException;
 import dev.c2w.netstack.addr.HostPort.Syntax;
-import dev.c2w.netstack.link.QemuTransport;
+import dev.c2w.netstack.transport.QemuTransport;
 import io.netty.channel.unix.DomainSocketAddress;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -2,7 +2,7 @@ package dev.c2w.netstack.nat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.wire.Ipv4Address;
 import org.junit.jupiter.api.Test;
 

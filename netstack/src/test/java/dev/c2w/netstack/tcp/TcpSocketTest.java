@@ -2,7 +2,7 @@ package dev.c2w.netstack.tcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.NetStats;
+import dev.c2w.netstack.config.NetStats;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
 import dev.c2w.netstack.wire.Tcp;

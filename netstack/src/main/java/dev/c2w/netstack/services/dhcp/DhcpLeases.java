@@ -1,6 +1,6 @@
 package dev.c2w.netstack.services.dhcp;
 
-import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
 import java.util.ArrayList;

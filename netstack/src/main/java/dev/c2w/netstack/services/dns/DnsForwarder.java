@@ -1,7 +1,7 @@
 package dev.c2w.netstack.services.dns;
 
-import dev.c2w.netstack.NetStats;
-import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.config.NetStats;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.services.UdpContext;
 import io.netty.bootstrap.Bootstrap;

@@ -3,7 +3,7 @@ package dev.c2w.netstack.services.dhcp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.services.RecordingUdpContext;
 import dev.c2w.netstack.services.RecordingUdpContext.Sent;
 import dev.c2w.netstack.wire.MacAddress;

@@ -2,7 +2,7 @@ package dev.c2w.netstack.services.dns;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.services.RecordingUdpContext;
 import dev.c2w.netstack.services.RecordingUdpContext.Sent;

@@ -1,8 +1,10 @@
-package dev.c2w.netstack.link;
+package dev.c2w.netstack.transport;
 
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.addr.HostPort;
 import dev.c2w.netstack.addr.StreamAddress;
+import dev.c2w.netstack.link.QemuFrameDecoder;
+import dev.c2w.netstack.link.QemuFrameEncoder;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;

@@ -1,6 +1,6 @@
-package dev.c2w.netstack.link.ws;
+package dev.c2w.netstack.transport.ws;
 
-import dev.c2w.netstack.NetworkConfig;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import java.net.InetSocketAddress;
 import java.net.URI;

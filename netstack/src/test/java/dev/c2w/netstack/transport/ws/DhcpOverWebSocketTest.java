@@ -1,11 +1,11 @@
-package dev.c2w.netstack.link.ws;
+package dev.c2w.netstack.transport.ws;
 
-import static dev.c2w.netstack.link.ws.WsTestSupport.await;
-import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
+import static dev.c2w.netstack.transport.ws.WsTestSupport.await;
+import static dev.c2w.netstack.transport.ws.WsTestSupport.wsUri;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package dev.c2w.netstack;
+package dev.c2w.netstack.config;
 
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.MacAddress;
@@ -12,7 +12,7 @@ import java.util.Objects;
 
 /**
  * One object that describes a whole virtual network: addresses, services, limits and forwards.
- * A {@link VirtualNetwork} is built from it; WebSocket mode builds one network per connection
+ * A {@code VirtualNetwork} is built from it; WebSocket mode builds one network per connection
  * from the same config. Immutable; make one with {@link #builder()}. Defaults are upstream c2w-net's.
  */
 public final class NetworkConfig {

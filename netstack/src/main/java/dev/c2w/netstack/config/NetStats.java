@@ -1,4 +1,4 @@
-package dev.c2w.netstack;
+package dev.c2w.netstack.config;
 
 /**
  * Counters of one network. Written only on its event loop; read from anywhere (values may lag).

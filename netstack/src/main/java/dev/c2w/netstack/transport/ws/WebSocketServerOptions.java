@@ -1,7 +1,7 @@
-package dev.c2w.netstack.link.ws;
+package dev.c2w.netstack.transport.ws;
 
-import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.addr.HostPort;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.PcapWriter;
 import dev.c2w.netstack.wire.Ipv4Address;

@@ -1,4 +1,4 @@
-package dev.c2w.netstack.link.ws;
+package dev.c2w.netstack.transport.ws;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

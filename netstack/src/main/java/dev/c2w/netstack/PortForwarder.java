@@ -1,8 +1,8 @@
-package dev.c2w.netstack.nat;
+package dev.c2w.netstack;
 
-import dev.c2w.netstack.NetworkConfig.PortForward;
-import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.config.NetworkConfig.PortForward;
 import dev.c2w.netstack.host.HostTransport;
+import dev.c2w.netstack.nat.TcpNat;
 import dev.c2w.netstack.relay.Relay;
 import dev.c2w.netstack.services.UdpContext;
 import dev.c2w.netstack.services.UdpEndpoint;

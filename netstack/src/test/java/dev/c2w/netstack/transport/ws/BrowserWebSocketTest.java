@@ -1,6 +1,6 @@
-package dev.c2w.netstack.link.ws;
+package dev.c2w.netstack.transport.ws;
 
-import static dev.c2w.netstack.link.ws.WsTestSupport.await;
+import static dev.c2w.netstack.transport.ws.WsTestSupport.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URLEncoder;

@@ -1,6 +1,8 @@
-package dev.c2w.netstack.link;
+package dev.c2w.netstack.transport;
 
 import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.link.FrameSink;
+import dev.c2w.netstack.link.GuestPort;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,4 +1,4 @@
-package dev.c2w.netstack.link.ws;
+package dev.c2w.netstack.transport.ws;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;

@@ -1,4 +1,4 @@
-package dev.c2w.netstack.link.ws;
+package dev.c2w.netstack.transport.ws;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;

@@ -1,7 +1,7 @@
-package dev.c2w.netstack.link.ws;
+package dev.c2w.netstack.transport.ws;
 
-import dev.c2w.netstack.NetworkConfig;
 import dev.c2w.netstack.VirtualNetwork;
+import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.link.QemuFrameDecoder;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;

@@ -1,7 +1,7 @@
-package dev.c2w.netstack.link.ws;
+package dev.c2w.netstack.transport.ws;
 
-import static dev.c2w.netstack.link.ws.WsTestSupport.await;
-import static dev.c2w.netstack.link.ws.WsTestSupport.wsUri;
+import static dev.c2w.netstack.transport.ws.WsTestSupport.await;
+import static dev.c2w.netstack.transport.ws.WsTestSupport.wsUri;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.DataInputStream;
