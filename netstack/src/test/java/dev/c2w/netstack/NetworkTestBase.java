@@ -8,24 +8,24 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 
 /** A network with default addresses and one simulated guest at 192.168.127.3, for frame-level tests. */
-abstract class NetworkTestBase {
-    static final int GW = Ipv4Address.parse("192.168.127.1");
-    static final int HOSTLO = Ipv4Address.parse("192.168.127.254");
-    static final int GUEST = Ipv4Address.parse("192.168.127.3");
-    static final long GUEST_MAC = MacAddress.parse("02:00:00:00:00:01");
+public abstract class NetworkTestBase {
+    public static final int GW = Ipv4Address.parse("192.168.127.1");
+    public static final int HOSTLO = Ipv4Address.parse("192.168.127.254");
+    public static final int GUEST = Ipv4Address.parse("192.168.127.3");
+    public static final long GUEST_MAC = MacAddress.parse("02:00:00:00:00:01");
 
-    HostTransport host;
-    VirtualNetwork net;
-    TestGuest guest;
+    public HostTransport host;
+    public VirtualNetwork net;
+    public TestGuest guest;
 
     @BeforeEach
-    void startNetwork() throws Exception {
+    public void startNetwork() throws Exception {
         host = HostTransport.create();
         useNetwork(NetworkConfig.builder().build());
     }
 
     /** Replaces the network (and guest) with one built from {@code config}. */
-    void useNetwork(NetworkConfig config) throws Exception {
+    public void useNetwork(NetworkConfig config) throws Exception {
         if (net != null) {
             net.close();
         }
@@ -34,7 +34,7 @@ abstract class NetworkTestBase {
     }
 
     @AfterEach
-    void stopNetwork() {
+    public void stopNetwork() {
         net.close();
         host.close();
     }

@@ -16,16 +16,16 @@ import java.util.concurrent.TimeUnit;
  * A guest simulated at the frame level for tests: builds Ethernet/IPv4/TCP/UDP/ICMP frames, hands them to
  * a switch port on the network's event loop, and collects what the stack sends back (as byte arrays).
  */
-final class TestGuest implements FrameSink, AutoCloseable {
-    final VirtualNetwork net;
-    final long mac;
-    int ip;
-    final LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
-    volatile int flushes;
-    volatile boolean writable = true;
+public final class TestGuest implements FrameSink, AutoCloseable {
+    public final VirtualNetwork net;
+    public final long mac;
+    public int ip;
+    public final LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+    public volatile int flushes;
+    public volatile boolean writable = true;
     private GuestPort port;
 
-    TestGuest(VirtualNetwork net, long mac, int ip) throws Exception {
+    public TestGuest(VirtualNetwork net, long mac, int ip) throws Exception {
         this.net = net;
         this.mac = mac;
         this.ip = ip;
@@ -62,29 +62,29 @@ final class TestGuest implements FrameSink, AutoCloseable {
     }
 
     /** Makes the link writable again and tells the switch, as a transport does when it drains. */
-    void drain() throws Exception {
+    public void drain() throws Exception {
         writable = true;
         net.eventLoop().submit(() -> port.linkWritable()).sync();
     }
 
-    void send(byte[] frame) throws Exception {
+    public void send(byte[] frame) throws Exception {
         net.eventLoop()
                 .submit(() -> port.receiveFrame(Unpooled.wrappedBuffer(frame)))
                 .sync();
     }
 
     /** Hands {@code frame} itself to the stack (which then owns one reference), for tests of buffer ownership. */
-    void send(ByteBuf frame) throws Exception {
+    public void send(ByteBuf frame) throws Exception {
         net.eventLoop().submit(() -> port.receiveFrame(frame)).sync();
     }
 
     /** Next frame for this guest, or null after the timeout. */
-    byte[] next(long millis) throws InterruptedException {
+    public byte[] next(long millis) throws InterruptedException {
         return received.poll(millis, TimeUnit.MILLISECONDS);
     }
 
     /** Next frame matching an IP protocol (skips others, e.g. ARP requests), or null. */
-    byte[] nextIp(int protocol, long millis) throws InterruptedException {
+    public byte[] nextIp(int protocol, long millis) throws InterruptedException {
         long end = System.currentTimeMillis() + millis;
         while (true) {
             long left = end - System.currentTimeMillis();
@@ -109,14 +109,14 @@ final class TestGuest implements FrameSink, AutoCloseable {
 
     // ------------------------------------------------------------------------- frame builders
 
-    static byte[] ether(long dst, long src, int type, byte[] payload) {
+    public static byte[] ether(long dst, long src, int type, byte[] payload) {
         ByteBuf b = Unpooled.buffer();
         Ethernet.writeHeader(b, dst, src, type);
         b.writeBytes(payload);
         return bytes(b);
     }
 
-    static byte[] ipv4(int proto, int src, int dst, byte[] payload) {
+    public static byte[] ipv4(int proto, int src, int dst, byte[] payload) {
         ByteBuf b = Unpooled.buffer(20 + payload.length);
         b.writerIndex(20);
         b.writeBytes(payload);
@@ -124,11 +124,11 @@ final class TestGuest implements FrameSink, AutoCloseable {
         return bytes(b);
     }
 
-    byte[] ipFrame(long dstMac, int proto, int dst, byte[] l4) {
+    public byte[] ipFrame(long dstMac, int proto, int dst, byte[] l4) {
         return ether(dstMac, mac, Ethernet.TYPE_IPV4, ipv4(proto, ip, dst, l4));
     }
 
-    static byte[] udp(int src, int dst, int srcPort, int dstPort, byte[] data) {
+    public static byte[] udp(int src, int dst, int srcPort, int dstPort, byte[] data) {
         ByteBuf b = Unpooled.buffer();
         b.writeShort(srcPort)
                 .writeShort(dstPort)
@@ -141,7 +141,7 @@ final class TestGuest implements FrameSink, AutoCloseable {
         return bytes(b);
     }
 
-    static byte[] tcp(
+    public static byte[] tcp(
             int src,
             int dst,
             int srcPort,
@@ -169,17 +169,17 @@ final class TestGuest implements FrameSink, AutoCloseable {
         return bytes(b);
     }
 
-    static byte[] bytes(ByteBuf b) {
+    public static byte[] bytes(ByteBuf b) {
         byte[] a = new byte[b.readableBytes()];
         b.getBytes(b.readerIndex(), a);
         return a;
     }
 
-    static long gwMac() {
+    public static long gwMac() {
         return NetworkConfig.DEFAULT_GATEWAY_MAC;
     }
 
-    static long broadcast() {
+    public static long broadcast() {
         return MacAddress.BROADCAST;
     }
 }

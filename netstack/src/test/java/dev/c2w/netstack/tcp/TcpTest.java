@@ -1,8 +1,10 @@
-package dev.c2w.netstack;
+package dev.c2w.netstack.tcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.c2w.netstack.NetworkTestBase;
+import dev.c2w.netstack.TestGuest;
 import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.wire.Checksum;
 import dev.c2w.netstack.wire.Ipv4;
@@ -31,12 +33,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-class TcpTest extends NetworkTestBase {
+public class TcpTest extends NetworkTestBase {
     static final byte[] SYN_OPTS = {2, 4, 0x05, (byte) 0xb4, 1, 3, 3, 7}; // MSS 1460, NOP, WS 7
 
     /** A parsed segment sent to the guest. */
-    record Seg(int srcPort, int dstPort, int seq, int ack, int flags, int window, byte[] data, int hl, byte[] raw) {
-        static Seg parse(byte[] f) {
+    public record Seg(
+            int srcPort, int dstPort, int seq, int ack, int flags, int window, byte[] data, int hl, byte[] raw) {
+        public static Seg parse(byte[] f) {
             ByteBuf b = Unpooled.wrappedBuffer(f);
             int ip = 14;
             int t = ip + Ipv4.headerLength(b, ip);
@@ -56,7 +59,7 @@ class TcpTest extends NetworkTestBase {
                     f);
         }
 
-        boolean has(int flag) {
+        public boolean has(int flag) {
             return (flags & flag) != 0;
         }
     }

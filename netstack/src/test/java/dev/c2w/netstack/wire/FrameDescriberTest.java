@@ -1,11 +1,8 @@
-package dev.c2w.netstack;
+package dev.c2w.netstack.wire;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.wire.FrameDescriber;
-import dev.c2w.netstack.wire.Ipv4;
-import dev.c2w.netstack.wire.Ipv4Address;
-import dev.c2w.netstack.wire.Tcp;
+import dev.c2w.netstack.TestGuest;
 import io.netty.buffer.Unpooled;
 import java.util.Arrays;
 import java.util.Random;

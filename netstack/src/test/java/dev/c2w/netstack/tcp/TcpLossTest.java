@@ -1,7 +1,9 @@
-package dev.c2w.netstack;
+package dev.c2w.netstack.tcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.c2w.netstack.NetworkTestBase;
+import dev.c2w.netstack.TestGuest;
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.Tcp;
 import java.io.ByteArrayOutputStream;

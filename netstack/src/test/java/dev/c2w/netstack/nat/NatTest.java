@@ -1,8 +1,12 @@
-package dev.c2w.netstack;
+package dev.c2w.netstack.nat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.c2w.netstack.NetworkTestBase;
+import dev.c2w.netstack.PortForwarder;
+import dev.c2w.netstack.TestGuest;
 import dev.c2w.netstack.config.NetworkConfig.PortForward;
+import dev.c2w.netstack.tcp.TcpTest;
 import dev.c2w.netstack.wire.Ipv4;
 import dev.c2w.netstack.wire.Ipv4Address;
 import dev.c2w.netstack.wire.Tcp;

@@ -1,11 +1,9 @@
-package dev.c2w.netstack;
+package dev.c2w.netstack.link;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.c2w.netstack.link.Frames;
-import dev.c2w.netstack.link.QemuFrameDecoder;
-import dev.c2w.netstack.link.QemuStreamParser;
+import dev.c2w.netstack.TestGuest;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;

@@ -1,7 +1,9 @@
-package dev.c2w.netstack;
+package dev.c2w.netstack.ip;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.c2w.netstack.NetworkTestBase;
+import dev.c2w.netstack.TestGuest;
 import dev.c2w.netstack.config.NetStats;
 import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.wire.Checksum;

@@ -1,8 +1,7 @@
-package dev.c2w.netstack;
+package dev.c2w.netstack.wire;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.wire.Checksum;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.Random;

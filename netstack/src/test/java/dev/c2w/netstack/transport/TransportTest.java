@@ -1,11 +1,12 @@
-package dev.c2w.netstack;
+package dev.c2w.netstack.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.c2w.netstack.TestGuest;
+import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.host.HostTransport;
 import dev.c2w.netstack.link.PcapWriter;
-import dev.c2w.netstack.transport.QemuTransport;
 import dev.c2w.netstack.wire.Checksum;
 import dev.c2w.netstack.wire.Ethernet;
 import dev.c2w.netstack.wire.Ipv4;
