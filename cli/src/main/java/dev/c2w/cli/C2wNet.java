@@ -1,13 +1,11 @@
 package dev.c2w.cli;
 
 import dev.c2w.cli.invoke.NetworkedInvoke;
-import dev.c2w.netstack.PortForwarder;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.addr.HostPort;
 import dev.c2w.netstack.config.NetworkConfig;
 import dev.c2w.netstack.config.NetworkConfig.PortForward;
 import dev.c2w.netstack.host.HostTransport;
-import dev.c2w.netstack.link.PcapWriter;
 import dev.c2w.netstack.services.dns.ResolvConf;
 import dev.c2w.netstack.transport.QemuTransport;
 import dev.c2w.netstack.transport.ws.WebSocketServer;
@@ -28,7 +26,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -367,20 +364,10 @@ public final class C2wNet implements Callable<Integer> {
             throw new UsageException("--invoke needs the module: c2w-net --invoke [options] out.wasm [ARGS...]");
         }
         invokeOptions.positionals(args);
-        PcapWriter pcapWriter = config.pcapFile() == null ? null : new PcapWriter(config.pcapFile());
-        VirtualNetwork net = VirtualNetwork.create(config, host, pcapWriter);
-        List<PortForwarder> forwarders = new ArrayList<>();
-        try {
-            startForwards(config, host, () -> net, forwarders);
+        try (Session session = new Session(config, host)) {
+            VirtualNetwork net = session.own(VirtualNetwork.create(config, host, session.pcap()));
+            session.forwards(() -> net);
             return NetworkedInvoke.run(new WasiRunner(), invokeOptions, net, preload);
-        } finally {
-            for (PortForwarder pf : forwarders) {
-                pf.close();
-            }
-            net.close();
-            if (pcapWriter != null) {
-                pcapWriter.close();
-            }
         }
     }
 
@@ -402,21 +389,11 @@ public final class C2wNet implements Callable<Integer> {
             target = QemuTransport.parseAddress(args.get(0), "the guest's address");
         }
 
-        PcapWriter pcapWriter = config.pcapFile() == null ? null : new PcapWriter(config.pcapFile());
-        VirtualNetwork net = VirtualNetwork.create(config, host, pcapWriter);
-        List<PortForwarder> forwarders = new ArrayList<>();
         CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime()
-                .addShutdownHook(new Thread(
-                        () -> {
-                            Logging.direct("stopping; " + net.stats());
-                            if (pcapWriter != null) {
-                                pcapWriter.close();
-                            }
-                        },
-                        "c2w-net-shutdown"));
-        try {
-            startForwards(config, host, () -> net, forwarders);
+        try (Session session = new Session(config, host)) {
+            VirtualNetwork net = session.own(VirtualNetwork.create(config, host, session.pcap()));
+            session.reportOnExit(() -> net.stats().toString());
+            session.forwards(() -> net);
             if (listenQemu != null) {
                 ChannelFuture lf;
                 try {
@@ -444,11 +421,6 @@ public final class C2wNet implements Callable<Integer> {
             done.await();
             LOG.log(System.Logger.Level.INFO, "guest connection closed");
             return 0;
-        } finally {
-            for (PortForwarder pf : forwarders) {
-                pf.close();
-            }
-            net.close();
         }
     }
 
@@ -462,57 +434,28 @@ public final class C2wNet implements Callable<Integer> {
                     "--listen-ws takes the address to listen on, e.g. c2w-net --listen-ws localhost:8888");
         }
         InetSocketAddress bind = WebSocketServerOptions.parseListenAddress(args.get(0));
-        PcapWriter pcapWriter = config.pcapFile() == null ? null : new PcapWriter(config.pcapFile());
-        WebSocketServer server = new WebSocketServer(WebSocketServerOptions.builder(config, host)
-                .bindAddress(bind)
-                .allowOrigins(wsAllowOrigin)
-                .sharedNetwork(sharedNetwork)
-                .maxConnections(maxWsConnections)
-                .pcap(pcapWriter)
-                .caPem(() -> proxy.caCertificatePem().getBytes(StandardCharsets.US_ASCII))
-                .build());
-        List<PortForwarder> forwarders = new ArrayList<>();
-        try {
+        try (Session session = new Session(config, host)) {
+            WebSocketServer server = session.own(new WebSocketServer(WebSocketServerOptions.builder(config, host)
+                    .bindAddress(bind)
+                    .allowOrigins(wsAllowOrigin)
+                    .sharedNetwork(sharedNetwork)
+                    .maxConnections(maxWsConnections)
+                    .pcap(session.pcap())
+                    .caPem(() -> proxy.caCertificatePem().getBytes(StandardCharsets.US_ASCII))
+                    .build()));
             try {
                 server.start();
             } catch (IOException e) {
                 throw new UsageException(
                         "cannot listen on " + args.get(0) + ": " + e.getMessage() + " (is the port in use?)");
             }
-            startForwards(config, host, server::currentNetwork, forwarders);
+            session.forwards(server::currentNetwork);
             if (!config.forwards().isEmpty()) {
                 LOG.log(System.Logger.Level.INFO, "port forwards reach the most recently connected guest");
             }
-            Runtime.getRuntime()
-                    .addShutdownHook(new Thread(
-                            () -> {
-                                Logging.direct("stopping; " + server.stats());
-                                if (pcapWriter != null) {
-                                    pcapWriter.close();
-                                }
-                            },
-                            "c2w-net-shutdown"));
+            session.reportOnExit(() -> server.stats().toString());
             new CountDownLatch(1).await(); // until the process is stopped
             return 0;
-        } finally {
-            for (PortForwarder pf : forwarders) {
-                pf.close();
-            }
-            server.close();
-        }
-    }
-
-    private static void startForwards(
-            NetworkConfig config, HostTransport host, Supplier<VirtualNetwork> net, List<PortForwarder> out) {
-        for (PortForward f : config.forwards()) {
-            PortForwarder pf = new PortForwarder(host, net, f);
-            ChannelFuture bf = pf.start().awaitUninterruptibly();
-            if (!bf.isSuccess()) {
-                throw new UsageException("cannot listen for port forward " + f + ": "
-                        + bf.cause().getMessage() + " (is the port in use?)");
-            }
-            out.add(pf);
-            LOG.log(System.Logger.Level.INFO, "forwarding " + f);
         }
     }
 

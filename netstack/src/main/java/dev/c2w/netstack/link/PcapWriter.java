@@ -38,6 +38,8 @@ public final class PcapWriter implements AutoCloseable {
         out.flush();
     }
 
+    private boolean closed;
+
     public synchronized void write(ByteBuf frame) {
         if (failed) {
             return;
@@ -68,6 +70,11 @@ public final class PcapWriter implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        failed = true; // frames still in flight are not written after the file is closed
         try {
             out.close();
         } catch (IOException e) {
