@@ -3,21 +3,11 @@ package dev.c2w.cli.invoke;
 import dev.c2w.netstack.VirtualNetwork;
 import dev.c2w.netstack.addr.HostPort;
 import dev.c2w.netstack.addr.IpLiteral;
-import dev.c2w.netstack.link.FrameSink;
-import dev.c2w.netstack.link.Frames;
-import dev.c2w.netstack.link.GuestPort;
-import dev.c2w.netstack.link.QemuFrameDecoder;
+import dev.c2w.netstack.transport.QemuTransport;
 import dev.c2w.wasi.InvokeOptions;
 import dev.c2w.wasi.UsageException;
 import dev.c2w.wasi.WasiRunner;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -158,75 +148,14 @@ final class WasmtimeLauncher {
             } catch (InterruptedException e) {
                 return;
             }
-            ChannelFuture f = new Bootstrap()
-                    .group(net.eventLoop())
-                    .channel(net.host().socketChannel())
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .handler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            QemuFrameDecoder decoder =
-                                    new QemuFrameDecoder(net.config().maxFrameSize());
-                            ch.config()
-                                    .setRecvByteBufAllocator(
-                                            decoder.recvAllocator()); // reads go into cut frames directly
-                            ch.pipeline().addLast(decoder, new Attach(net));
-                        }
-                    })
-                    .connect(addr)
-                    .awaitUninterruptibly();
+            // the same transport as c2w-net HOST:PORT: its frame cap and its backpressure
+            ChannelFuture f = QemuTransport.dial(net, addr).awaitUninterruptibly();
             if (f.isSuccess()) {
                 return;
             }
         }
         if (p.isAlive()) {
             msg.println("c2w-net: could not connect to wasmtime's listener at " + addr + " after 10 tries");
-        }
-    }
-
-    /** Attaches the connection to the switch as one guest port. */
-    private static final class Attach extends ChannelInboundHandlerAdapter implements FrameSink {
-        private final VirtualNetwork net;
-        private GuestPort port;
-        private Channel ch;
-
-        Attach(VirtualNetwork net) {
-            this.net = net;
-        }
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            ch = ctx.channel();
-            port = net.attach(this);
-            ctx.fireChannelActive();
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            port.receiveFrame((ByteBuf) msg);
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (port != null) {
-                port.close();
-            }
-            ctx.fireChannelInactive();
-        }
-
-        @Override
-        public void sendFrame(ByteBuf frame) {
-            ch.write(Frames.withLengthPrefix(ch.alloc(), frame), ch.voidPromise());
-        }
-
-        @Override
-        public void flush() {
-            ch.flush();
-        }
-
-        @Override
-        public void portClosed() {
-            ch.close();
         }
     }
 }
