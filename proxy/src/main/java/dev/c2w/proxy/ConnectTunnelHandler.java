@@ -1,5 +1,6 @@
 package dev.c2w.proxy;
 
+import dev.c2w.netstack.loop.Loops;
 import dev.c2w.netstack.relay.Relay;
 import dev.c2w.tls.LeafCertificates;
 import io.netty.bootstrap.Bootstrap;
@@ -92,11 +93,7 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
     }
 
     private static void onGuestLoop(EventLoop loop, Runnable r) {
-        if (loop.inEventLoop()) {
-            r.run();
-        } else {
-            loop.execute(r);
-        }
+        Loops.run(loop, r);
     }
 
     private void connected(ChannelFuture cf) {
@@ -253,11 +250,7 @@ final class ConnectTunnelHandler extends ChannelInboundHandlerAdapter {
                 Relay.closeOnFlush(guest);
             }
         };
-        if (up.eventLoop().inEventLoop()) {
-            upSide.run();
-        } else {
-            up.eventLoop().execute(upSide);
-        }
+        Loops.run(up.eventLoop(), upSide);
     }
 
     private void done() {

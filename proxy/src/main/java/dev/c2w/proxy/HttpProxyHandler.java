@@ -1,5 +1,6 @@
 package dev.c2w.proxy;
 
+import dev.c2w.netstack.loop.Loops;
 import dev.c2w.netstack.relay.Relay;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -577,11 +578,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
         // ----- upstream callbacks (upstream loop) -> guest loop
 
         private void onGuestLoop(Runnable r) {
-            if (loop.inEventLoop()) {
-                r.run();
-            } else {
-                loop.execute(r);
-            }
+            Loops.run(loop, r);
         }
 
         @Override
@@ -795,11 +792,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
                     u.pipeline().remove(HttpClientCodec.class);
                 }
             };
-            if (u.eventLoop().inEventLoop()) {
-                upstreamSide.run();
-            } else {
-                u.eventLoop().execute(upstreamSide);
-            }
+            Loops.run(u.eventLoop(), upstreamSide);
         }
     }
 }
