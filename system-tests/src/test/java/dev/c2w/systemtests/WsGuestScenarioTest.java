@@ -2,9 +2,9 @@ package dev.c2w.systemtests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.c2w.netstack.transport.ws.WsGuestBridge;
 import dev.c2w.systemtests.QemuGuest.Nic;
 import dev.c2w.systemtests.StackUnderTest.Mode;
+import dev.c2w.testkit.WsGuestBridge;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;

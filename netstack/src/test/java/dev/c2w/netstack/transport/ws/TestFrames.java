@@ -1,5 +1,6 @@
 package dev.c2w.netstack.transport.ws;
 
+import dev.c2w.testkit.StreamPieces;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -67,7 +68,7 @@ final class TestFrames {
         List<byte[]> out = new ArrayList<>();
         int i = 0;
         while (i < data.length) {
-            int n = pieceSize(rnd, maxPiece);
+            int n = StreamPieces.nextSize(rnd, maxPiece);
             n = Math.min(n, data.length - i);
             byte[] p = new byte[n];
             System.arraycopy(data, i, p, 0, n);
@@ -75,16 +76,6 @@ final class TestFrames {
             i += n;
         }
         return out;
-    }
-
-    static int pieceSize(Random rnd, int maxPiece) {
-        int kind = rnd.nextInt(10);
-        if (kind < 3) {
-            return 1 + rnd.nextInt(3);
-        } else if (kind < 7) {
-            return 4 + rnd.nextInt(200);
-        }
-        return 1 + rnd.nextInt(Math.max(1, maxPiece));
     }
 
     static List<byte[]> randomFrames(Random rnd, long srcMac, int count, int firstTag) {

@@ -4,6 +4,7 @@ import static dev.c2w.netstack.transport.ws.WsTestSupport.await;
 import static dev.c2w.netstack.transport.ws.WsTestSupport.wsUri;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.c2w.testkit.WsGuestBridge;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.net.InetAddress;

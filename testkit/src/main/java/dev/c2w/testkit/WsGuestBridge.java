@@ -1,4 +1,4 @@
-package dev.c2w.netstack.transport.ws;
+package dev.c2w.testkit;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -219,7 +219,7 @@ public final class WsGuestBridge implements AutoCloseable {
         while ((n = in.read(buf)) > 0) {
             int i = 0;
             while (i < n) {
-                int len = Math.min(n - i, TestFrames.pieceSize(rnd, options.maxMessage()));
+                int len = Math.min(n - i, StreamPieces.nextSize(rnd, options.maxMessage()));
                 byte[] piece = new byte[len];
                 System.arraycopy(buf, i, piece, 0, len);
                 i += len;
