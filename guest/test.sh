@@ -75,8 +75,8 @@ if [ $rc = 2 ] && grep -q 'bad --memory' "$OUT/badarg.out"; then ok "bad argumen
 "$EMU" "$OUT/does-not-exist.bin" >"$OUT/nofile.out" 2>&1; rc=$?
 if [ $rc = 1 ] && grep -q 'cannot open' "$OUT/nofile.out"; then ok "missing kernel reported"; else bad "missing kernel reported" "exit $rc"; fi
 
-# Node host's socket/stdin bridge (guest/node/), unit tests over loopback TCP.
-if timeout 120 node --test "$HERE/node/test/" >"$OUT/node-bridge.out" 2>&1; then ok "node socket bridge (unit)"
+# Node host's socket/stdin bridge (web/node/), unit tests over loopback TCP.
+if timeout 120 node --test "$HERE/../web/node/test/" >"$OUT/node-bridge.out" 2>&1; then ok "node socket bridge (unit)"
 else tail -30 "$OUT/node-bridge.out"; bad "node socket bridge (unit)"; fi
 
 # Boot test.
@@ -110,7 +110,7 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
     # with the in-memory WASI host of web/ (sleeps with Atomics.wait, which
     # needs the page to be cross-origin isolated).
     if command -v "${C2W_CHROMIUM:-chromium}" >/dev/null; then
-      timeout 300 python3 "$HERE/web/chromium-run.py" --boot "$BOOT" \
+      timeout 300 python3 "$HERE/../web/page/chromium-run.py" --boot "$BOOT" \
         --append "console=hvc0 quiet -- /bin/echo hello from c2w" >"$BOOT/chromium.out" 2>&1; rc=$?
       if [ $rc = 0 ] && grep -qx 'hello from c2w' <(tr -d '\r' <"$BOOT/chromium.out") &&
          ! grep -q 'not cross-origin isolated' "$BOOT/chromium.out"; then ok "boot to init: echo (chromium wasm)"
@@ -160,9 +160,9 @@ if [ -n "${KERNEL:-}" ] && [ -f "$KERNEL" ]; then
       if [ $rc = 0 ] && grep -qx 'got:typed text' <(tr -d '\r' <"$BOOT/stdin-node.out"); then ok "console input from stdin (node wasm)"
       else tail -5 "$BOOT/stdin-node.out"; bad "console input from stdin (node wasm)" "exit $rc"; fi
       # Console input in the browser page: text typed into the page reaches a read in the guest
-      # (the page's keyboard goes through the shared stdin ring of guest/node/ to the Worker).
+      # (the page's keyboard goes through the shared stdin ring of web/node/ to the Worker).
       if command -v "${C2W_CHROMIUM:-chromium}" >/dev/null; then
-        timeout 300 python3 "$HERE/web/chromium-run.py" --boot "$BOOT" --initrd bb.cpio --stdin $'typed text\n' \
+        timeout 300 python3 "$HERE/../web/page/chromium-run.py" --boot "$BOOT" --initrd bb.cpio --stdin $'typed text\n' \
           --append 'console=hvc0 quiet -- /bin/sh -c "read x; echo got:$x"' >"$BOOT/stdin-chromium.out" 2>&1; rc=$?
         if [ $rc = 0 ] && grep -qx 'got:typed text' <(tr -d '\r' <"$BOOT/stdin-chromium.out"); then ok "console input from the page (chromium wasm)"
         else tail -5 "$BOOT/stdin-chromium.out"; bad "console input from the page (chromium wasm)" "exit $rc"; fi

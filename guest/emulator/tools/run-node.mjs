@@ -14,7 +14,7 @@
 // The directories named in C2W_PREOPENS (colon-separated) are pre-opened first under their own
 // paths; with neither C2W_PREOPENS nor --preopen: the current directory and /tmp.
 //
-// The module runs in a worker thread on node:wasi, with the socket bridge (guest/node/) on top:
+// The module runs in a worker thread on node:wasi, with the socket bridge (web/node/) on top:
 // sockets, stdin (fd 0) and poll_oneoff are answered from shared-memory rings that the main
 // thread fills from the TCP connection and from process.stdin, so a module waiting in
 // poll_oneoff sleeps (Atomics.wait) until a deadline, a byte or a peer arrives.
@@ -25,9 +25,9 @@ import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
 import os from 'node:os';
 import process from 'node:process';
-import { allocateShared } from '../../node/bridge-shared.mjs';
-import { BridgeHost } from '../../node/bridge-host.mjs';
-import { listenTcp, parseHostPort } from '../../node/node-link.mjs';
+import { allocateShared } from '../../../web/node/bridge-shared.mjs';
+import { BridgeHost } from '../../../web/node/bridge-host.mjs';
+import { listenTcp, parseHostPort } from '../../../web/node/node-link.mjs';
 
 const USAGE = 'usage: node run-node.mjs [--tcplisten HOST:PORT] [--preopen DIR[::GUEST]]... [--env K=V]... module.wasm [args...]';
 
@@ -142,7 +142,7 @@ if (tcplisten !== null) {
   process.stderr.write(`run-node: listening on ${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port} (guest fd ${listenFd})\n`);
 }
 host.start();
-const worker = new Worker(new URL('../../node/node-worker.mjs', import.meta.url), {
+const worker = new Worker(new URL('../../../web/node/node-worker.mjs', import.meta.url), {
   workerData: { wasmPath, args, env, preopens, shared, listenFd, connFd },
 });
 worker.on('error', e => { process.stderr.write(`run-node: worker: ${e && e.stack || e}\n`); finish(1); });

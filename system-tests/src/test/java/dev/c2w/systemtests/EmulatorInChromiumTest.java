@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Our RISC-V guest (guest/: the emulator compiled to WASI, our kernel, our init) in a browser tab with
- * networking: headless Chromium opens guest/web/run.html (through guest/web/chromium-run.py, which
+ * networking: headless Chromium opens web/page/run.html (through web/page/chromium-run.py, which
  * serves the page with cross-origin isolation on loopback), the emulator runs in a Worker on the
  * browser WASI host, and the page bridges the emulator's listening socket to a WebSocket to
  * {@code c2w-net --listen-ws} (a child JVM). The guest gets its lease, downloads from a host server
@@ -31,7 +31,7 @@ class EmulatorInChromiumTest {
     static void locate() {
         GuestArtifacts a = GuestArtifacts.require();
         boot = a.boot;
-        runner = a.root.resolve("guest/web/chromium-run.py");
+        runner = a.root.resolve("web/page/chromium-run.py");
         String chromium = System.getenv().getOrDefault("C2W_CHROMIUM", "/usr/bin/chromium");
         Assertions.assertThat(Path.of(chromium))
                 .as("Chromium (./run-tests installs it: apt-get install chromium)")

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Our RISC-V guest (guest/: the emulator compiled to WASI, our kernel, our init) under Node 20, the way
  * upstream users run a converted container with wasmtime: {@code node run-node.mjs --tcplisten
- * 127.0.0.1:PORT module.wasm --net=socket ...} gives the module a listening socket (guest/node/: the
+ * 127.0.0.1:PORT module.wasm --net=socket ...} gives the module a listening socket (web/node/: the
  * module runs in a worker thread, the main thread owns the TCP socket, bytes cross in shared-memory
  * rings) and the c2w-net CLI dials it ({@code c2w-net 127.0.0.1:PORT}, a child JVM).
  * Needs what guest/test.sh leaves in guest/build/test/boot and {@code node} on the PATH; skipped with a

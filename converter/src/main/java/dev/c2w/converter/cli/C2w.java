@@ -182,7 +182,7 @@ public final class C2w implements Callable<Integer> {
                     + "use --guest DIR to pack parts built elsewhere.";
         }
         if (toJs) {
-            return "--to-js is not implemented: the .wasm module runs in browsers as it is (see guest/web/ and "
+            return "--to-js is not implemented: the .wasm module runs in browsers as it is (see web/page/ and "
                     + "`c2w-net --listen-ws` for networking); no JavaScript bundle is needed.";
         }
         return null;

@@ -4,8 +4,8 @@
 usage: chromium-run.py [--append CMDLINE] [--initrd NAME] [--ws URL] [--stdin TEXT] [--boot DIR]
                        [--wasm FILE] [--timeout S]
 
-Serves guest/web/ (run.html, worker.js, wasi-host.js, ws-link.js), the
-transport-neutral socket bridge of guest/node/, the emulator and the boot
+Serves web/page/ (run.html, worker.js, wasi-host.js, ws-link.js), the
+transport-neutral socket bridge of web/node/, the emulator and the boot
 files (DIR/Image, DIR/NAME; default guest/build/test/boot, initrd.cpio) from a
 loopback HTTP server with cross-origin isolation headers (so the Worker can
 sleep with Atomics.wait), opens run.html?report=1 in Debian's headless
@@ -27,7 +27,9 @@ import threading
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GUEST = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+GUEST = os.path.join(ROOT, "guest")
+NODE = os.path.join(ROOT, "web", "node")
 
 
 def main():
@@ -50,7 +52,7 @@ def main():
         "/boot/" + a.initrd: (os.path.join(a.boot, a.initrd), "application/octet-stream"),
     }
     for name in ("ring.mjs", "bridge-shared.mjs", "bridge-host.mjs", "wasi-socket.mjs"):
-        routes["/node/" + name] = (os.path.join(GUEST, "node", name), "text/javascript")
+        routes["/node/" + name] = (os.path.join(NODE, name), "text/javascript")
     for path, _ in routes.values():
         if not os.path.isfile(path):
             sys.exit(f"chromium-run: missing {path} (run guest/test.sh first)")

@@ -3,7 +3,7 @@
 // (bridge-host.mjs) with a real TCP listener on 127.0.0.1 and real client sockets.
 // Both sides share this thread, so the module side only makes non-blocking calls
 // and the test lets the event loop run between them.
-// Run: node --test guest/node/test/
+// Run: node --test web/node/test/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';

@@ -6,7 +6,7 @@
 // or EROFS.
 //
 // Keyboard input, sockets and sleeping are not here: in a cross-origin
-// isolated page the bridge of guest/node/ (wasi-socket.mjs, transport-neutral)
+// isolated page the bridge of web/node/ (wasi-socket.mjs, transport-neutral)
 // is laid over these imports and answers stdin, the sockets and poll_oneoff
 // (it sleeps with Atomics.wait); `reserveFds` keeps the socket fds (4 and 5)
 // free. Without isolation there is no SharedArrayBuffer: this host's

@@ -1,4 +1,4 @@
-// A WebSocket as a link of the socket bridge (guest/node/bridge-host.mjs): the QEMU stream that
+// A WebSocket as a link of the socket bridge (web/node/bridge-host.mjs): the QEMU stream that
 // c2w-net --listen-ws speaks, split anywhere across binary messages (subprotocol "binary").
 // A WebSocket cannot stop reading, so pause() queues incoming messages here, up to MAX_QUEUED
 // bytes; past that the connection is closed (a peer that ignores flow control), never dropped

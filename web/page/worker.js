@@ -1,7 +1,7 @@
 // Runs one Wasm module under WasiHost in a Worker. Message in:
 //   { wasm: ArrayBuffer | WebAssembly.Module, files: { "/path": Uint8Array }, args: [...], env: [...],
-//     shared?: allocateShared() of guest/node/bridge-shared.mjs, net?: boolean }
-// With `shared`, the bridge of guest/node/ (wasi-socket.mjs) is laid over the WASI imports: stdin
+//     shared?: allocateShared() of web/node/bridge-shared.mjs, net?: boolean }
+// With `shared`, the bridge of web/node/ (wasi-socket.mjs) is laid over the WASI imports: stdin
 // comes from its shared ring (the page's keyboard), and with `net` the module also gets a
 // listening socket on fd 4 (its peer is whatever the page attaches to the bridge, e.g. a WebSocket
 // to c2w-net --listen-ws) and fd 5 for the accepted connection.
